@@ -1,0 +1,1 @@
+"""Shared machinery used by every standard: specs, registry, runs, store, stats, reports."""
