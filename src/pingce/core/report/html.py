@@ -1,0 +1,147 @@
+"""Render a report document as one self-contained HTML file.
+
+The file must open offline and be safe to open even though it holds model output and
+dataset text: Jinja2 autoescapes everything, charts are inline SVG, and a
+Content-Security-Policy blocks every network load and every script except our own.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+from collections.abc import Mapping
+from importlib.resources import files
+from typing import Any
+
+from jinja2 import Environment, FunctionLoader, StrictUndefined
+from markupsafe import Markup
+
+from pingce.core.report.charts import ci_bars_svg, radar_svg
+from pingce.core.report.render import (
+    MISSING,
+    direction_text,
+    environment_rows,
+    format_estimate,
+    format_number,
+    format_plain,
+    format_score,
+    json_safe,
+    package_rows,
+    primary_metric,
+    sample_failed,
+    threshold_text,
+    validate_report,
+)
+
+TEMPLATE = "report.html.j2"
+
+
+def _load_template(name: str) -> str | None:
+    resource = files("pingce.core.report").joinpath("templates").joinpath(name)
+    return resource.read_text(encoding="utf-8") if resource.is_file() else None
+
+
+def csp_hash(script: str) -> str:
+    """CSP source expression allowing exactly this inline script."""
+    digest = hashlib.sha256(str(script).encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+def pretty_json(value: Any) -> str:
+    """Indented JSON for display in a <pre>; the template escapes it."""
+    return json.dumps(json_safe(value), indent=2, ensure_ascii=False, default=str)
+
+
+@functools.cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FunctionLoader(_load_template),
+        autoescape=True,  # every string from a model or dataset is untrusted
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        num=format_number,
+        score=format_score,
+        plain=format_plain,
+        pretty=pretty_json,
+        csp_hash=csp_hash,
+    )
+    env.globals.update(
+        MISSING=MISSING,
+        estimate=format_estimate,
+        direction_text=direction_text,
+        threshold_text=threshold_text,
+    )
+    return env
+
+
+def _bilingual(name: str, name_zh: str) -> str:
+    """Two-line chart label; the Chinese line is dropped when it adds nothing."""
+    return f"{name}\n{name_zh}" if name_zh and name_zh != name else name
+
+
+def capability_chart(dimensions: list[Mapping[str, Any]]) -> Markup:
+    """Radar over the dimensions (bars when there are fewer than three)."""
+    labels = [_bilingual(d["name"], d["name_zh"]) for d in dimensions]
+    return Markup(radar_svg(labels, [d["score"] for d in dimensions]))
+
+
+def task_chart(tasks: list[Mapping[str, Any]]) -> Markup:
+    """Primary metric per task with CI whiskers; lower-is-better metrics get no bar."""
+    rows = []
+    for task in tasks:
+        metric = primary_metric(task)
+        # Second line: Chinese title and the metric, so a long title cannot hide the metric.
+        detail = " · ".join(x for x in (task["title_zh"], task["primary_metric"]) if x)
+        label = f"{task['title']}\n{detail}"
+        if metric is None:
+            rows.append((label, None, None, None, None))
+            continue
+        scale = metric["scale"]
+        if metric["direction"] == "lower":
+            # A bar grows with "better" for every other row; a shorter-is-better bar
+            # would read backwards, so show the number only.
+            label, scale = f"{label}\n(lower is better)", None
+        rows.append((label, metric["value"], metric["ci_low"], metric["ci_high"], scale))
+    return Markup(ci_bars_svg(rows))
+
+
+def _task_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for task in doc["tasks"]:
+        metric = primary_metric(task)
+        others = [(k, m) for k, m in task["metrics"].items() if k != task["primary_metric"]]
+        rows.append({"task": task, "metric": metric, "others": others})
+    return rows
+
+
+def _sample_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"s": s, "failed": sample_failed(s)} for s in doc["samples"]]
+
+
+def _sample_tasks(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(task id, option label) for each task that has samples, in first-seen order."""
+    titles = {t["id"]: t["title"] for t in doc["tasks"]}
+    ids = dict.fromkeys(s["task"] for s in doc["samples"])
+    return [(tid, f"{tid} · {titles[tid]}" if tid in titles else tid) for tid in ids]
+
+
+def render_html(doc: Mapping[str, Any]) -> str:
+    """Validate and render the document as a single offline HTML page."""
+    validate_report(doc)
+    template = _environment().get_template(TEMPLATE)
+    return template.render(
+        doc=doc,
+        run=doc["run"],
+        env_rows=environment_rows(doc["run"]["environment"]),
+        packages=package_rows(doc["run"]["environment"]),
+        capability_svg=capability_chart(doc["dimensions"]),
+        task_svg=task_chart(doc["tasks"]),
+        task_rows=_task_rows(doc),
+        sample_rows=_sample_rows(doc),
+        sample_tasks=_sample_tasks(doc),
+    )

@@ -1,0 +1,434 @@
+"""Validate a report document and render it as JSON or Markdown; write report files.
+
+The report document is a plain dict described by the shipped ``schema.json``. Every
+standard produces one, and every renderer reads only that shape, so a standard never
+needs its own report code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import math
+import os
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from pingce.core.errors import ReportError
+
+SCHEMA_VERSION = "1.0"
+FORMATS: dict[str, str] = {"html": "report.html", "md": "report.md", "json": "report.json"}
+MISSING = "—"
+
+# Packages worth a line in the Markdown environment summary; the full list is in the
+# JSON and HTML reports.
+KEY_PACKAGES = (
+    "pingce",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "datasets",
+    "numpy",
+    "scipy",
+    "sacrebleu",
+    "rouge-score",
+    "vllm",
+    "lm-eval",
+    "cuda",
+)
+
+_BUG_HINT = "this is a bug in pingce; please report it together with the run id"
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@functools.cache
+def load_schema() -> dict[str, Any]:
+    """Return the shipped report JSON Schema (draft 2020-12)."""
+    text = files("pingce.core.report").joinpath("schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = load_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def validate_report(doc: Mapping[str, Any]) -> None:
+    """Raise ReportError unless ``doc`` matches the report schema."""
+    error = best_match(_validator().iter_errors(doc))
+    if error is None:
+        return
+    detail = " ".join(error.message.split())
+    if len(detail) > 160:  # messages can embed a whole sub-document; keep one short line
+        detail = detail[:157] + "..."
+    raise ReportError(f"report document is invalid at {error.json_path}: {detail}", hint=_BUG_HINT)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def is_number(value: Any) -> bool:
+    """True for a finite int/float (bool excluded)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value)
+
+
+def format_number(value: Any) -> str:
+    """Format a metric value compactly (four significant digits); None/NaN become "—"."""
+    if not is_number(value):
+        return MISSING
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.4g}"
+
+
+def format_score(value: Any) -> str:
+    """Format a 0..1 score with three decimals."""
+    return f"{value:.3f}" if is_number(value) else MISSING
+
+
+def format_estimate(value: Any, ci_low: Any = None, ci_high: Any = None, stderr: Any = None) -> str:
+    """Value with its uncertainty: ``0.723 [0.69, 0.755]``, else ``0.723 ± 0.012``."""
+    text = format_number(value)
+    if not is_number(value):
+        return text
+    if is_number(ci_low) and is_number(ci_high):
+        return f"{text} [{format_number(ci_low)}, {format_number(ci_high)}]"
+    if is_number(stderr):
+        return f"{text} ± {format_number(stderr)}"
+    return text
+
+
+def direction_text(direction: str) -> str:
+    """Human wording of a metric direction."""
+    return "lower is better" if direction == "lower" else "higher is better"
+
+
+def threshold_text(threshold: Any, direction: str) -> str:
+    """``≥ 0.8`` for higher-is-better thresholds, ``≤ 0.8`` for lower-is-better."""
+    if not is_number(threshold):
+        return MISSING
+    return f"{'≤' if direction == 'lower' else '≥'} {format_number(threshold)}"
+
+
+def format_plain(value: Any) -> str:
+    """Format any environment/config value as short single-line text."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return format_number(value) if is_number(value) else MISSING
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={format_plain(v)}" for k, v in value.items()) or MISSING
+    if isinstance(value, list | tuple):
+        return ", ".join(format_plain(v) for v in value) or MISSING
+    return str(value)
+
+
+def sample_failed(sample: Mapping[str, Any]) -> bool:
+    """A sample counts as a failure when any of its scores is exactly zero."""
+    return any(is_number(v) and v == 0 for v in sample.get("scores", {}).values())
+
+
+def primary_metric(task: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The task's primary metric entry, or None when the task did not record it."""
+    return task.get("metrics", {}).get(task.get("primary_metric", ""))
+
+
+def environment_rows(env: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Environment fields other than the package map, as (key, text) rows."""
+    return [(str(k), format_plain(v)) for k, v in env.items() if k != "packages"]
+
+
+def package_rows(env: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Installed package versions sorted by name."""
+    packages = env.get("packages") or {}
+    return sorted((str(k), format_plain(v)) for k, v in packages.items())
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def json_safe(value: Any) -> Any:
+    """Copy ``value`` with NaN/±inf replaced by None, since JSON has no such numbers."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        # numpy scalars pass schema checks as numbers but json cannot encode them.
+        value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def render_json(doc: Mapping[str, Any]) -> str:
+    """Validate and serialise the document; non-finite numbers become null."""
+    validate_report(doc)
+    # default=str: free-form sections (config, extra) may hold paths or dates; a report
+    # at the end of a long run should not die over them.
+    return (
+        json.dumps(json_safe(doc), indent=2, ensure_ascii=False, allow_nan=False, default=str)
+        + "\n"
+    )
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def md_cell(value: Any) -> str:
+    """Make text safe for one Markdown table cell: escape pipes, fold newlines."""
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|")
+    return " ".join(text.splitlines()) if text else " "
+
+
+def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    """A GitHub-flavoured Markdown table as lines."""
+    lines = ["| " + " | ".join(md_cell(h) for h in header) + " |"]
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    lines.extend("| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows)
+    return lines
+
+
+def _md_title(doc: Mapping[str, Any]) -> list[str]:
+    run, std = doc["run"], doc["standard"]
+    suite = run["suite_title"] or run["suite"]
+    return [
+        f"# 评测报告 · Evaluation report: {' '.join(suite.split())}",
+        "",
+        f"{std['title']} · {std['title_zh']} — subject: {run['subject']}",
+    ]
+
+
+def _md_run(doc: Mapping[str, Any]) -> list[str]:
+    run = doc["run"]
+    rows = [
+        ("Run id", run["id"]),
+        ("Standard", f"{doc['standard']['title']} ({run['standard']})"),
+        ("Suite", f"{run['suite_title']} ({run['suite']})"),
+        ("Subject", run["subject"]),
+        ("Status", run["status"]),
+        ("Created", run["created_at"]),
+        ("Finished", run["finished_at"] or MISSING),
+        ("Config hash", run["config_hash"]),
+        ("pingce version", doc["pingce_version"]),
+        ("Generated", doc["generated_at"]),
+    ]
+    return ["## Run · 运行信息", "", *md_table(["Field", "Value"], rows)]
+
+
+def _md_scores(doc: Mapping[str, Any]) -> list[str]:
+    overall = doc["overall"]
+    lines = [
+        "## Overall · 总分",
+        "",
+        f"**Overall score: {format_score(overall['score'])}**",
+        "",
+        overall["method"],
+    ]
+    if doc["dimensions"]:
+        rows = [
+            (
+                d["name"],
+                d["name_zh"],
+                format_score(d["score"]),
+                format_number(d["weight"]),
+                ", ".join(d["tasks"]) or MISSING,
+            )
+            for d in doc["dimensions"]
+        ]
+        lines += ["", *md_table(["Dimension", "维度", "Score", "Weight", "Tasks"], rows)]
+    return lines
+
+
+def _md_task_row(task: Mapping[str, Any]) -> list[str]:
+    metric = primary_metric(task)
+    name = task["primary_metric"]
+    if metric is None:
+        value, n = MISSING, MISSING
+    else:
+        value = format_estimate(
+            metric["value"], metric["ci_low"], metric["ci_high"], metric["stderr"]
+        )
+        if metric["unit"]:
+            value += f" {metric['unit']}"
+        if metric["direction"] == "lower":
+            name += " (lower is better)"
+        n = str(metric["n"])
+    others = ", ".join(
+        f"{k}={format_number(m['value'])}"
+        for k, m in task["metrics"].items()
+        if k != task["primary_metric"]
+    )
+    return [
+        task["id"],
+        task["title"],
+        task["title_zh"],
+        task["dimension"],
+        name,
+        value,
+        n,
+        others or MISSING,
+    ]
+
+
+def _md_tasks(doc: Mapping[str, Any]) -> list[str]:
+    header = ["Task", "Title", "中文名", "Dimension", "Metric", "Value [CI]", "n", "Other metrics"]
+    rows = [_md_task_row(t) for t in doc["tasks"]]
+    return ["## Tasks · 任务", "", *md_table(header, rows)] if rows else []
+
+
+def _md_indicators(doc: Mapping[str, Any]) -> list[str]:
+    rows = [
+        (
+            i["id"],
+            i["name"],
+            i["name_zh"],
+            format_estimate(i["value"], i["ci_low"], i["ci_high"], i["stderr"]),
+            i["unit"] or MISSING,
+            direction_text(i["direction"]),
+            threshold_text(i["threshold"], i["direction"]),
+            i["verdict"] or MISSING,
+        )
+        for i in doc["indicators"]
+    ]
+    header = ["Indicator", "Name", "中文名", "Value", "Unit", "Direction", "Threshold", "Verdict"]
+    return ["## Indicators · 指标", "", *md_table(header, rows)] if rows else []
+
+
+def _md_notes(doc: Mapping[str, Any]) -> list[str]:
+    if not doc["notes"]:
+        return []
+    return ["## Notes · 说明", "", *(f"- {' '.join(n.split())}" for n in doc["notes"])]
+
+
+def _key_packages(env: Mapping[str, Any]) -> str:
+    packages = env.get("packages") or {}
+    keys = [k for k in KEY_PACKAGES if k in packages] or sorted(packages)[:12]
+    text = ", ".join(f"{k} {format_plain(packages[k])}" for k in keys)
+    hidden = len(packages) - len(keys)
+    if hidden > 0:
+        text += f" (+{hidden} more in report.json)"
+    return text or MISSING
+
+
+def _md_environment(doc: Mapping[str, Any]) -> list[str]:
+    env = doc["run"]["environment"]
+    rows = [
+        ("Python", format_plain(env.get("python"))),
+        ("Platform", format_plain(env.get("platform"))),
+        ("CPU", format_plain(env.get("cpu"))),
+        ("GPU", format_plain(env.get("gpu"))),
+        ("Threads", format_plain(env.get("threads"))),
+        ("Seeds", format_plain(env.get("seeds"))),
+        ("Packages", _key_packages(env)),
+    ]
+    return ["## Environment · 环境", "", *md_table(["Item", "Value"], rows)]
+
+
+def render_markdown(doc: Mapping[str, Any]) -> str:
+    """Validate and render the document as GitHub-flavoured Markdown."""
+    validate_report(doc)
+    sections: list[list[str]] = [
+        _md_title(doc),
+        _md_run(doc),
+        _md_scores(doc),
+        _md_tasks(doc),
+        _md_indicators(doc),
+        _md_notes(doc),
+        _md_environment(doc),
+    ]
+    return "\n\n".join("\n".join(s) for s in sections if s) + "\n"
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _renderers() -> dict[str, Callable[[Mapping[str, Any]], str]]:
+    # Imported here, not at the top: html.py imports this module for its helpers.
+    from pingce.core.report.html import render_html
+
+    return {"html": render_html, "md": render_markdown, "json": render_json}
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Persist the rename itself; best effort, since not every platform allows it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary sibling, fsync it, then rename it over ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # os.open with 0o666 lets the umask decide, unlike mkstemp's private 0o600.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _folder_error(out_dir: Path, exc: OSError) -> ReportError:
+    reason = exc.strerror or exc.__class__.__name__
+    return ReportError(
+        f"cannot write the report to folder {out_dir}: {reason}",
+        hint="choose another output folder, or check that it is a writable directory",
+    )
+
+
+def write_report(
+    doc: Mapping[str, Any],
+    out_dir: Path,
+    formats: Sequence[str] = ("html", "md", "json"),
+) -> list[Path]:
+    """Render ``doc`` in each format and write report.<ext> files atomically into ``out_dir``."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ReportError(
+            f"unknown report format {unknown[0]!r}",
+            hint=f"choose from {', '.join(FORMATS)}",
+        )
+    wanted = list(dict.fromkeys(formats))  # drop duplicates, keep order
+    renderers = _renderers()
+    # Render everything before touching the disk so a bad document leaves no partial set.
+    texts = {fmt: renderers[fmt](doc) for fmt in wanted}
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for fmt in wanted:
+            path = out_dir / FORMATS[fmt]
+            _atomic_write(path, texts[fmt])
+            paths.append(path)
+    except OSError as exc:
+        raise _folder_error(out_dir, exc) from exc
+    _fsync_dir(out_dir)
+    return paths
