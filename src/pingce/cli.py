@@ -1,0 +1,436 @@
+"""The `pingce` command: run, list, show, report, compare, validate, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pingce import __version__
+from pingce.core.errors import PingceError, SpecError
+
+app = typer.Typer(
+    help="pingce (评测): standards-based evaluation of AI models and AI systems.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Results store URL or SQLite path (default: $PINGCE_DB or ~/.local/share/pingce/pingce.db).",
+    ),
+]
+
+
+class ListWhat(StrEnum):
+    standards = "standards"
+    suites = "suites"
+    tasks = "tasks"
+    indicators = "indicators"
+    runs = "runs"
+
+
+class Format(StrEnum):
+    html = "html"
+    md = "md"
+    json = "json"
+
+
+def _store(db: str | None) -> Any:
+    from pingce.core.store import open_store
+
+    return open_store(db)
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return (
+            f"{value:.{digits}g}"
+            if abs(value) >= 1000 or abs(value) < 1e-3 and value
+            else f"{value:.{digits}f}"
+        )
+    return str(value)
+
+
+def _parse_batch_size(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        raise SpecError(
+            f"--batch-size must be a positive integer or 'auto', got {value!r}"
+        ) from None
+    if n < 1:
+        raise SpecError(f"--batch-size must be a positive integer or 'auto', got {value!r}")
+    return n
+
+
+@app.command()
+def run(
+    suite: Annotated[
+        str | None,
+        typer.Option("--suite", "-s", help="Built-in suite name (e.g. llm/quick) or a YAML path."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Subject under test, e.g. hf:./models/tiny or hf:Qwen/Qwen2.5-0.5B.",
+        ),
+    ] = None,
+    standard: Annotated[
+        str | None, typer.Option("--standard", help="Standard the suite must belong to (e.g. llm).")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto|cpu|cuda|mps")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto|float32|bfloat16|float16")] = "auto",
+    batch_size: Annotated[
+        str, typer.Option("--batch-size", help="Contexts per forward pass, or 'auto'.")
+    ] = "16",
+    limit: Annotated[
+        int | None, typer.Option(help="Evaluate only the first N samples of each task.")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed for few-shot selection, sampling and bootstrap.")
+    ] = 1234,
+    num_fewshot: Annotated[
+        int | None, typer.Option("--num-fewshot", help="Override every task's few-shot count.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for the model (default: min(cores, 8)).")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Resume an interrupted run by id; recomputes nothing stored.")
+    ] = None,
+    report_dir: Annotated[
+        Path, typer.Option("--report-dir", help="Reports go to REPORT_DIR/<run-id>/.")
+    ] = Path("reports"),
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Store results but write no report files.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Run a suite on a subject (or resume a run), store it, and write its report."""
+    from pingce.core.run import RunRequest, execute_run
+
+    request = None
+    if resume is None:
+        if suite is None or model is None:
+            raise SpecError("run needs --suite and --model (or --resume RUN_ID)")
+        if limit is not None and limit < 1:
+            raise SpecError(f"--limit must be at least 1, got {limit}")
+        if num_fewshot is not None and num_fewshot < 0:
+            raise SpecError(f"--num-fewshot must be 0 or more, got {num_fewshot}")
+        if threads is not None and threads < 1:
+            raise SpecError(f"--threads must be at least 1, got {threads}")
+        options: dict[str, Any] = {
+            "device": device,
+            "dtype": dtype,
+            "batch_size": _parse_batch_size(batch_size),
+            "seed": seed,
+            "num_fewshot": num_fewshot,
+            "limit": limit,
+            "threads": threads,
+        }
+        request = RunRequest(suite=suite, subject=model, standard=standard, options=options)
+    if not no_report:
+        _check_writable(report_dir)
+    store = _store(db)
+    run_id = execute_run(store, request, resume=resume, show_progress=not quiet)
+    _finish(store, run_id, None if no_report else report_dir)
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail before the work, not after it, when reports cannot be written."""
+    from pingce.core.errors import ReportError
+
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise ReportError(f"report folder {folder} is not writable", hint="pass --report-dir DIR")
+
+
+def _finish(store: Any, run_id: str, report_dir: Path | None) -> None:
+    from pingce.core.report import write_report
+    from pingce.core.reporting import build_report_doc
+
+    row = store.get_run(run_id)
+    doc = build_report_doc(store, row)
+    _print_summary(doc)
+    if report_dir is not None:
+        paths = write_report(doc, report_dir / run_id)
+        out.print(f"report: {', '.join(str(p) for p in paths)}")
+    out.print(f"run id: [bold]{run_id}[/bold]")
+
+
+def _print_summary(doc: dict[str, Any]) -> None:
+    run = doc["run"]
+    table = Table(title=f"{run['suite']} on {run['subject']}  ({run['status']})")
+    for col in ("task", "dimension", "metric", "value", "95% CI", "n"):
+        table.add_column(col, justify="right" if col in {"value", "n"} else "left")
+    for task in doc["tasks"]:
+        m = task["metrics"][task["primary_metric"]]
+        ci = f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]" if m["ci_low"] is not None else "–"
+        table.add_row(
+            task["id"], task["dimension"], task["primary_metric"], _fmt(m["value"]), ci, str(m["n"])
+        )
+    out.print(table)
+    dims = Table(title="Capability dimensions (0–1)")
+    dims.add_column("dimension")
+    dims.add_column("维度")
+    dims.add_column("score", justify="right")
+    for d in doc["dimensions"]:
+        dims.add_row(d["id"], d["name_zh"], _fmt(d["score"]))
+    dims.add_row("[bold]overall[/bold]", "综合", _fmt(doc["overall"]["score"]))
+    out.print(dims)
+    for note in doc["notes"]:
+        out.print(f"[yellow]note:[/yellow] {note}")
+
+
+@app.command()
+def demo(
+    report_dir: Annotated[Path, typer.Option("--report-dir")] = Path("reports"),
+    limit: Annotated[int | None, typer.Option(help="Samples per task (default: all).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Build the tiny local demo model (once) and evaluate it on llm/quick."""
+    from pingce.core.run import RunRequest, execute_run
+    from pingce.llm.demo_model import ensure_demo_model
+
+    out.print(
+        "[bold]pingce demo[/bold]: the demo model is a tiny Qwen2-architecture model, randomly "
+        "initialised and trained for a few dozen steps on local text. It is NOT a real LLM: "
+        "near-chance scores are expected. The point is the pipeline: run → store → report."
+    )
+    _check_writable(report_dir)
+    with err.status("building the demo model (first run only)…"):
+        path = ensure_demo_model()
+    out.print(f"demo model: {path}")
+    request = RunRequest(
+        suite="llm/quick",
+        subject=f"hf:{path}",
+        standard="llm",
+        options={
+            "device": "cpu",
+            "dtype": "float32",
+            "batch_size": 16,
+            "seed": 1234,
+            "num_fewshot": None,
+            "limit": limit,
+            "threads": None,
+            "demo": True,
+        },
+    )
+    store = _store(db)
+    run_id = execute_run(store, request, show_progress=not quiet)
+    _finish(store, run_id, report_dir)
+
+
+@app.command("list")
+def list_(
+    what: Annotated[ListWhat, typer.Argument(help="standards|suites|tasks|indicators|runs")],
+    standard: Annotated[str | None, typer.Option(help="Only this standard.")] = None,
+    suite: Annotated[
+        str | None, typer.Option(help="For `tasks`: the suite (default: every built-in suite).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="For `runs`: how many.")] = 50,
+    db: DbOpt = None,
+) -> None:
+    """List standards, suites, tasks, indicators or stored runs."""
+    from pingce.core.registry import standards
+    from pingce.core.spec import builtin_suite_names, load_suite
+
+    table = Table()
+    if what is ListWhat.standards:
+        for col in ("id", "title", "标题"):
+            table.add_column(col)
+        for sid, std in standards.items():
+            table.add_row(sid, std.title, std.title_zh)
+    elif what is ListWhat.suites:
+        for col in ("suite", "standard", "tasks", "title"):
+            table.add_column(col)
+        for name in builtin_suite_names():
+            s = load_suite(name)
+            if standard and s.spec.standard != standard:
+                continue
+            table.add_row(name, s.spec.standard, str(len(s.spec.tasks)), s.spec.title)
+    elif what is ListWhat.tasks:
+        for col in ("suite", "task", "type", "dimension", "language", "title"):
+            table.add_column(col)
+        for name in [suite] if suite else builtin_suite_names():
+            s = load_suite(name)
+            if standard and s.spec.standard != standard:
+                continue
+            for t in s.spec.tasks:
+                table.add_row(s.name, t.id, t.type, t.dimension, t.language, t.title)
+    elif what is ListWhat.indicators:
+        for col in ("standard", "id", "name", "中文名", "unit", "better"):
+            table.add_column(col)
+        for sid, std in standards.items():
+            if standard and sid != standard:
+                continue
+            for ind in std.indicators():
+                table.add_row(sid, ind.id, ind.name, ind.name_zh, ind.unit, ind.direction)
+    else:
+        for col in ("run id", "standard", "suite", "subject", "status", "overall", "created"):
+            table.add_column(col)
+        for row in _store(db).list_runs(standard=standard, limit=limit):
+            overall = (row.results or {}).get("overall", {}).get("score")
+            table.add_row(
+                row.id,
+                row.standard,
+                row.suite,
+                row.subject,
+                row.status,
+                _fmt(overall),
+                str(row.created_at),
+            )
+    out.print(table)
+
+
+@app.command()
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id, unique prefix, or 'latest'.")],
+    db: DbOpt = None,
+) -> None:
+    """Show one run: status, settings and scores."""
+    from pingce.core.reporting import build_report_doc
+
+    store = _store(db)
+    row = store.get_run(run_id)
+    out.print(
+        f"run [bold]{row.id}[/bold]  status={row.status}  records={store.count_records(row.id)}"
+    )
+    out.print(f"suite {row.suite}  subject {row.subject}  config {row.config_hash}")
+    if row.error:
+        out.print(f"[red]error:[/red] {row.error}")
+    _print_summary(build_report_doc(store, row))
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="Run id, unique prefix, or 'latest'.")],
+    format: Annotated[
+        list[Format] | None,
+        typer.Option("--format", "-f", help="html, md or json (repeatable; default all)."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the files (default reports/<run-id>).")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """(Re)generate a run's report from its stored records."""
+    from pingce.core.report import write_report
+    from pingce.core.reporting import build_report_doc
+
+    store = _store(db)
+    row = store.get_run(run_id)
+    formats = [f.value for f in format] if format else ["html", "md", "json"]
+    paths = write_report(build_report_doc(store, row), out_dir or Path("reports") / row.id, formats)
+    for p in paths:
+        out.print(str(p))
+
+
+@app.command()
+def compare(
+    run_a: Annotated[str, typer.Argument(help="Baseline run.")],
+    run_b: Annotated[str, typer.Argument(help="Run compared with the baseline.")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the deltas as JSON.")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Per-task deltas (B − A) with paired significance (McNemar for 0/1 scores, else paired bootstrap)."""
+    from pingce.core.compare import compare_runs
+
+    store = _store(db)
+    a, b = store.get_run(run_a), store.get_run(run_b)
+    deltas = compare_runs(store, a, b)
+    table = Table(title=f"{b.id} vs {a.id} (B − A)")
+    for col in ("task", "metric", "A", "B", "Δ", "95% CI", "p", "n", "test"):
+        table.add_column(col)
+    for d in deltas:
+        ci = f"[{_fmt(d.ci_low)}, {_fmt(d.ci_high)}]" if d.ci_low is not None else "–"
+        mark = " *" if d.significant else ""
+        table.add_row(
+            d.task,
+            d.metric,
+            _fmt(d.value_a),
+            _fmt(d.value_b),
+            _fmt(d.delta) + mark,
+            ci,
+            _fmt(d.p_value, 3),
+            str(d.n),
+            d.method,
+        )
+    out.print(table)
+    out.print("* p < 0.05 (paired, two-sided); samples are paired by task and sample id")
+    if json_out:
+        json_out.write_text(json.dumps([d.to_dict() for d in deltas], indent=2), encoding="utf-8")
+
+
+@app.command()
+def validate(
+    suite: Annotated[str, typer.Argument(help="Suite YAML path or built-in name.")],
+) -> None:
+    """Validate a suite: YAML, fields, task types, metrics and templates."""
+    from pingce.core.spec import load_suite
+
+    s = load_suite(suite)
+    out.print(
+        f"[green]ok[/green] {s.source}: standard {s.spec.standard}, {len(s.spec.tasks)} tasks"
+    )
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"pingce {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except PingceError as exc:
+        err.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print(
+            "interrupted: finished records are stored; resume with `pingce run --resume RUN_ID`"
+        )
+        sys.exit(130)
+    except (typer.Exit, typer.Abort) as exc:
+        sys.exit(getattr(exc, "exit_code", 1))
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            err.print(f"[red]error:[/red] {exc.format_message()}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Assemble the report document of a run from the store (always from stored records)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pingce import __version__
+from pingce.core.registry import standards
+from pingce.core.run import summarize_run
+from pingce.core.store import RunRow, Store
+
+SCHEMA_VERSION = "1.0"
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def build_report_doc(store: Store, row: RunRow) -> dict[str, Any]:
+    """The versioned report document (validated by the renderers against schema.json)."""
+    standard = standards.get(row.standard)
+    results = summarize_run(store, row)
+    notes = list(results.get("notes", []))
+    if row.status != "completed":
+        notes.insert(0, f"Run status is {row.status}: scores cover only the records stored so far.")
+    demo_note = row.config.get("settings", {}).get("demo_note")
+    if demo_note:
+        notes.insert(0, demo_note)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "pingce_version": __version__,
+        "run": {
+            "id": row.id,
+            "standard": row.standard,
+            "suite": row.suite,
+            "suite_title": row.suite_title,
+            "subject": row.subject,
+            "status": row.status,
+            "created_at": _iso(row.created_at),
+            "finished_at": _iso(row.finished_at),
+            "config_hash": row.config_hash,
+            "config": {
+                "options": row.config.get("options", {}),
+                "settings": row.config.get("settings", {}),
+                "suite_source": row.config.get("suite_source"),
+                "suite_sha256": row.config.get("suite_sha256"),
+                "subject_fingerprint": row.subject_fingerprint,
+            },
+            "environment": row.environment,
+        },
+        "standard": {"id": standard.id, "title": standard.title, "title_zh": standard.title_zh},
+        "tasks": results["tasks"],
+        "dimensions": results["dimensions"],
+        "overall": results["overall"],
+        "indicators": results["indicators"],
+        "samples": results["samples"],
+        "notes": notes,
+        "extra": results.get("extra", {}),
+    }

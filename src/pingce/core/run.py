@@ -1,0 +1,130 @@
+"""Run lifecycle: ids, config hashes, environment fingerprints, status, resume.
+
+Order of work: load the suite, open the subject, plan every task (all user errors surface
+here, before a run exists), create the run, execute (records are committed as they complete),
+summarize from the stored records, mark the run completed. Ctrl-C marks it `interrupted`, a
+user error `failed`; `kill -9` leaves it `running`. Any of these resumes with
+`pingce run --resume RUN_ID`, which recomputes nothing already stored.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pingce.core.errors import PingceError, SpecError, StoreError
+from pingce.core.execute import make_progress
+from pingce.core.fingerprint import content_hash, environment
+from pingce.core.registry import standards
+from pingce.core.spec import load_suite, parse_subject
+from pingce.core.standard import RunContext, Standard
+from pingce.core.store import RunRow, Store, records_as_dicts
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and readable: 2026-11-28T12-00-00-ab12."""
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H-%M-%S") + "-" + secrets.token_hex(2)
+
+
+@dataclass
+class RunRequest:
+    suite: str
+    subject: str
+    standard: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def execute_run(
+    store: Store,
+    request: RunRequest | None = None,
+    *,
+    resume: str | None = None,
+    show_progress: bool = True,
+) -> str:
+    """Run (or resume) a suite on a subject; returns the run id."""
+    row: RunRow | None = None
+    if resume:
+        row = store.get_run(resume)
+        config = row.config
+        request = RunRequest(
+            suite=config["suite_ref"],
+            subject=row.subject,
+            standard=row.standard,
+            options=dict(config["options"]),
+        )
+    if request is None:
+        raise SpecError("nothing to run", hint="give --suite and --model, or --resume RUN_ID")
+    suite = load_suite(request.suite)
+    standard: Standard = standards.get(suite.spec.standard)
+    if request.standard and request.standard != suite.spec.standard:
+        raise SpecError(
+            f"suite {suite.name!r} belongs to standard {suite.spec.standard!r}, not {request.standard!r}"
+        )
+    if row is not None and suite.sha256 != row.config.get("suite_sha256"):
+        raise SpecError(
+            f"suite {suite.source} changed since run {row.id} started",
+            hint="resuming needs the same suite; start a new run instead",
+        )
+    subject = standard.open_subject(parse_subject(request.subject), request.options)
+    fingerprint = subject.fingerprint()
+    if row is not None and content_hash(fingerprint) != content_hash(row.subject_fingerprint):
+        raise StoreError(
+            f"the subject {request.subject!r} differs from the one run {row.id} used",
+            hint="resume with the same model files and settings",
+        )
+    plan = standard.plan(suite, subject, request.options)
+    if row is None:
+        config = {
+            "suite_ref": request.suite,
+            "suite_source": suite.source,
+            "suite_sha256": suite.sha256,
+            "suite_spec": suite.spec.model_dump(mode="json"),
+            "options": request.options,
+            "settings": {**subject.settings(), **plan.settings},
+        }
+        run_id = new_run_id()
+        store.create_run(
+            id=run_id,
+            standard=suite.spec.standard,
+            suite=suite.name,
+            suite_title=suite.spec.title,
+            subject=request.subject,
+            subject_fingerprint=fingerprint,
+            config=config,
+            config_hash=content_hash(
+                fingerprint, config["suite_sha256"], request.options, length=16
+            ),
+            environment=environment(
+                {"seed": request.options.get("seed"), "threads": config["settings"].get("threads")}
+            ),
+            status="created",
+        )
+    else:
+        run_id = row.id
+    store.update_run(run_id, status="running", error=None)
+    try:
+        with make_progress(show_progress) as progress:
+            ctx = RunContext(store, run_id, suite, subject, plan, request.options, progress)
+            standard.execute(ctx)
+        results = summarize_run(store, store.get_run(run_id))
+    except KeyboardInterrupt:
+        store.update_run(run_id, status="interrupted", error="interrupted by the user")
+        raise
+    except PingceError as exc:
+        store.update_run(run_id, status="failed", error=exc.one_line())
+        raise
+    except BaseException as exc:
+        store.update_run(run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    store.update_run(run_id, status="completed", results=results)
+    return run_id
+
+
+def summarize_run(store: Store, row: RunRow) -> dict[str, Any]:
+    """The run's results, recomputed from its stored records."""
+    standard: Standard = standards.get(row.standard)
+    records = records_as_dicts(store.records(row.id))
+    return standard.summarize(row.config["suite_spec"], row.config, records)

@@ -1,0 +1,214 @@
+"""Validated specifications: indicators, suites, tasks and subjects.
+
+A suite is a small YAML file. Core validates what every standard shares (suite header, task
+id/type/dimension/weight); each task type validates its own parameters with its own pydantic
+model through `validate_params`, so errors always name the file, the field and what was
+expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pingce.core.errors import SpecError
+
+Direction = Literal["higher", "lower"]
+
+
+class Indicator(BaseModel):
+    """One measurable quantity with a stable id (used by every standard and the report)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    name: str
+    name_zh: str
+    unit: str = ""
+    direction: Direction = "higher"
+    definition: str
+    threshold: float | None = None
+
+
+class TaskSpec(BaseModel):
+    """The fields every task shares; type-specific fields stay in `params` (extra keys)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    type: str
+    title: str = ""
+    title_zh: str = ""
+    dimension: str = "general"
+    language: str = "en"
+    weight: float = Field(default=1.0, ge=0)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class SuiteSpec(BaseModel):
+    """A suite: one standard, defaults and an ordered list of tasks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    standard: str
+    name: str
+    title: str = ""
+    title_zh: str = ""
+    description: str = ""
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    tasks: list[TaskSpec] = Field(min_length=1)
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_ids(cls, tasks: list[TaskSpec]) -> list[TaskSpec]:
+        seen: set[str] = set()
+        for task in tasks:
+            if task.id in seen:
+                raise ValueError(f"duplicate task id {task.id!r}")
+            seen.add(task.id)
+        return tasks
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A loaded suite: the validated spec, where it came from, and its content hash."""
+
+    spec: SuiteSpec
+    source: str  # the file the suite was read from
+    base_dir: Path  # dataset paths in the suite are relative to this folder
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def builtin_suites_dir() -> Path:
+    return Path(str(files("pingce") / "suites"))
+
+
+def builtin_suite_names() -> list[str]:
+    root = builtin_suites_dir()
+    return sorted(
+        str(p.relative_to(root).with_suffix("")).replace("\\", "/") for p in root.rglob("*.yaml")
+    )
+
+
+def format_validation_error(source: str, err: ValidationError) -> str:
+    """The first pydantic error as 'file: field.path: message'."""
+    first = err.errors()[0]
+    loc = ""
+    for part in first["loc"]:
+        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+    msg = first["msg"]
+    if first["type"] == "missing":
+        msg = "required field is missing"
+    elif first["type"] == "extra_forbidden":
+        msg = "unknown field"
+    return f"{source}: {loc or '(top level)'}: {msg}"
+
+
+def resolve_suite_path(ref: str) -> Path:
+    """A suite reference is a YAML path or the name of a built-in suite such as 'llm/quick'."""
+    path = Path(ref).expanduser()
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        if not path.is_file():
+            raise SpecError(f"suite file {ref!r} does not exist", hint="check the path")
+        return path
+    builtin = builtin_suites_dir() / f"{ref}.yaml"
+    if builtin.is_file():
+        return builtin
+    raise SpecError(
+        f"unknown suite {ref!r}",
+        hint=f"give a YAML path or one of: {', '.join(builtin_suite_names())}",
+    )
+
+
+def load_suite(ref: str) -> Suite:
+    """Read, parse and validate a suite (core fields and every task's type-specific fields)."""
+    path = resolve_suite_path(ref)
+    raw_bytes = path.read_bytes()
+    try:
+        raw = yaml.safe_load(raw_bytes.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not UTF-8 text", hint="save the suite as UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise SpecError(f"{path}: malformed YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping with 'standard', 'name' and 'tasks'")
+    try:
+        spec = SuiteSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(format_validation_error(str(path), exc)) from None
+    suite = Suite(
+        spec=spec,
+        source=str(path),
+        base_dir=path.parent.resolve(),
+        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+    )
+    from pingce.core.registry import standards
+
+    standards.get(spec.standard).validate_suite(suite)
+    return suite
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_params(model: type[M], data: dict[str, Any], where: str) -> M:
+    """Validate type-specific fields; errors read 'where: field: message'."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(format_validation_error(where, exc)) from None
+
+
+@dataclass(frozen=True)
+class SubjectSpec:
+    """What is under test, parsed from a URI-like spec such as `hf:./models/tiny`."""
+
+    scheme: str
+    target: str
+    params: dict[str, str] = field(default_factory=dict)
+    raw: str = ""
+
+    def canonical(self) -> str:
+        return json.dumps([self.scheme, self.target, sorted(self.params.items())])
+
+
+def parse_subject(spec: str) -> SubjectSpec:
+    """Parse `scheme:target[?k=v&...]` (or `scheme://host/path?k=v`)."""
+    if ":" not in spec:
+        raise SpecError(
+            f"subject {spec!r} has no scheme",
+            hint="write e.g. hf:./models/tiny or hf:Qwen/Qwen2.5-0.5B",
+        )
+    scheme, rest = spec.split(":", 1)
+    scheme = scheme.strip().lower()
+    if not scheme.isidentifier():
+        raise SpecError(f"subject {spec!r}: {scheme!r} is not a valid scheme")
+    params: dict[str, str] = {}
+    if rest.startswith("//"):
+        parts = urlsplit(spec)
+        target = parts.netloc + parts.path
+        params = dict(parse_qsl(parts.query))
+    else:
+        target, _, query = rest.partition("?")
+        params = dict(parse_qsl(query))
+    if not target:
+        raise SpecError(f"subject {spec!r} names no target after '{scheme}:'")
+    return SubjectSpec(scheme=scheme, target=target, params=params, raw=spec)

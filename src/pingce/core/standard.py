@@ -1,0 +1,84 @@
+"""The contract a standard implements to run through pingce's shared pipeline.
+
+suite → plan (tasks → work units) → execute (records) → summarize (task scores with CIs,
+dimension scores, indicators, verdicts) → store → report. A standard supplies these steps;
+core supplies ids, fingerprints, resume, storage, statistics and rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pingce.core.execute import WorkUnit
+from pingce.core.spec import Indicator, SubjectSpec, Suite
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from pingce.core.store import Store
+
+
+class Subject(Protocol):
+    """An opened subject under test (a loaded model, a server client, a data file...)."""
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Identifies the subject's content; part of every record key."""
+        ...
+
+    def settings(self) -> dict[str, Any]:
+        """Effective settings worth recording with the run."""
+        ...
+
+
+@dataclass
+class PlannedTask:
+    task_id: str
+    units: list[WorkUnit]
+    handler: Any  # the standard's own task object
+
+
+@dataclass
+class Plan:
+    tasks: list[PlannedTask]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunContext:
+    store: Store
+    run_id: str
+    suite: Suite
+    subject: Subject
+    plan: Plan
+    options: dict[str, Any]
+    progress: Progress | None = None
+
+
+class Standard(Protocol):
+    id: str
+    title: str
+    title_zh: str
+
+    def indicators(self) -> Sequence[Indicator]: ...
+
+    def validate_suite(self, suite: Suite) -> None:
+        """Check every task's type-specific fields; raise SpecError naming file and field."""
+        ...
+
+    def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Subject: ...
+
+    def plan(self, suite: Suite, subject: Subject, options: dict[str, Any]) -> Plan:
+        """Load data and build every task's work units (all bad input surfaces here)."""
+        ...
+
+    def execute(self, ctx: RunContext) -> None:
+        """Compute and store the records the run does not have yet."""
+        ...
+
+    def summarize(
+        self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """From stored records alone: tasks, dimensions, overall, indicators, samples, notes."""
+        ...

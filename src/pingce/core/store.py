@@ -1,0 +1,244 @@
+"""The results store: runs, records and their aggregates, in SQLAlchemy.
+
+A SQLite file by default (no server needed); any SQLAlchemy URL, PostgreSQL included, through
+`--db URL` or the `PINGCE_DB` environment variable. Records are inserted one chunk per
+transaction, so a crash or `kill -9` loses at most the chunk in flight and never leaves a
+half-written record.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from pingce.core.errors import StoreError
+
+RUN_STATUSES = ("created", "running", "completed", "failed", "interrupted")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    standard: Mapped[str] = mapped_column(String(64), index=True)
+    suite: Mapped[str] = mapped_column(String(256), index=True)
+    suite_title: Mapped[str] = mapped_column(String(256), default="")
+    subject: Mapped[str] = mapped_column(String(1024), index=True)
+    subject_fingerprint: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), index=True, default="created")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RecordRow(Base):
+    __tablename__ = "records"
+    __table_args__ = (UniqueConstraint("run_id", "key", name="uq_record_run_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    task: Mapped[str] = mapped_column(String(128), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    sample_id: Mapped[str] = mapped_column(String(256))
+    position: Mapped[int] = mapped_column(Integer)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def default_db_url() -> str:
+    """`PINGCE_DB`, else a SQLite file under the user's data folder."""
+    env = os.environ.get("PINGCE_DB")
+    if env:
+        return env
+    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "pingce"
+    return f"sqlite:///{base / 'pingce.db'}"
+
+
+def _as_url(db: str) -> str:
+    """Accept a plain file path as shorthand for a SQLite URL."""
+    return db if "://" in db else f"sqlite:///{Path(db).expanduser().resolve()}"
+
+
+class Store:
+    """Access to the results database; create one per process with `open_store`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = _as_url(url)
+        if self.url.startswith("sqlite:///"):
+            db_path = Path(self.url.removeprefix("sqlite:///"))
+            try:
+                db_path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the store folder {db_path.parent}: {exc}"
+                ) from None
+        try:
+            self.engine = create_engine(self.url, future=True)
+        except (ArgumentError, ImportError, SQLAlchemyError) as exc:
+            raise StoreError(
+                f"cannot open results store {self.url!r}: {exc}",
+                hint="use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB",
+            ) from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            Base.metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise StoreError(f"cannot open results store {self.url!r}: {exc.orig}") from None
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self._session()
+
+    # ---- runs -------------------------------------------------------------------------
+    def create_run(self, **fields: Any) -> RunRow:
+        now = utcnow()
+        row = RunRow(created_at=now, updated_at=now, **fields)
+        with self.session() as s, s.begin():
+            s.add(row)
+        return row
+
+    def get_run(self, run_id: str) -> RunRow:
+        """A run by id, by a unique id prefix, or 'latest'."""
+        with self.session() as s:
+            if run_id == "latest":
+                row = s.scalars(select(RunRow).order_by(RunRow.created_at.desc()).limit(1)).first()
+            else:
+                row = s.get(RunRow, run_id)
+                if row is None:
+                    rows = s.scalars(
+                        select(RunRow).where(RunRow.id.startswith(run_id, autoescape=True)).limit(2)
+                    ).all()
+                    row = rows[0] if len(rows) == 1 else None
+        if row is None:
+            raise StoreError(f"no run {run_id!r} in {self.url}", hint="see `pingce list runs`")
+        return row
+
+    def list_runs(self, standard: str | None = None, limit: int = 50) -> list[RunRow]:
+        query = select(RunRow).order_by(RunRow.created_at.desc()).limit(limit)
+        if standard:
+            query = query.where(RunRow.standard == standard)
+        with self.session() as s:
+            return list(s.scalars(query).all())
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        with self.session() as s, s.begin():
+            row = s.get(RunRow, run_id)
+            if row is None:
+                raise StoreError(f"no run {run_id!r} in {self.url}")
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.updated_at = utcnow()
+            if fields.get("status") in {"completed", "failed", "interrupted"}:
+                row.finished_at = row.updated_at
+
+    # ---- records ----------------------------------------------------------------------
+    def existing_keys(self, run_id: str, task: str | None = None) -> set[str]:
+        query = select(RecordRow.key).where(RecordRow.run_id == run_id)
+        if task is not None:
+            query = query.where(RecordRow.task == task)
+        with self.session() as s:
+            return set(s.scalars(query).all())
+
+    def add_records(self, run_id: str, records: Iterable[dict[str, Any]]) -> int:
+        """Insert records in ONE transaction; keys already stored for this run are skipped."""
+        batch = list(records)
+        if not batch:
+            return 0
+        now = utcnow()
+        with self.session() as s, s.begin():
+            keys = [r["key"] for r in batch]
+            present = set(
+                s.scalars(
+                    select(RecordRow.key).where(RecordRow.run_id == run_id, RecordRow.key.in_(keys))
+                ).all()
+            )
+            added = 0
+            for rec in batch:
+                if rec["key"] in present:
+                    continue
+                present.add(rec["key"])
+                s.add(RecordRow(run_id=run_id, created_at=now, **rec))
+                added += 1
+        return added
+
+    def records(self, run_id: str, task: str | None = None) -> list[RecordRow]:
+        query = select(RecordRow).where(RecordRow.run_id == run_id)
+        if task is not None:
+            query = query.where(RecordRow.task == task)
+        with self.session() as s:
+            return list(s.scalars(query.order_by(RecordRow.task, RecordRow.position)).all())
+
+    def count_records(self, run_id: str) -> int:
+        from sqlalchemy import func
+
+        with self.session() as s:
+            return (
+                s.scalar(
+                    select(func.count()).select_from(RecordRow).where(RecordRow.run_id == run_id)
+                )
+                or 0
+            )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL keeps readers (reports, dashboards) from blocking the writer during a run.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def open_store(url: str | None = None) -> Store:
+    return Store(url or default_db_url())
+
+
+def records_as_dicts(rows: Sequence[RecordRow]) -> list[dict[str, Any]]:
+    return [
+        {
+            "task": r.task,
+            "key": r.key,
+            "sample_id": r.sample_id,
+            "position": r.position,
+            "scores": r.scores,
+            "data": r.data,
+        }
+        for r in rows
+    ]

@@ -1,0 +1,346 @@
+"""The large-model evaluation standard (GB/T 45288.2-2025): tasks, backends, indicators."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from pingce.core.errors import SpecError
+from pingce.core.execute import run_units
+from pingce.core.registry import backends, standards, task_types
+from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec
+from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.stats import estimate
+from pingce.llm.metrics import get_metric
+from pingce.llm.taxonomy import DIMENSIONS, rollup
+
+SAMPLES_PER_TASK_IN_REPORT = 100
+BOOTSTRAP_RESAMPLES = 1000
+
+EFFICIENCY_INDICATORS = [
+    Indicator(
+        id="requests",
+        name="Requests",
+        name_zh="请求数",
+        unit="",
+        definition="Model calls made for the run (one per choice for multiple choice).",
+    ),
+    Indicator(
+        id="tokens_in",
+        name="Input tokens",
+        name_zh="输入词元数",
+        unit="tokens",
+        definition="Prompt tokens processed, summed over requests.",
+    ),
+    Indicator(
+        id="tokens_out",
+        name="Output tokens",
+        name_zh="输出词元数",
+        unit="tokens",
+        definition="Tokens generated, summed over requests.",
+    ),
+    Indicator(
+        id="latency_per_sample_ms",
+        name="Latency per sample",
+        name_zh="单样本时延",
+        unit="ms",
+        direction="lower",
+        definition="Mean wall time per sample; batched work is shared equally among its samples.",
+    ),
+    Indicator(
+        id="tokens_per_second",
+        name="Throughput",
+        name_zh="吞吐量",
+        unit="tokens/s",
+        definition="(input + output tokens) / total model time.",
+    ),
+]
+SCORE_INDICATORS = [
+    Indicator(
+        id="overall_score",
+        name="Overall score",
+        name_zh="综合得分",
+        unit="0-1",
+        definition="Weighted mean of the dimension scores (see the report for weights).",
+    ),
+    Indicator(
+        id="dimension_score",
+        name="Dimension score",
+        name_zh="能力维度得分",
+        unit="0-1",
+        definition="Weighted mean of a capability dimension's task scores, each scaled to 0-1.",
+    ),
+]
+
+
+def _task_class(spec: TaskSpec) -> Any:
+    return task_types.get(spec.type)
+
+
+class LLMStandard:
+    id = "llm"
+    title = "Large-model evaluation (GB/T 45288.2-2025)"
+    title_zh = "大模型评测（GB/T 45288.2-2025 评测指标与方法）"
+
+    def indicators(self) -> list[Indicator]:
+        from pingce.llm.metrics import _CATALOGUE
+
+        metric_inds = [
+            Indicator(
+                id=m.name,
+                name=m.name,
+                name_zh=m.name_zh,
+                unit=m.unit or ("0-100" if m.scale == 100 else "0-1" if m.scale == 1 else ""),
+                direction=m.direction,
+                definition=m.definition,
+            )
+            for m in _CATALOGUE
+        ]
+        return SCORE_INDICATORS + metric_inds + EFFICIENCY_INDICATORS
+
+    def validate_suite(self, suite: Suite) -> None:
+        for spec in suite.spec.tasks:
+            _task_class(spec)(spec, suite)
+
+    def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Any:
+        if subject.scheme not in backends:
+            raise SpecError(
+                f"model {subject.raw!r}: the llm standard has no {subject.scheme!r} backend",
+                hint=f"use one of: {', '.join(f'{b}:' for b in backends.names())}",
+            )
+        return backends.get(subject.scheme)(subject, options)
+
+    def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
+        from pingce.llm.tasks.base import RunSettings
+
+        settings = RunSettings(
+            seed=int(options.get("seed", 1234)),
+            num_fewshot=options.get("num_fewshot"),
+            limit=options.get("limit"),
+        )
+        fingerprint = subject.fingerprint()
+        tasks = []
+        for spec in suite.spec.tasks:
+            handler = _task_class(spec)(spec, suite)
+            tasks.append(PlannedTask(spec.id, handler.units(settings, fingerprint), handler))
+        return Plan(
+            tasks=tasks,
+            settings={
+                "seed": settings.seed,
+                "num_fewshot": settings.num_fewshot,
+                "limit": settings.limit,
+            },
+        )
+
+    def execute(self, ctx: RunContext) -> None:
+        lm = ctx.subject
+        chunk = max(1, int(getattr(lm, "batch_size", 16))) * 8
+        for task in ctx.plan.tasks:
+            run_units(
+                ctx.store,
+                ctx.run_id,
+                task.task_id,
+                task.units,
+                lambda units, h=task.handler: h.process(lm, units),
+                chunk_size=chunk,
+                progress=ctx.progress,
+                description=task.task_id,
+            )
+
+    def summarize(
+        self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        seed = int(config.get("options", {}).get("seed", 1234))
+        by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for rec in records:
+            by_task[rec["task"]].append(rec)
+        task_rows: list[dict[str, Any]] = []
+        indicators: list[dict[str, Any]] = []
+        samples: list[dict[str, Any]] = []
+        for spec in suite["tasks"]:
+            recs = sorted(by_task.get(spec["id"], []), key=lambda r: r["position"])
+            if not recs:
+                continue
+            cls = task_types.get(spec["type"])
+            names = spec.get("metrics") or list(cls.default_metrics)
+            primary = spec.get("primary_metric") or names[0]
+            metric_rows = {}
+            for name in names:
+                mdef = get_metric(name)
+                items = [r["scores"][name] for r in recs]
+                est = estimate(items, mdef.statistic, n_resamples=BOOTSTRAP_RESAMPLES, seed=seed)
+                row = {
+                    "value": est.value,
+                    "stderr": _finite(est.stderr),
+                    "ci_low": est.ci_low,
+                    "ci_high": est.ci_high,
+                    "n": est.n,
+                    "direction": mdef.direction,
+                    "unit": mdef.unit,
+                    "scale": mdef.scale,
+                }
+                metric_rows[name] = row
+                indicators.append(_indicator_row(mdef, row, scope=spec["id"]))
+            prim = get_metric(primary)
+            value = metric_rows[primary]["value"]
+            scaled = value / prim.scale if prim.scale > 0 and prim.direction == "higher" else None
+            task_rows.append(
+                {
+                    "id": spec["id"],
+                    "title": spec.get("title") or spec["id"],
+                    "title_zh": spec.get("title_zh") or "",
+                    "type": spec["type"],
+                    "dimension": spec.get("dimension", "general"),
+                    "language": spec.get("language", "en"),
+                    "weight": float(spec.get("weight", 1.0)),
+                    "n_samples": len(recs),
+                    "primary_metric": primary,
+                    "metrics": metric_rows,
+                    "scaled": scaled,
+                }
+            )
+            for r in recs[:SAMPLES_PER_TASK_IN_REPORT]:
+                d = r["data"]
+                samples.append(
+                    {
+                        "task": spec["id"],
+                        "sample_id": r["sample_id"],
+                        "prompt": d.get("prompt", ""),
+                        "output": d.get("output", ""),
+                        "extracted": d.get("extracted"),
+                        "reference": d.get("reference", ""),
+                        "scores": {
+                            k: v for k, v in r["scores"].items() if isinstance(v, int | float)
+                        },
+                        "data": {
+                            k: v
+                            for k, v in d.items()
+                            if k not in {"prompt", "output", "extracted", "reference"}
+                        },
+                    }
+                )
+        dimensions, overall = rollup(task_rows)
+        run_inds = [
+            _plain_indicator(
+                SCORE_INDICATORS[0], overall["score"], "run", sum(t["n_samples"] for t in task_rows)
+            )
+        ]
+        for dim in dimensions:
+            ind = SCORE_INDICATORS[1]
+            row = _plain_indicator(ind, dim["score"], dim["id"], None)
+            row["id"] = f"dimension_score.{dim['id']}"
+            row["name"] = f"{dim['name']} score"
+            row["name_zh"] = f"{dim['name_zh']}得分"
+            run_inds.append(row)
+        efficiency = _efficiency(records)
+        for ind in EFFICIENCY_INDICATORS:
+            run_inds.append(_plain_indicator(ind, efficiency[ind.id], "run", len(records)))
+        for t in task_rows:
+            t.pop("scaled")
+            t.pop("weight")
+        notes = []
+        unscaled = [t["id"] for t in task_rows if get_metric(t["primary_metric"]).scale == 0]
+        if unscaled:
+            notes.append(
+                f"Not rolled up into dimension scores (no fixed scale): {', '.join(unscaled)}."
+            )
+        return {
+            "tasks": task_rows,
+            "dimensions": dimensions,
+            "overall": overall,
+            "indicators": run_inds + indicators,
+            "samples": samples,
+            "notes": notes,
+            "extra": {"efficiency": efficiency},
+        }
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or x != x or x in (float("inf"), float("-inf")) else x
+
+
+def _indicator_row(mdef: Any, row: dict[str, Any], scope: str) -> dict[str, Any]:
+    return {
+        "id": mdef.name,
+        "name": mdef.name,
+        "name_zh": mdef.name_zh,
+        "unit": row["unit"] or ("0-100" if mdef.scale == 100 else "0-1" if mdef.scale == 1 else ""),
+        "direction": mdef.direction,
+        "definition": mdef.definition,
+        "value": row["value"],
+        "stderr": row["stderr"],
+        "ci_low": row["ci_low"],
+        "ci_high": row["ci_high"],
+        "n": row["n"],
+        "scope": scope,
+        "threshold": None,
+        "verdict": None,
+    }
+
+
+def _plain_indicator(
+    ind: Indicator, value: float | None, scope: str, n: int | None
+) -> dict[str, Any]:
+    verdict = None
+    if ind.threshold is not None and value is not None:
+        ok = value >= ind.threshold if ind.direction == "higher" else value <= ind.threshold
+        verdict = "pass" if ok else "fail"
+    return {
+        "id": ind.id,
+        "name": ind.name,
+        "name_zh": ind.name_zh,
+        "unit": ind.unit,
+        "direction": ind.direction,
+        "definition": ind.definition,
+        "value": value,
+        "stderr": None,
+        "ci_low": None,
+        "ci_high": None,
+        "n": n,
+        "scope": scope,
+        "threshold": ind.threshold,
+        "verdict": verdict,
+    }
+
+
+def _efficiency(records: Sequence[dict[str, Any]]) -> dict[str, float]:
+    usage = [r["data"].get("usage", {}) for r in records]
+    tokens_in = float(sum(u.get("tokens_in", 0) for u in usage))
+    tokens_out = float(sum(u.get("tokens_out", 0) for u in usage))
+    seconds = float(sum(u.get("seconds", 0.0) for u in usage))
+    return {
+        "requests": float(sum(u.get("requests", 0) for u in usage)),
+        "tokens_in": tokens_in,
+        "tokens_out": tokens_out,
+        "latency_per_sample_ms": 1000.0 * seconds / len(usage) if usage else 0.0,
+        "tokens_per_second": (tokens_in + tokens_out) / seconds if seconds > 0 else 0.0,
+        "model_seconds": seconds,
+    }
+
+
+def open_hf(subject: SubjectSpec, options: dict[str, Any]) -> Any:
+    from pingce.backends.hf import HFCausalLM
+
+    return HFCausalLM(
+        subject.target,
+        device=str(options.get("device", subject.params.get("device", "auto"))),
+        dtype=str(options.get("dtype", subject.params.get("dtype", "auto"))),
+        batch_size=options.get("batch_size", 16),
+        threads=options.get("threads"),
+        max_length=options.get("max_length"),
+        trust_remote_code=bool(options.get("trust_remote_code", False)),
+        revision=subject.params.get("revision"),
+    )
+
+
+def register() -> None:
+    """Entry point of the `pingce.plugins` group for the llm standard."""
+    # Importing the task modules registers their task types, metrics and filters.
+    from pingce.llm import filters, metrics  # noqa: F401
+    from pingce.llm.tasks import generative, multiple_choice, perplexity  # noqa: F401
+
+    if "llm" not in standards._items:
+        standards.register("llm", LLMStandard())
+        backends.register("hf", open_hf)
+    _ = DIMENSIONS

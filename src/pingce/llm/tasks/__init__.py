@@ -1,0 +1,1 @@
+"""Large-model task types: multiple choice, generative, perplexity."""

@@ -1,0 +1,142 @@
+"""What every large-model task type shares: dataset loading, prompts, few-shot, unit keys."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pingce.backends.base import LanguageModel
+from pingce.core.errors import DataError, SpecError
+from pingce.core.execute import Outcome, WorkUnit
+from pingce.core.fingerprint import content_hash
+from pingce.core.spec import Suite, TaskSpec, validate_params
+from pingce.llm.datasets import DatasetSpec, Row, load_task_rows
+from pingce.llm.metrics import get_metric
+from pingce.llm.prompts import render, select_fewshot
+
+
+class CommonParams(BaseModel):
+    """Fields every large-model task accepts (besides id/type/title/dimension/weight)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: DatasetSpec
+    prompt: str
+    description: str = ""  # text placed once before the few-shot examples
+    num_fewshot: int = Field(default=0, ge=0)
+    fewshot_delimiter: str = "\n\n"
+    target_delimiter: str = " "
+    id_field: str = "id"
+    metrics: list[str] = Field(min_length=1)
+    primary_metric: str | None = None
+
+    @model_validator(mode="after")
+    def _primary_in_metrics(self) -> CommonParams:
+        if self.primary_metric is not None and self.primary_metric not in self.metrics:
+            raise ValueError(f"primary_metric {self.primary_metric!r} is not in metrics")
+        return self
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Run-wide options that shape the requests (and so the record keys)."""
+
+    seed: int = 1234
+    num_fewshot: int | None = None  # overrides every task's num_fewshot when set
+    limit: int | None = None  # first N samples of each task
+
+
+class LLMTask:
+    """Base class: subclasses set `Params`, `allowed_metrics`, and implement the two hooks."""
+
+    type_name: ClassVar[str]
+    Params: ClassVar[type[CommonParams]]
+    allowed_metrics: ClassVar[tuple[str, ...]]
+    default_metrics: ClassVar[tuple[str, ...]]
+
+    def __init__(self, spec: TaskSpec, suite: Suite) -> None:
+        self.spec = spec
+        self.suite = suite
+        params = dict(spec.params)
+        params.setdefault("metrics", list(self.default_metrics))
+        where = f"{suite.source}: tasks.{spec.id}"
+        self.params = validate_params(self.Params, params, where)
+        for name in self.params.metrics:
+            if name not in self.allowed_metrics:
+                raise SpecError(
+                    f"{where}.metrics: {name!r} is not a metric of a {self.type_name} task",
+                    hint=f"use one of {', '.join(self.allowed_metrics)}",
+                )
+            get_metric(name)
+        self.where = where
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def metric_names(self) -> list[str]:
+        return list(self.params.metrics)
+
+    @property
+    def primary_metric(self) -> str:
+        return self.params.primary_metric or self.params.metrics[0]
+
+    # ---- building units ---------------------------------------------------------------
+    def units(self, settings: RunSettings, subject_fp: dict[str, Any]) -> list[WorkUnit]:
+        rows, pool = load_task_rows(self.params.dataset, self.suite.base_dir)
+        if settings.limit is not None:
+            rows = rows[: settings.limit]
+        k = self.params.num_fewshot if settings.num_fewshot is None else settings.num_fewshot
+        if k and not pool:
+            pool = rows  # few-shot from the evaluation split itself, never the sample itself
+        units = []
+        for position, row in enumerate(rows):
+            sample_id = str(row.get(self.params.id_field, position))
+            where = f"{self.params.dataset.path}: row {position + 1} (id {sample_id})"
+            shots = select_fewshot(pool, k, settings.seed, sample_id, self.params.id_field)
+            payload = self.build(row, shots, where, settings)
+            key = content_hash(subject_fp, self.id, self.type_name, sample_id, payload)
+            units.append(WorkUnit(key=key, sample_id=sample_id, position=position, payload=payload))
+        return units
+
+    def fewshot_prefix(self, shots: Sequence[Row], where: str) -> str:
+        p = self.params
+        parts = [
+            render(p.prompt, shot, where) + p.target_delimiter + self.shot_answer(shot, where)
+            for shot in shots
+        ]
+        prefix = p.description
+        if parts:
+            prefix += p.fewshot_delimiter.join(parts) + p.fewshot_delimiter
+        return prefix
+
+    def build(
+        self, row: Row, shots: Sequence[Row], where: str, settings: RunSettings
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def shot_answer(self, shot: Row, where: str) -> str:
+        raise NotImplementedError
+
+    def process(self, lm: LanguageModel, units: list[WorkUnit]) -> list[Outcome]:
+        raise NotImplementedError
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def require_field(row: Row, name: str, where: str) -> Any:
+    if name not in row:
+        raise DataError(f"{where}: missing field {name!r}")
+    return row[name]

@@ -1,0 +1,159 @@
+"""Generative tasks: the model continues a prompt; filters extract an answer; text metrics score it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pingce.backends.base import GenerationParams, GenerationRequest, LanguageModel
+from pingce.core.errors import DataError
+from pingce.core.execute import Outcome, WorkUnit
+from pingce.core.registry import task_types
+from pingce.llm import text_metrics
+from pingce.llm.datasets import Row
+from pingce.llm.filters import build_pipeline
+from pingce.llm.prompts import render
+from pingce.llm.tasks.base import CommonParams, LLMTask, RunSettings, Timer
+
+
+class GenerationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_new_tokens: int = Field(default=64, ge=1)
+    until: list[str] = Field(default_factory=lambda: ["\n\n"])
+    temperature: float = Field(default=0.0, ge=0.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+
+
+class GenerativeParams(CommonParams):
+    # A field holding the reference(s) (a string or a list), or a template.
+    target: str = "answer"
+    # Template for a few-shot example's answer (defaults to the first reference).
+    fewshot_target: str | None = None
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    filters: list[str | dict[str, Any]] = Field(default_factory=lambda: ["strip"])
+    chat_template: bool = False
+    system_prompt: str | None = None
+
+
+@task_types.register("generative")
+class GenerativeTask(LLMTask):
+    type_name = "generative"
+    Params = GenerativeParams
+    allowed_metrics = (
+        "exact_match",
+        "normalized_match",
+        "precision",
+        "recall",
+        "f1",
+        "bleu4",
+        "rouge_l",
+    )
+    default_metrics = ("exact_match",)
+    params: GenerativeParams
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.extract = build_pipeline(self.params.filters)
+
+    def references(self, row: Row, where: str) -> list[str]:
+        spec = self.params.target
+        if spec in row:
+            value = row[spec]
+            refs = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        elif "{" in spec:
+            refs = [render(spec, row, where)]
+        else:
+            raise DataError(f"{where}: missing field {spec!r}")
+        if not refs:
+            raise DataError(f"{where}: field {spec!r} has no reference answers")
+        return refs
+
+    def shot_answer(self, shot: Row, where: str) -> str:
+        if self.params.fewshot_target:
+            return render(self.params.fewshot_target, shot, where)
+        return self.references(shot, where)[0]
+
+    def build(
+        self, row: Row, shots: Sequence[Row], where: str, settings: RunSettings
+    ) -> dict[str, Any]:
+        p = self.params
+        gen = p.generation
+        params = GenerationParams(
+            max_new_tokens=gen.max_new_tokens,
+            until=tuple(gen.until),
+            temperature=gen.temperature,
+            top_p=gen.top_p,
+            seed=settings.seed,
+        )
+        payload: dict[str, Any] = {
+            "references": self.references(row, where),
+            "params": params.to_dict(),
+            "language": str(row.get("language", self.spec.language)),
+        }
+        if p.chat_template:
+            messages = [{"role": "system", "content": p.system_prompt}] if p.system_prompt else []
+            for shot in shots:
+                messages.append(
+                    {"role": "user", "content": p.description + render(p.prompt, shot, where)}
+                )
+                messages.append({"role": "assistant", "content": self.shot_answer(shot, where)})
+            messages.append(
+                {"role": "user", "content": p.description + render(p.prompt, row, where)}
+            )
+            payload["messages"] = messages
+        else:
+            payload["context"] = self.fewshot_prefix(shots, where) + render(p.prompt, row, where)
+        return payload
+
+    def process(self, lm: LanguageModel, units: list[WorkUnit]) -> list[Outcome]:
+        requests = []
+        for u in units:
+            p = u.payload
+            context = lm.chat_prompt(p["messages"]) if "messages" in p else p["context"]
+            params = dict(p["params"])
+            params["until"] = tuple(params["until"])
+            requests.append(GenerationRequest(context, GenerationParams(**params)))
+        with Timer():
+            generations = lm.generate(requests)
+        outcomes = []
+        for unit, req, gen in zip(units, requests, generations, strict=True):
+            refs = unit.payload["references"]
+            lang = unit.payload["language"]
+            answer = self.extract(gen.text)
+            scores: dict[str, Any] = {}
+            for name in self.metric_names:
+                if name == "exact_match":
+                    scores[name] = text_metrics.exact_match(answer, refs)
+                elif name == "normalized_match":
+                    scores[name] = text_metrics.normalized_match(answer, refs)
+                elif name in {"precision", "recall", "f1"}:
+                    best = max(
+                        (text_metrics.token_prf(answer, r, lang) for r in refs), key=lambda t: t[2]
+                    )
+                    scores[name] = best[("precision", "recall", "f1").index(name)]
+                elif name == "bleu4":
+                    scores[name] = text_metrics.bleu_stats(answer, refs, lang)
+                elif name == "rouge_l":
+                    scores[name] = text_metrics.rouge_l(answer, refs, lang)
+            outcomes.append(
+                Outcome(
+                    scores=scores,
+                    data={
+                        "prompt": req.context,
+                        "output": gen.text,
+                        "extracted": answer,
+                        "reference": " | ".join(refs),
+                        "finish_reason": gen.finish_reason,
+                        "usage": {
+                            "tokens_in": gen.tokens_in,
+                            "tokens_out": gen.tokens_out,
+                            "requests": 1,
+                            "seconds": gen.seconds,
+                        },
+                    },
+                )
+            )
+        return outcomes
