@@ -1,0 +1,41 @@
+# pingce developer and user entry points. Every target creates the venv it needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch is installed in the same pip call as everything else so no dependency can pull a
+# different (multi-GB CUDA) build; override TORCH_SPEC on machines with another wheel.
+TORCH_SPEC ?= torch==2.13.0
+PIP := $(PY) -m pip install --disable-pip-version-check -q
+
+.PHONY: demo test bench lint format clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.demo-installed: pyproject.toml | $(PY)
+	$(PIP) "$(TORCH_SPEC)" -e ".[llm]"
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(PY)
+	$(PIP) "$(TORCH_SPEC)" -e ".[llm,dev,bench]"
+	touch $@ $(VENV)/.demo-installed
+
+demo: $(VENV)/.demo-installed
+	$(VENV)/bin/pingce demo
+
+test: $(VENV)/.test-installed
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.test-installed
+	$(PY) benchmarks/llm_mc_vs_lmeval.py
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+	$(VENV)/bin/ruff format src tests benchmarks
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
