@@ -1,0 +1,13 @@
+"""The docs must list every indicator a standard declares (so users can trust the page)."""
+
+from pathlib import Path
+
+from pingce.core.registry import standards
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "standards"
+
+
+def test_every_llm_indicator_is_documented() -> None:
+    page = (DOCS / "llm.md").read_text(encoding="utf-8")
+    missing = [ind.id for ind in standards.get("llm").indicators() if f"`{ind.id}`" not in page]
+    assert not missing, f"docs/standards/llm.md lacks indicators: {missing}"
