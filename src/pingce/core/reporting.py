@@ -11,6 +11,11 @@ from pingce.core.run import summarize_run
 from pingce.core.store import RunRow, Store
 
 SCHEMA_VERSION = "1.0"
+DEMO_NOTE = (
+    "Demo run: the subject is pingce's tiny demo model (a small Qwen2-architecture network, "
+    "randomly initialised and trained for a few dozen steps on local text). Near-chance scores "
+    "are expected; the run demonstrates the pipeline, not a language model."
+)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -28,9 +33,8 @@ def build_report_doc(store: Store, row: RunRow) -> dict[str, Any]:
     notes = list(results.get("notes", []))
     if row.status != "completed":
         notes.insert(0, f"Run status is {row.status}: scores cover only the records stored so far.")
-    demo_note = row.config.get("settings", {}).get("demo_note")
-    if demo_note:
-        notes.insert(0, demo_note)
+    if row.config.get("options", {}).get("demo"):
+        notes.insert(0, DEMO_NOTE)
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
