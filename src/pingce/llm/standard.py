@@ -130,6 +130,7 @@ class LLMStandard:
                 "seed": settings.seed,
                 "num_fewshot": settings.num_fewshot,
                 "limit": settings.limit,
+                "tasks": {t.task_id: t.handler.provenance for t in tasks},
             },
         )
 

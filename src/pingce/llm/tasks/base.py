@@ -89,6 +89,13 @@ class LLMTask:
     # ---- building units ---------------------------------------------------------------
     def units(self, settings: RunSettings, subject_fp: dict[str, Any]) -> list[WorkUnit]:
         rows, pool = load_task_rows(self.params.dataset, self.suite.base_dir)
+        # Recorded with the run: which data and prompt produced these numbers.
+        self.provenance = {
+            "dataset_sha256": content_hash(rows, length=64),
+            "fewshot_sha256": content_hash(pool, length=64) if pool else None,
+            "prompt_sha256": content_hash(self.params.model_dump(mode="json"), length=64),
+            "rows": len(rows),
+        }
         if settings.limit is not None:
             rows = rows[: settings.limit]
         k = self.params.num_fewshot if settings.num_fewshot is None else settings.num_fewshot
