@@ -211,37 +211,23 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     db: DbOpt = None,
 ) -> None:
-    """Build the tiny local demo model (once) and evaluate it on llm/quick."""
-    from pingce.core.run import RunRequest, execute_run
-    from pingce.llm.demo_model import ensure_demo_model
+    """Run every installed standard's demo on embedded defaults (no network needed)."""
+    from pingce.core.demo import DemoContext
+    from pingce.core.registry import demos
 
-    out.print(
-        "[bold]pingce demo[/bold]: the demo model is a tiny Qwen2-architecture model, randomly "
-        "initialised and trained for a few dozen steps on local text. It is NOT a real LLM: "
-        "near-chance scores are expected. The point is the pipeline: run → store → report."
-    )
+    if limit is not None and limit < 1:
+        raise SpecError(f"--limit must be at least 1, got {limit}")
     _check_writable(report_dir)
-    with err.status("building the demo model (first run only)…"):
-        path = ensure_demo_model()
-    out.print(f"demo model: {path}")
-    request = RunRequest(
-        suite="llm/quick",
-        subject=f"hf:{path}",
-        standard="llm",
-        options={
-            "device": "cpu",
-            "dtype": "float32",
-            "batch_size": 16,
-            "seed": 1234,
-            "num_fewshot": None,
-            "limit": limit,
-            "threads": None,
-            "demo": True,
-        },
+    out.print(
+        "[bold]pingce demo[/bold]: every step runs offline on data and models pingce builds itself."
     )
-    store = _store(db)
-    run_id = execute_run(store, request, show_progress=not quiet)
-    _finish(store, run_id, report_dir)
+    ctx = DemoContext(
+        store=_store(db), report_dir=report_dir, console=out, quiet=quiet, limit=limit
+    )
+    for name, step in demos.items():
+        out.rule(name)
+        run_id = step(ctx)
+        _finish(ctx.store, run_id, report_dir)
 
 
 @app.command("list")
@@ -407,6 +393,17 @@ def _main(
     if version:
         out.print(f"pingce {__version__}")
         raise typer.Exit()
+
+
+def _add_command_groups() -> None:
+    """`pingce perf ...`, `pingce compress ...`: command groups that standards register."""
+    from pingce.core.registry import commands
+
+    for name, group in commands.items():
+        app.add_typer(group, name=name)
+
+
+_add_command_groups()
 
 
 def main() -> None:

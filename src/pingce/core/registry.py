@@ -73,6 +73,10 @@ task_types: Registry[Any] = Registry("task type")
 metrics: Registry[Any] = Registry("metric")
 filters: Registry[Callable[..., Any]] = Registry("answer filter")
 loaders: Registry[Callable[..., Any]] = Registry("dataset loader")
+# `pingce <name> ...` command groups (typer apps) that a standard adds, e.g. `pingce perf`.
+commands: Registry[Any] = Registry("command group")
+# Steps of `pingce demo`: callables (DemoContext) -> run id, run in registration order after llm.
+demos: Registry[Callable[..., Any]] = Registry("demo step")
 
 _plugins_loaded = False
 

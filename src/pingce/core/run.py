@@ -12,13 +12,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import PingceError, SpecError, StoreError
 from pingce.core.execute import make_progress
 from pingce.core.fingerprint import content_hash, environment
 from pingce.core.registry import standards
-from pingce.core.spec import load_suite, parse_subject
+from pingce.core.spec import Suite, load_suite, parse_subject, suite_from_dict
 from pingce.core.standard import RunContext, Standard
 from pingce.core.store import RunRow, Store, records_as_dicts
 
@@ -31,7 +32,7 @@ def new_run_id(now: datetime | None = None) -> str:
 
 @dataclass
 class RunRequest:
-    suite: str
+    suite: str | Suite  # a built-in name, a YAML path, or a suite built in code
     subject: str
     standard: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
@@ -49,15 +50,22 @@ def execute_run(
     if resume:
         row = store.get_run(resume)
         config = row.config
+        suite_ref: str | Suite = (
+            config["suite_ref"]
+            if config.get("suite_ref")
+            else suite_from_dict(
+                config["suite_spec"], config["suite_source"], Path(config["suite_base_dir"])
+            )
+        )
         request = RunRequest(
-            suite=config["suite_ref"],
+            suite=suite_ref,
             subject=row.subject,
             standard=row.standard,
             options=dict(config["options"]),
         )
     if request is None:
         raise SpecError("nothing to run", hint="give --suite and --model, or --resume RUN_ID")
-    suite = load_suite(request.suite)
+    suite = request.suite if isinstance(request.suite, Suite) else load_suite(request.suite)
     standard: Standard = standards.get(suite.spec.standard)
     if request.standard and request.standard != suite.spec.standard:
         raise SpecError(
@@ -78,8 +86,9 @@ def execute_run(
     plan = standard.plan(suite, subject, request.options)
     if row is None:
         config = {
-            "suite_ref": request.suite,
+            "suite_ref": None if isinstance(request.suite, Suite) else request.suite,
             "suite_source": suite.source,
+            "suite_base_dir": str(suite.base_dir),
             "suite_sha256": suite.sha256,
             "suite_spec": suite.spec.model_dump(mode="json"),
             "options": request.options,

@@ -166,6 +166,29 @@ def load_suite(ref: str) -> Suite:
     return suite
 
 
+def suite_from_dict(data: dict[str, Any], source: str, base_dir: Path) -> Suite:
+    """A suite built in code (e.g. by `pingce voice evaluate --scores F --keys K`).
+
+    Its hash covers the canonical JSON of the validated spec, so resuming a run of it checks
+    the same thing a file suite's hash does.
+    """
+    try:
+        spec = SuiteSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(format_validation_error(source, exc)) from None
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    suite = Suite(
+        spec=spec,
+        source=source,
+        base_dir=base_dir.resolve(),
+        sha256=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+    )
+    from pingce.core.registry import standards
+
+    standards.get(spec.standard).validate_suite(suite)
+    return suite
+
+
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -9,24 +9,11 @@ stored records alone.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Sequence
 
+from pingce.core.metric import MetricDef
 from pingce.core.registry import metrics
 from pingce.llm import text_metrics
-
-
-@dataclass(frozen=True)
-class MetricDef:
-    name: str
-    name_zh: str
-    definition: str
-    direction: Literal["higher", "lower"] = "higher"
-    scale: float = 1.0  # full-scale value (1 for rates, 100 for BLEU, 0 for unbounded)
-    unit: str = ""
-    statistic: Callable[[Sequence[Any]], float] | None = None  # None: mean of floats
-    binary: bool = False  # per-sample values are 0/1 (McNemar applies)
 
 
 def _exp(x: float) -> float:

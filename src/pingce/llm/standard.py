@@ -338,10 +338,13 @@ def open_hf(subject: SubjectSpec, options: dict[str, Any]) -> Any:
 def register() -> None:
     """Entry point of the `pingce.plugins` group for the llm standard."""
     # Importing the task modules registers their task types, metrics and filters.
+    from pingce.core.registry import demos
     from pingce.llm import filters, metrics  # noqa: F401
+    from pingce.llm.demo import run_llm_demo
     from pingce.llm.tasks import generative, multiple_choice, perplexity  # noqa: F401
 
     if "llm" not in standards._items:
         standards.register("llm", LLMStandard())
         backends.register("hf", open_hf)
+        demos.register("10-llm", run_llm_demo)
     _ = DIMENSIONS

@@ -1,0 +1,27 @@
+"""How a per-sample score rolls up into a task score; shared by every standard.
+
+Per-sample values live in a record's `scores`. A mean metric stores a float; a corpus metric
+(BLEU, perplexity, EER) stores what it needs per sample and names a `statistic` that turns a
+list of those into one number, so both the score and its bootstrap CI come from the stored
+records alone. Register each metric once in `pingce.core.registry.metrics` under its name
+(names are global across standards); `pingce compare` uses `binary` and `statistic` to choose
+the paired test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    name: str
+    name_zh: str
+    definition: str
+    direction: Literal["higher", "lower"] = "higher"
+    scale: float = 1.0  # full-scale value (1 for rates, 100 for BLEU, 0 for unbounded)
+    unit: str = ""
+    statistic: Callable[[Sequence[Any]], float] | None = None  # None: mean of floats
+    binary: bool = False  # per-sample values are 0/1 (McNemar applies)
