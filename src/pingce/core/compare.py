@@ -53,9 +53,7 @@ def compare_runs(store: Store, a: RunRow, b: RunRow, seed: int = 0) -> list[Metr
             xs = [recs_a[task][s]["scores"][name] for s in shared]
             ys = [recs_b[task][s]["scores"][name] for s in shared]
             stat = mdef.statistic
-            result = paired_test(
-                xs, ys, binary=bool(mdef.binary), statistic=stat, seed=seed
-            )
+            result = paired_test(xs, ys, binary=bool(mdef.binary), statistic=stat, seed=seed)
             va = stat(xs) if stat else sum(xs) / len(xs)
             vb = stat(ys) if stat else sum(ys) / len(ys)
             deltas.append(

@@ -65,5 +65,6 @@ def build_report_doc(store: Store, row: RunRow) -> dict[str, Any]:
         "indicators": results["indicators"],
         "samples": results["samples"],
         "notes": notes,
+        "sections": results.get("sections", []),
         "extra": results.get("extra", {}),
     }
