@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
+from typing import Any
 
-from pingce.core.report.render import format_estimate, format_score, is_number
+from pingce.core.report.render import (
+    axis_scale,
+    format_estimate,
+    format_number,
+    format_score,
+    is_number,
+)
 
 ACCENT = "#2f6fdf"
 GRID = "#d5dbe5"
@@ -242,3 +249,649 @@ def bar_svg(
     return ci_bars_svg(
         [(lbl, v, None, None, scale) for lbl, v in zip(labels, values, strict=True)], width=width
     )
+
+
+# --------------------------------------------------------------------------- section charts
+#
+# Charts a standard asks for through the report's ``sections`` (see schema.json): line
+# series, grouped bars and heatmaps. They take the chart dict exactly as the schema
+# describes it, so nothing here knows which standard drew it.
+
+# Ten colours that stay apart for common colour-vision deficiencies (Okabe-Ito based).
+PALETTE = (
+    "#2f6fdf",
+    "#d55e00",
+    "#009e73",
+    "#cc79a7",
+    "#e69f00",
+    "#56b4e9",
+    "#1f2733",
+    "#8c564b",
+    "#7b3fb5",
+    "#8f8f1a",
+)
+# Dash patterns and marker shapes keep series apart when printed in greyscale.
+DASHES = ("", "8 4", "2 3", "10 3 2 3", "5 2")
+MARKERS = ("circle", "square", "triangle", "diamond", "cross")
+# Probabilities labelled on a probit axis (DET curves), kept when inside the axis range.
+PROBIT_TICKS = (
+    1e-5,
+    1e-4,
+    0.001,
+    0.01,
+    0.05,
+    0.1,
+    0.2,
+    0.4,
+    0.6,
+    0.8,
+    0.9,
+    0.95,
+    0.99,
+    0.999,
+    0.9999,
+    0.99999,
+)
+# A sequential blue scale for heatmaps, light (low) to dark (high), as RGB stops.
+HEAT_STOPS = ((235, 242, 250), (198, 219, 239), (107, 174, 214), (33, 113, 181), (8, 48, 107))
+NA_FILL = "#e4e7ec"
+CHART_WIDTH = 640
+
+
+def series_style(index: int) -> tuple[str, str, str]:
+    """(colour, dash pattern, marker) of the ``index``-th series; the first 25 all differ."""
+    return (
+        PALETTE[index % len(PALETTE)],
+        DASHES[(index + index // len(DASHES)) % len(DASHES)],
+        MARKERS[index % len(MARKERS)],
+    )
+
+
+def _title_text(width: float, title: str) -> str:
+    lines = [_fit(" ".join(str(title).split()), width / 13 - 1)]
+    return _text(width / 2, 18, lines, anchor="middle", size=13, cls="chart-title")
+
+
+def _px_len(text: str, size: int = FONT_PX) -> float:
+    return _em_width(text) * size
+
+
+# ----------------------------------------------------------------- axes and scales
+
+
+def _tick_text(value: float) -> str:
+    """A tick label: plain digits with thousands separators, exponents only at extremes."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e7 or abs(value) < 1e-4:
+        return f"{value:.3g}"
+    return f"{value:,.10g}"
+
+
+def _percent_text(p: float) -> str:
+    return f"{p * 100:.10g}%"
+
+
+def _nice_step(span: float, target: int = 5) -> float:
+    """A 1-2-5 step giving about ``target`` intervals over ``span``."""
+    raw = span / target
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for mult in (1, 2, 5, 10):
+        if raw <= mult * magnitude * (1 + 1e-9):
+            return mult * magnitude
+    return 10 * magnitude
+
+
+def _probit(p: float) -> float:
+    """Standard normal deviate of probability ``p`` (scipy.stats.norm.ppf; ndtri is its core)."""
+    from scipy.special import ndtri  # lighter to import than scipy.stats
+
+    return float(ndtri(p))
+
+
+def _on_scale(scale: str, value: float) -> bool:
+    """Whether a finite ``value`` can be placed on a ``scale`` axis."""
+    if scale == "log":
+        return value > 0
+    if scale == "probit":
+        return 0 < value < 1
+    return True
+
+
+class _Axis:
+    """Maps data values of one axis to pixels: linear, log10 or probit (normal deviate)."""
+
+    def __init__(self, scale: str, values: Sequence[float]) -> None:
+        self.scale = scale
+        t = [self.transform(v) for v in values]
+        self.ticks: list[tuple[float, str]]  # (transformed position, label)
+        if scale == "log":
+            self._log_range(t)
+        elif scale == "probit":
+            self._probit_range(t)
+        else:
+            self._linear_range(t)
+
+    def accepts(self, value: float) -> bool:
+        """Whether ``value`` (finite) can be placed on this axis."""
+        return _on_scale(self.scale, value)
+
+    def transform(self, value: float) -> float:
+        if self.scale == "log":
+            return math.log10(value)
+        if self.scale == "probit":
+            return _probit(value)
+        return float(value)
+
+    def _linear_range(self, t: list[float]) -> None:
+        lo, hi = (min(t), max(t)) if t else (0.0, 1.0)
+        if lo == hi:
+            pad = abs(lo) * 0.1 or 1.0
+            lo, hi = lo - pad, hi + pad
+        step = _nice_step(hi - lo)
+        first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+        self.lo, self.hi = first * step, last * step
+        self.ticks = [(k * step, _tick_text(k * step)) for k in range(first, last + 1)]
+
+    def _log_range(self, t: list[float]) -> None:
+        lo, hi = (math.floor(min(t)), math.ceil(max(t))) if t else (0, 1)
+        if lo == hi:
+            hi = lo + 1
+        self.lo, self.hi = float(lo), float(hi)
+        every = math.ceil((hi - lo) / 8)  # at most about eight labelled decades
+        self.ticks = []
+        for k in range(lo, hi + 1):
+            if (k - lo) % every == 0:
+                label = _tick_text(10.0**k) if -4 <= k <= 6 else f"1e{k}"
+                self.ticks.append((float(k), label))
+            if hi - lo <= 2 and k < hi:  # short ranges also get 2 and 5 marks
+                for mult in (2, 5):
+                    self.ticks.append((k + math.log10(mult), _tick_text(mult * 10.0**k)))
+        self.ticks.sort()
+
+    def _probit_range(self, t: list[float]) -> None:
+        # Symmetric about 50%, as DET plots are drawn, and at least 0.1%..99.9%.
+        half = max([_probit(0.999), *(abs(v) for v in t)])
+        self.lo, self.hi = -half, half
+        self.ticks = [
+            (pos, _percent_text(p)) for p in PROBIT_TICKS if abs(pos := _probit(p)) <= half + 1e-9
+        ]
+
+    def px(self, value: float, start: float, length: float) -> float:
+        """Pixel position of a data value; ``length`` is negative for an upward y axis."""
+        return start + (self.transform(value) - self.lo) / (self.hi - self.lo) * length
+
+    def tick_px(self, pos: float, start: float, length: float) -> float:
+        return start + (pos - self.lo) / (self.hi - self.lo) * length
+
+
+def _thin_ticks(
+    ticks: list[tuple[float, str]], room: Callable[[str], float]
+) -> list[tuple[float, str]]:
+    """Drop ticks whose labels would overlap the previous kept one (pixel positions)."""
+    kept: list[tuple[float, str]] = []
+    for px, label in sorted(ticks):
+        if not kept or abs(px - kept[-1][0]) >= (room(label) + room(kept[-1][1])) / 2 + 6:
+            kept.append((px, label))
+    return kept
+
+
+def _marker_path(shape: str, x: float, y: float, r: float = 3.5) -> str:
+    if shape == "circle":
+        return f"M{_f(x - r)} {_f(y)}a{_f(r)} {_f(r)} 0 1 0 {_f(2 * r)} 0a{_f(r)} {_f(r)} 0 1 0 {_f(-2 * r)} 0Z"
+    if shape == "square":
+        r *= 0.9
+        return f"M{_f(x - r)} {_f(y - r)}h{_f(2 * r)}v{_f(2 * r)}h{_f(-2 * r)}Z"
+    if shape == "triangle":
+        return f"M{_f(x)} {_f(y - r)}L{_f(x + r)} {_f(y + r * 0.8)}L{_f(x - r)} {_f(y + r * 0.8)}Z"
+    if shape == "diamond":
+        return f"M{_f(x)} {_f(y - r)}L{_f(x + r)} {_f(y)}L{_f(x)} {_f(y + r)}L{_f(x - r)} {_f(y)}Z"
+    return f"M{_f(x - r)} {_f(y - r)}L{_f(x + r)} {_f(y + r)}M{_f(x - r)} {_f(y + r)}L{_f(x + r)} {_f(y - r)}"
+
+
+# ----------------------------------------------------------------- lines
+
+
+def _segments(
+    xs: Sequence[Any], ys: Sequence[Any], x_axis: _Axis, y_axis: _Axis
+) -> tuple[list[list[tuple[float, float]]], int, int]:
+    """Split a series at null points; drop values the axis scale cannot show.
+
+    Returns (segments of data points, dropped on x, dropped on y). A null or non-finite
+    point breaks the line; a value off a log/probit axis is left out and counted.
+    """
+    segments: list[list[tuple[float, float]]] = [[]]
+    dropped_x = dropped_y = 0
+    for x, y in zip(xs, ys, strict=True):
+        if not (is_number(x) and is_number(y)):
+            if segments[-1]:
+                segments.append([])
+            continue
+        ok_x, ok_y = x_axis.accepts(x), y_axis.accepts(y)
+        dropped_x += not ok_x
+        dropped_y += not ok_y
+        if ok_x and ok_y:
+            segments[-1].append((float(x), float(y)))
+    return [s for s in segments if s], dropped_x, dropped_y
+
+
+def _thin_points(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Drop points closer than half a pixel to the last kept one; keeps the SVG small."""
+    kept = [points[0]]
+    for i, (x, y) in enumerate(points[1:], start=1):
+        last = kept[-1]
+        if max(abs(x - last[0]), abs(y - last[1])) >= 0.5 or i == len(points) - 1:
+            kept.append((x, y))
+    return kept
+
+
+def _marker_points(
+    segments: list[list[tuple[float, float]]], count: int = 8
+) -> list[tuple[float, float]]:
+    """Up to ``count`` + 1 points spread evenly along the drawn length of the line.
+
+    Spacing by length rather than by index keeps markers apart on a CDF, whose points
+    crowd into its steep part.
+    """
+    points = [p for seg in segments for p in seg]
+    lengths = [0.0]
+    for seg in segments:
+        for (x1, y1), (x2, y2) in zip(seg, seg[1:], strict=False):
+            lengths.append(lengths[-1] + math.hypot(x2 - x1, y2 - y1))
+        lengths.append(lengths[-1])  # the jump over a gap is not drawn
+    lengths = lengths[: len(points)]
+    total = lengths[-1]
+    if total == 0:
+        return points[:1] if len(points) == 1 else list(dict.fromkeys(points))[: count + 1]
+    picked: list[tuple[float, float]] = []
+    i = 0
+    for k in range(count + 1):
+        target = total * k / count
+        while i < len(points) - 1 and lengths[i] < target - 1e-9:
+            i += 1
+        if not picked or picked[-1] != points[i]:
+            picked.append(points[i])
+    return picked
+
+
+def _axis_values(series: Sequence[Mapping[str, Any]], key: str, scale: str) -> list[float]:
+    """Every value of ``key`` ("x" or "y") that a ``scale`` axis can show."""
+    return [float(v) for s in series for v in s[key] if is_number(v) and _on_scale(scale, v)]
+
+
+def _legend(
+    entries: list[tuple[str, str, str, str, str]], top: float, left: float, width: float
+) -> tuple[list[str], float]:
+    """Legend rows of (name, colour, dash, marker, kind) entries; returns (body, height)."""
+    if not entries:
+        return [], 0.0
+    longest = max(_px_len(name) for name, *_ in entries) + 40
+    cols = max(1, min(len(entries), int(width // max(longest, 150.0)), 3))
+    col_w = width / cols
+    body = []
+    for i, (name, colour, dash, marker, kind) in enumerate(entries):
+        x = left + (i % cols) * col_w
+        y = top + (i // cols) * 18 + 9
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        if kind == "line":
+            sample = (
+                f'<path d="M{_f(x)} {_f(y)}H{_f(x + 28)}" stroke="{colour}" stroke-width="2"{dash_attr} fill="none"/>'
+                f'<path d="{_marker_path(marker, x + 14, y)}" stroke="{colour}" stroke-width="1.5" fill="#ffffff"/>'
+            )
+        else:
+            sample = (
+                f'<rect x="{_f(x + 8)}" y="{_f(y - 6)}" width="12" height="12" fill="{colour}"/>'
+            )
+        label = _fit(" ".join(name.split()), (col_w - 44) / FONT_PX)
+        body.append(
+            f'<g class="legend-entry"><title>{_esc(name)}</title>{sample}'
+            f"{_text(x + 34, y + 4, [label])}</g>"
+        )
+    return body, ((len(entries) + cols - 1) // cols) * 18 + 4
+
+
+def _scale_notes(dropped: dict[str, int], scales: dict[str, str]) -> list[str]:
+    notes = []
+    for axis in ("x", "y"):
+        n = dropped[axis]
+        if n:
+            what = "≤ 0" if scales[axis] == "log" else "≤ 0 or ≥ 1"
+            notes.append(
+                f"{n} value{'s' if n > 1 else ''} {what} not shown on the {scales[axis]} {axis} axis"
+            )
+    return notes
+
+
+def lines_svg(chart: Mapping[str, Any], *, width: int = CHART_WIDTH) -> str:
+    """Line series on linear, log10 or probit axes, with ticks, gridlines and a legend.
+
+    ``chart`` is a ``lines`` chart from a report section. A null point breaks its line;
+    values a log axis (≤ 0) or probit axis (outside (0, 1)) cannot show are left out and
+    counted in a note under the chart. Each series gets its own colour, dash pattern and
+    marker shape (markers at up to eight points), so the chart reads in greyscale too.
+    """
+    series: list[Mapping[str, Any]] = list(chart["series"])
+    scales = {axis: axis_scale(chart, axis) for axis in ("x", "y")}
+    x_axis = _Axis(scales["x"], _axis_values(series, "x", scales["x"]))
+    y_axis = _Axis(scales["y"], _axis_values(series, "y", scales["y"]))
+
+    y_labels = [label for _, label in y_axis.ticks]
+    left = 22 + 8 + max(_px_len(label) for label in y_labels)
+    # The last x tick label is centred on the right edge of the plot: leave room for it.
+    right = max(16.0, _px_len(max(x_axis.ticks)[1]) / 2 + 4)
+    top, plot_h = 34.0, 250.0
+    plot_w = width - left - right
+    bottom = top + plot_h
+    body: list[str] = [_title_text(width, str(chart["title"]))]
+    body.append(
+        f'<rect class="plot" x="{_f(left)}" y="{_f(top)}" width="{_f(plot_w)}" '
+        f'height="{_f(plot_h)}" fill="none" stroke="{GRID}"/>'
+    )
+    x_ticks = _thin_ticks(
+        [(x_axis.tick_px(p, left, plot_w), lbl) for p, lbl in x_axis.ticks], _px_len
+    )
+    y_ticks = _thin_ticks(
+        [(y_axis.tick_px(p, bottom, -plot_h), lbl) for p, lbl in y_axis.ticks],
+        lambda _: FONT_PX * 1.2,
+    )
+    for px, label in x_ticks:
+        body.append(
+            f'<path class="grid" d="M{_f(px)} {_f(top)}V{_f(bottom + 4)}" stroke="{GRID}"/>'
+        )
+        body.append(_text(px, bottom + 16, [label], anchor="middle", fill=MUTED, cls="tick"))
+    for py, label in y_ticks:
+        body.append(
+            f'<path class="grid" d="M{_f(left - 4)} {_f(py)}H{_f(left + plot_w)}" stroke="{GRID}"/>'
+        )
+        body.append(_text(left - 6, py + 4, [label], anchor="end", fill=MUTED, cls="tick"))
+    x_label = _fit(" ".join(str(chart.get("x_label", "")).split()), plot_w / FONT_PX)
+    body.append(_text(left + plot_w / 2, bottom + 34, [x_label], anchor="middle", cls="axis-label"))
+    y_label = _fit(" ".join(str(chart.get("y_label", "")).split()), plot_h / FONT_PX)
+    mid = top + plot_h / 2
+    body.append(
+        f'<text class="axis-label" x="14" y="{_f(mid)}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {_f(mid)})" font-size="{FONT_PX}" fill="{TEXT}">'
+        f"{_esc(y_label)}</text>"
+    )
+
+    dropped = {"x": 0, "y": 0}
+    entries = []
+    any_points = False
+    for i, s in enumerate(series):
+        colour, dash, marker = series_style(i)
+        segments, dx, dy = _segments(s["x"], s["y"], x_axis, y_axis)
+        dropped["x"] += dx
+        dropped["y"] += dy
+        pixels = [
+            _thin_points(
+                [(x_axis.px(x, left, plot_w), y_axis.px(y, bottom, -plot_h)) for x, y in seg]
+            )
+            for seg in segments
+        ]
+        d = "".join("M" + "L".join(f"{_f(x)} {_f(y)}" for x, y in seg) for seg in pixels)
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        name = str(s["name"])
+        body.append(
+            f'<path class="series" d="{d}" fill="none" stroke="{colour}" stroke-width="2" '
+            f'stroke-linejoin="round"{dash_attr}><title>{_esc(name)}</title></path>'
+        )
+        flat = [p for seg in pixels for p in seg]
+        if flat:
+            any_points = True
+            marks = "".join(_marker_path(marker, x, y) for x, y in _marker_points(pixels))
+            body.append(
+                f'<path class="markers" d="{marks}" stroke="{colour}" stroke-width="1.5" '
+                f'fill="#ffffff"/>'
+            )
+        entries.append((name if flat else f"{name} (no data)", colour, dash, marker, "line"))
+    if not any_points:
+        body.append(
+            _text(left + plot_w / 2, top + plot_h / 2, ["no data"], anchor="middle", fill=MUTED)
+        )
+    y_pos = bottom + 44
+    for note in _scale_notes(dropped, scales):
+        y_pos += 16
+        body.append(_text(left, y_pos, [note], fill=MUTED, size=11, cls="note"))
+    legend, legend_h = _legend(entries, y_pos + 8, left, plot_w)
+    body.extend(legend)
+    return _svg("lines", width, y_pos + 8 + legend_h + 6, str(chart["title"]), body)
+
+
+# ----------------------------------------------------------------- grouped bars
+
+
+def grouped_bars_svg(chart: Mapping[str, Any], *, width: int = CHART_WIDTH) -> str:
+    """Horizontal bars, one group per label and one bar per series, on a shared value axis.
+
+    ``chart`` is a ``bars`` chart from a report section (funnels, per-class scores). The
+    axis always includes zero, so negative values grow left of it; null shows "n/a".
+    """
+    labels = [str(label) for label in chart["labels"]]
+    series: list[Mapping[str, Any]] = list(chart["series"])
+    unit = " ".join(str(chart.get("unit", "")).split())
+    values = [float(v) for s in series for v in s["values"] if is_number(v)]
+    axis = _Axis("linear", [0.0, *values])
+
+    label_w = max(100.0, width * 0.3)
+    bar_x = label_w + 10
+    bar_w = max(80.0, width - bar_x - 80)  # room on the right for the value text
+    top = 30.0
+    body: list[str] = [_title_text(width, str(chart["title"]))]
+    entries = [(str(s["name"]), series_style(i)[0], "", "", "box") for i, s in enumerate(series)]
+    if len(series) > 1:
+        legend, legend_h = _legend(entries, top, bar_x, bar_w + 70)
+        body.extend(legend)
+        top += legend_h + 4
+    thick, gap = 12.0, 2.0
+    group_h = max(len(series), 1) * (thick + gap) - gap + 12
+    axis_y = top + 14
+    plot_top = axis_y + 6
+    plot_h = group_h * len(labels)
+    zero = axis.px(0.0, bar_x, bar_w)
+    ticks = _thin_ticks([(axis.tick_px(p, bar_x, bar_w), lbl) for p, lbl in axis.ticks], _px_len)
+    for px, label in ticks:
+        body.append(
+            f'<path class="grid" d="M{_f(px)} {_f(plot_top - 3)}V{_f(plot_top + plot_h)}" '
+            f'stroke="{GRID}" stroke-dasharray="2 3"/>'
+        )
+        body.append(_text(px, axis_y, [label], anchor="middle", fill=MUTED, cls="tick"))
+    body.append(
+        f'<path class="axis" d="M{_f(zero)} {_f(plot_top - 3)}V{_f(plot_top + plot_h)}" '
+        f'stroke="{MUTED}"/>'
+    )
+    for g, label in enumerate(labels):
+        y0 = plot_top + g * group_h + 6
+        lines = _lines(label, label_w / FONT_PX - 0.5)
+        mid = y0 + (group_h - 12) / 2
+        text_y = mid + FONT_PX * 0.35 - (len(lines) - 1) * FONT_PX * 0.6
+        body.append(
+            f"<g><title>{_esc(' '.join(label.split()))}</title>{_text(0, text_y, lines)}</g>"
+        )
+        for i, s in enumerate(series):
+            value = s["values"][g]
+            y = y0 + i * (thick + gap)
+            tip = f"{' '.join(label.split())} · {s['name']}: "
+            if not is_number(value):
+                body.append(
+                    f"<g><title>{_esc(tip + 'n/a')}</title>"
+                    f"{_text(zero + 4, y + thick - 2, ['n/a'], fill=MUTED, size=11, cls='value')}</g>"
+                )
+                continue
+            end = axis.px(float(value), bar_x, bar_w)
+            text = format_number(value) + (f" {unit}" if unit else "")
+            body.append(
+                f'<rect class="bar" x="{_f(min(zero, end))}" y="{_f(y)}" '
+                f'width="{_f(abs(end - zero))}" height="{_f(thick)}" fill="{series_style(i)[0]}">'
+                f"<title>{_esc(tip + text)}</title></rect>"
+            )
+            body.append(_text(max(zero, end) + 4, y + thick - 2, [text], size=11, cls="value"))
+    if not labels:
+        body.append(_text(bar_x, plot_top + 16, ["no data"], fill=MUTED))
+        plot_h = 24
+    height = plot_top + plot_h + (22 if unit else 8)
+    if unit:
+        body.append(
+            _text(
+                bar_x + bar_w / 2,
+                height - 6,
+                [f"values in {unit}"],
+                anchor="middle",
+                fill=MUTED,
+                size=11,
+            )
+        )
+    return _svg("grouped-bars", width, height, str(chart["title"]), body)
+
+
+# ----------------------------------------------------------------- heatmap
+
+
+def heat_colour(t: float) -> str:
+    """Colour of a position ``t`` in 0..1 on the sequential scale (light = low)."""
+    t = min(max(t, 0.0), 1.0) * (len(HEAT_STOPS) - 1)
+    i = min(int(t), len(HEAT_STOPS) - 2)
+    frac = t - i
+    a, b = HEAT_STOPS[i], HEAT_STOPS[i + 1]
+    return "#" + "".join(f"{round(x + (y - x) * frac):02x}" for x, y in zip(a, b, strict=True))
+
+
+def _is_dark(colour: str) -> bool:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.299 * r + 0.587 * g + 0.114 * b < 140
+
+
+def _hatch(x: float, y: float, w: float, h: float) -> str:
+    """Diagonal hatching inside a cell (no <pattern>: ids would clash between charts)."""
+    d = []
+    step = 6.0
+    k = step
+    while k < w + h:
+        x1, y1 = x + max(0.0, k - h), y + min(h, k)
+        x2, y2 = x + min(w, k), y + max(0.0, k - w)
+        d.append(f"M{_f(x1)} {_f(y1)}L{_f(x2)} {_f(y2)}")
+        k += step
+    return f'<path class="hatch" d="{"".join(d)}" stroke="#aab2bf" stroke-width="1"/>'
+
+
+def heatmap_svg(chart: Mapping[str, Any], *, width: int = CHART_WIDTH) -> str:
+    """A rows × columns grid of cells coloured on a sequential scale, values printed.
+
+    ``chart`` is a ``heatmap`` chart from a report section (confusion matrices, scores
+    per class and condition). Null cells are grey and hatched; a colour legend on the
+    right gives the scale (its range is the smallest to largest value shown).
+    """
+    rows = [str(r) for r in chart["rows"]]
+    columns = [str(c) for c in chart["columns"]]
+    grid: list[list[Any]] = [list(r) for r in chart["values"]]
+    unit = " ".join(str(chart.get("unit", "")).split())
+    finite = [float(v) for r in grid for v in r if is_number(v)]
+    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+
+    label_w = min(180.0, max([40.0, *(_px_len(r) + 10 for r in rows)]))
+    legend_w = 90.0
+    avail = width - label_w - legend_w - 8
+    cell_w = min(72.0, max(18.0, avail / max(len(columns), 1)))
+    cell_h = 24.0 if len(rows) <= 30 else 14.0
+    longest = max([0.0, *(_px_len(c) for c in columns)])
+    rotate = longest > cell_w - 4
+    head_h = min(longest, 14 * FONT_PX) * 0.72 + 12 if rotate else 20.0
+    left, top = label_w, 30 + head_h
+    # As wide as the grid and its legend need (the title may ask for more), at most ``width``
+    # unless the grid itself is wider.
+    content_w = left + cell_w * len(columns) + legend_w + 8
+    total_w = max(content_w, min(width, _px_len(str(chart["title"]), 13) + 40))
+    body: list[str] = [_title_text(total_w, str(chart["title"]))]
+    for j, col in enumerate(columns):
+        cx = left + (j + 0.5) * cell_w
+        name = " ".join(col.split())
+        if rotate:
+            text = _esc(_fit(name, 14))
+            body.append(
+                f'<text class="label" x="{_f(cx)}" y="{_f(top - 6)}" text-anchor="start" '
+                f'transform="rotate(-45 {_f(cx)} {_f(top - 6)})" font-size="{FONT_PX}" '
+                f'fill="{TEXT}"><title>{_esc(name)}</title>{text}</text>'
+            )
+        else:
+            body.append(_text(cx, top - 7, [name], anchor="middle"))
+    for i, row in enumerate(rows):
+        name = " ".join(row.split())
+        y = top + i * cell_h
+        body.append(
+            f"<g><title>{_esc(name)}</title>"
+            f"{_text(label_w - 6, y + cell_h / 2 + 4, [_fit(name, 14)], anchor='end')}</g>"
+        )
+        for j, col in enumerate(columns):
+            value = grid[i][j]
+            x = left + j * cell_w
+            tip = f"{name} × {' '.join(col.split())}: "
+            if not is_number(value):
+                body.append(
+                    f'<rect class="cell na" x="{_f(x)}" y="{_f(y)}" width="{_f(cell_w)}" '
+                    f'height="{_f(cell_h)}" fill="{NA_FILL}" stroke="#ffffff">'
+                    f"<title>{_esc(tip + 'n/a')}</title></rect>"
+                )
+                body.append(_hatch(x, y, cell_w, cell_h))
+                continue
+            colour = heat_colour((float(value) - lo) / (hi - lo) if hi > lo else 0.5)
+            text = format_number(value)
+            body.append(
+                f'<rect class="cell" x="{_f(x)}" y="{_f(y)}" width="{_f(cell_w)}" '
+                f'height="{_f(cell_h)}" fill="{colour}" stroke="#ffffff">'
+                f"<title>{_esc(tip + text + (f' {unit}' if unit else ''))}</title></rect>"
+            )
+            if cell_h >= 20 and _px_len(text, 11) <= cell_w - 4:
+                fill = "#ffffff" if _is_dark(colour) else TEXT
+                body.append(
+                    _text(
+                        x + cell_w / 2,
+                        y + cell_h / 2 + 4,
+                        [text],
+                        anchor="middle",
+                        fill=fill,
+                        size=11,
+                        cls="value",
+                    )
+                )
+    grid_h = max(cell_h * len(rows), 0.0)
+    if not rows or not columns:
+        body.append(_text(left, top + 16, ["no data"], fill=MUTED))
+        grid_h = 24.0
+    # Colour legend: discrete steps from low (bottom) to high (top), no gradient ids needed.
+    lx = left + cell_w * len(columns) + 16
+    steps, step_h = 8, 12.0
+    for k in range(steps):
+        y = top + (steps - 1 - k) * step_h
+        body.append(
+            f'<rect class="legend-step" x="{_f(lx)}" y="{_f(y)}" width="14" '
+            f'height="{_f(step_h)}" fill="{heat_colour(k / (steps - 1))}"/>'
+        )
+    body.append(_text(lx + 18, top + 9, [format_number(hi)], fill=MUTED, size=11, cls="tick"))
+    body.append(
+        _text(lx + 18, top + steps * step_h, [format_number(lo)], fill=MUTED, size=11, cls="tick")
+    )
+    legend_bottom = top + steps * step_h
+    if unit:
+        legend_bottom += 16
+        body.append(_text(lx, legend_bottom, [_fit(unit, 6)], fill=MUTED, size=11))
+    if any(not is_number(v) for r in grid for v in r):
+        y = legend_bottom + 8
+        body.append(
+            f'<rect class="legend-na" x="{_f(lx)}" y="{_f(y)}" width="14" height="12" fill="{NA_FILL}"/>'
+        )
+        body.append(_hatch(lx, y, 14, 12))
+        body.append(_text(lx + 18, y + 10, ["n/a"], fill=MUTED, size=11))
+        legend_bottom = y + 12
+    height = max(top + grid_h, legend_bottom) + 10
+    return _svg("heatmap", total_w, height, str(chart["title"]), body)
+
+
+def chart_svg(chart: Mapping[str, Any]) -> str:
+    """Draw one section chart by its ``kind``: lines, bars or heatmap."""
+    kind = chart["kind"]
+    if kind == "lines":
+        return lines_svg(chart)
+    if kind == "bars":
+        return grouped_bars_svg(chart)
+    if kind == "heatmap":
+        return heatmap_svg(chart)
+    raise ValueError(f"unknown chart kind {kind!r}")

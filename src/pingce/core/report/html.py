@@ -11,6 +11,7 @@ import base64
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
@@ -18,15 +19,17 @@ from typing import Any
 from jinja2 import Environment, FunctionLoader, StrictUndefined
 from markupsafe import Markup
 
-from pingce.core.report.charts import ci_bars_svg, radar_svg
+from pingce.core.report.charts import chart_svg, ci_bars_svg, radar_svg
 from pingce.core.report.render import (
     MISSING,
     direction_text,
     environment_rows,
+    format_cell,
     format_estimate,
     format_number,
     format_plain,
     format_score,
+    is_number,
     json_safe,
     package_rows,
     primary_metric,
@@ -54,6 +57,11 @@ def pretty_json(value: Any) -> str:
     return json.dumps(json_safe(value), indent=2, ensure_ascii=False, default=str)
 
 
+def anchor(text: str) -> str:
+    """An HTML id fragment: ids may not contain whitespace."""
+    return re.sub(r"\s+", "-", str(text).strip())
+
+
 @functools.cache
 def _environment() -> Environment:
     env = Environment(
@@ -69,6 +77,7 @@ def _environment() -> Environment:
         plain=format_plain,
         pretty=pretty_json,
         csp_hash=csp_hash,
+        anchor=anchor,
     )
     env.globals.update(
         MISSING=MISSING,
@@ -130,6 +139,27 @@ def _sample_tasks(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(tid, f"{tid} · {titles[tid]}" if tid in titles else tid) for tid in ids]
 
 
+def section_views(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each report section with its table cells as (text, is_number) and its charts as SVG."""
+    views = []
+    for section in doc.get("sections", []):
+        table = section.get("table")
+        rows = [
+            [(format_cell(c), is_number(c)) for c in row]
+            for row in (table["rows"] if table else [])
+        ]
+        views.append(
+            {
+                "s": section,
+                "text": section.get("text", ""),
+                "columns": table["columns"] if table else [],
+                "rows": rows,
+                "charts": [Markup(chart_svg(chart)) for chart in section.get("charts", [])],
+            }
+        )
+    return views
+
+
 def render_html(doc: Mapping[str, Any]) -> str:
     """Validate and render the document as a single offline HTML page."""
     validate_report(doc)
@@ -142,6 +172,7 @@ def render_html(doc: Mapping[str, Any]) -> str:
         capability_svg=capability_chart(doc["dimensions"]),
         task_svg=task_chart(doc["tasks"]),
         task_rows=_task_rows(doc),
+        sections=section_views(doc),
         sample_rows=_sample_rows(doc),
         sample_tasks=_sample_tasks(doc),
     )

@@ -65,14 +65,113 @@ def _validator() -> Draft202012Validator:
 
 
 def validate_report(doc: Mapping[str, Any]) -> None:
-    """Raise ReportError unless ``doc`` matches the report schema."""
+    """Raise ReportError unless ``doc`` matches the report schema.
+
+    Beyond the schema, the lengths inside ``sections`` must agree (see `check_sections`).
+    """
     error = best_match(_validator().iter_errors(doc))
     if error is None:
+        check_sections(doc.get("sections", []))
         return
     detail = " ".join(error.message.split())
     if len(detail) > 160:  # messages can embed a whole sub-document; keep one short line
         detail = detail[:157] + "..."
-    raise ReportError(f"report document is invalid at {error.json_path}: {detail}", hint=_BUG_HINT)
+    where = f"{error.json_path}{_section_context(doc, list(error.absolute_path))}"
+    raise ReportError(f"report document is invalid at {where}: {detail}", hint=_BUG_HINT)
+
+
+def _one_line(text: Any) -> str:
+    return " ".join(str(text).split())
+
+
+def _section_context(doc: Mapping[str, Any], path: list[Any]) -> str:
+    """`` (section 'id', chart 'title')`` for an error inside ``sections``, else ""."""
+    if len(path) < 2 or path[0] != "sections" or not isinstance(path[1], int):
+        return ""
+    try:
+        parts = [f"section {_one_line(doc['sections'][path[1]]['id'])!r}"]
+    except (KeyError, IndexError, TypeError):  # the error may be that the id is missing
+        return ""
+    if len(path) >= 4 and path[2] == "charts" and isinstance(path[3], int):
+        with contextlib.suppress(KeyError, IndexError, TypeError):
+            title = doc["sections"][path[1]]["charts"][path[3]]["title"]
+            parts.append(f"chart {_one_line(title)!r}")
+    return " (" + ", ".join(parts) + ")"
+
+
+def axis_scale(chart: Mapping[str, Any], axis: str) -> str:
+    """The effective scale of a lines chart's ``axis`` ("x" or "y"): linear, log or probit."""
+    scale = chart.get(f"{axis}_scale")
+    if chart.get(f"{axis}_log"):
+        if scale not in (None, "log"):
+            raise ValueError(f"{axis}_log is true but {axis}_scale is {scale!r}")
+        return "log"
+    return scale or "linear"
+
+
+def _chart_problem(chart: Mapping[str, Any]) -> str | None:
+    """What is wrong with a chart's shape that the schema cannot express, or None."""
+    kind = chart["kind"]
+    if kind == "lines":
+        for axis in ("x", "y"):
+            try:
+                axis_scale(chart, axis)
+            except ValueError as exc:
+                return str(exc)
+        for s in chart["series"]:
+            if len(s["x"]) != len(s["y"]):
+                return (
+                    f"series {_one_line(s['name'])!r} has {len(s['x'])} x values "
+                    f"but {len(s['y'])} y values"
+                )
+    elif kind == "bars":
+        for s in chart["series"]:
+            if len(s["values"]) != len(chart["labels"]):
+                return (
+                    f"series {_one_line(s['name'])!r} has {len(s['values'])} values "
+                    f"for {len(chart['labels'])} labels"
+                )
+    elif kind == "heatmap":
+        if len(chart["values"]) != len(chart["rows"]):
+            return f"{len(chart['values'])} value rows for {len(chart['rows'])} row labels"
+        for label, row in zip(chart["rows"], chart["values"], strict=True):
+            if len(row) != len(chart["columns"]):
+                return (
+                    f"row {_one_line(label)!r} has {len(row)} values "
+                    f"for {len(chart['columns'])} columns"
+                )
+    return None
+
+
+def check_sections(sections: Sequence[Mapping[str, Any]]) -> None:
+    """Raise ReportError when a schema-valid section's parts disagree in length.
+
+    Section ids must be unique (they become HTML anchors); table rows must have one cell
+    per column; a lines series one y per x; a bars series one value per label; a heatmap
+    one row of ``len(columns)`` values per row label. The message names the section id
+    and the chart title.
+    """
+    seen: set[str] = set()
+    for section in sections:
+        name = f"report section {_one_line(section['id'])!r}"
+        if section["id"] in seen:
+            raise ReportError(f"{name} appears more than once", hint=_BUG_HINT)
+        seen.add(section["id"])
+        table = section.get("table")
+        if table is not None:
+            for i, row in enumerate(table["rows"]):
+                if len(row) != len(table["columns"]):
+                    raise ReportError(
+                        f"{name} table row {i} has {len(row)} cells "
+                        f"for {len(table['columns'])} columns",
+                        hint=_BUG_HINT,
+                    )
+        for chart in section.get("charts", []):
+            problem = _chart_problem(chart)
+            if problem:
+                raise ReportError(
+                    f"{name} chart {_one_line(chart['title'])!r}: {problem}", hint=_BUG_HINT
+                )
 
 
 # --------------------------------------------------------------------------- formatting
@@ -296,6 +395,52 @@ def _md_tasks(doc: Mapping[str, Any]) -> list[str]:
     return ["## Tasks · 任务", "", *md_table(header, rows)] if rows else []
 
 
+def format_cell(value: Any) -> str:
+    """A section table cell as text: numbers via `format_number`, null (or NaN) as "—"."""
+    return value if isinstance(value, str) else format_number(value)
+
+
+def _md_chart(chart: Mapping[str, Any]) -> list[str]:
+    """A one-line mention of a chart; bars and heatmaps also keep their data as a table."""
+    unit = chart.get("unit") or ""
+    line = f"chart: {_one_line(chart['title'])} (see the HTML report)"
+    lines = [f"{line}; values in {_one_line(unit)}" if unit else line]
+    if chart["kind"] == "bars" and chart["labels"]:
+        header = ["", *(s["name"] for s in chart["series"])]
+        rows = [
+            [label, *(format_cell(s["values"][i]) for s in chart["series"])]
+            for i, label in enumerate(chart["labels"])
+        ]
+        lines += ["", *md_table(header, rows)]
+    elif chart["kind"] == "heatmap" and chart["rows"]:
+        rows = [
+            [label, *(format_cell(v) for v in values)]
+            for label, values in zip(chart["rows"], chart["values"], strict=True)
+        ]
+        lines += ["", *md_table(["", *chart["columns"]], rows)]
+    return lines
+
+
+def _md_section(section: Mapping[str, Any]) -> list[str]:
+    title, title_zh = _one_line(section["title"]), _one_line(section["title_zh"])
+    heading = f"## {title} · {title_zh}" if title_zh and title_zh != title else f"## {title}"
+    lines = [heading]
+    text = section.get("text", "").strip()
+    if text:
+        lines += ["", *(line.rstrip() for line in text.splitlines())]
+    table = section.get("table")
+    if table and table["columns"]:
+        rows = [[format_cell(c) for c in row] for row in table["rows"]]
+        lines += ["", *md_table(table["columns"], rows)]
+    for chart in section.get("charts", []):
+        lines += ["", *_md_chart(chart)]
+    return lines
+
+
+def _md_sections(doc: Mapping[str, Any]) -> list[list[str]]:
+    return [_md_section(s) for s in doc.get("sections", [])]
+
+
 def _md_indicators(doc: Mapping[str, Any]) -> list[str]:
     rows = [
         (
@@ -352,6 +497,7 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
         _md_run(doc),
         _md_scores(doc),
         _md_tasks(doc),
+        *_md_sections(doc),
         _md_indicators(doc),
         _md_notes(doc),
         _md_environment(doc),
