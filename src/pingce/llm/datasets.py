@@ -98,7 +98,11 @@ def load_hf(
             if kind is None:
                 raise DataError(f"{local}: cannot infer a datasets builder from {local.suffix!r}")
             ds = datasets.load_dataset(kind, data_files={"data": str(local)}, split="data")
-        elif local.is_dir() and (local / "dataset_info.json").exists():
+        elif local.is_dir() and any(
+            (local / name).exists() for name in ("dataset_info.json", "dataset_dict.json")
+        ):
+            # save_to_disk writes dataset_info.json for a Dataset, dataset_dict.json for a
+            # DatasetDict (whose splits are subfolders).
             ds = datasets.load_from_disk(str(local))
             if isinstance(ds, datasets.DatasetDict):
                 ds = ds[split or next(iter(ds))]

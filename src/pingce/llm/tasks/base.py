@@ -96,16 +96,22 @@ class LLMTask:
             "prompt_sha256": content_hash(self.params.model_dump(mode="json"), length=64),
             "rows": len(rows),
         }
+        k = self.params.num_fewshot if settings.num_fewshot is None else settings.num_fewshot
+        same_split = bool(k) and not pool
+        if same_split:
+            # Few-shot from the whole evaluation split (whatever the limit, so a limited run
+            # asks exactly what the full run asks), never the sample itself.
+            pool = rows
         if settings.limit is not None:
             rows = rows[: settings.limit]
-        k = self.params.num_fewshot if settings.num_fewshot is None else settings.num_fewshot
-        if k and not pool:
-            pool = rows  # few-shot from the evaluation split itself, never the sample itself
         units = []
         for position, row in enumerate(rows):
             sample_id = str(row.get(self.params.id_field, position))
             where = f"{self.params.dataset.path}: row {position + 1} (id {sample_id})"
-            shots = select_fewshot(pool, k, settings.seed, sample_id, self.params.id_field)
+            # Excluded by position too: rows without an id field would otherwise be eligible
+            # as their own example.
+            candidates = pool[:position] + pool[position + 1 :] if same_split else pool
+            shots = select_fewshot(candidates, k, settings.seed, sample_id, self.params.id_field)
             payload = self.build(row, shots, where, settings)
             key = content_hash(subject_fp, self.id, self.type_name, sample_id, payload)
             units.append(WorkUnit(key=key, sample_id=sample_id, position=position, payload=payload))
