@@ -13,11 +13,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.demo-installed: pyproject.toml | $(PY)
-	$(PIP) "$(TORCH_SPEC)" -e ".[llm]"
+	$(PIP) "$(TORCH_SPEC)" -e ".[all]"
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(PY)
-	$(PIP) "$(TORCH_SPEC)" -e ".[llm,dev,bench]"
+	$(PIP) "$(TORCH_SPEC)" -e ".[all,dev,bench]"
 	touch $@ $(VENV)/.demo-installed
 
 demo: $(VENV)/.demo-installed

@@ -23,7 +23,10 @@ TRACKED_PACKAGES = (
     "rouge-score",
     "sqlalchemy",
     "pydantic",
+    "onnx",
     "onnxruntime",
+    "onnxscript",
+    "polygraphy",
     "vllm",
 )
 

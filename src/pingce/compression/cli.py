@@ -1,0 +1,215 @@
+"""`pingce compress test` (compare a baseline and a compressed model) and `pingce compress run`
+(build compressed variants with the built-in compressors and test each)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pingce.compression.standard import DEFAULT_BUDGET
+from pingce.conversion.cli import _int_list, _subject_ref
+from pingce.core.errors import SpecError
+
+app = typer.Typer(
+    help="Test compressed models against their baseline; build compressed variants.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ReportDir = Annotated[
+    Path, typer.Option("--report-dir", help="Reports go to REPORT_DIR/<run-id>/.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+Db = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
+Data = Annotated[
+    str | None,
+    typer.Option("--data", "-d", help="Labelled NPZ (inputs + 'labels'), or zoo:digits."),
+]
+Budget = Annotated[float, typer.Option(help="Allowed relative accuracy drop (0.01 = 1%).")]
+Batches = Annotated[str, typer.Option("--batch-sizes", help="Batch sizes timed (1 and N).")]
+Repeats = Annotated[int, typer.Option(help="Timed calls per model and batch size (>= 5).")]
+Threads = Annotated[int, typer.Option(help="Compute threads, fixed for every model.")]
+Limit = Annotated[int | None, typer.Option(help="Evaluate only the first N samples.")]
+
+
+def compression_suite(
+    labels: list[str],
+    *,
+    budget: float = DEFAULT_BUDGET,
+    batch_sizes: list[int] | None = None,
+    repeats: int = 20,
+    threads: int = 1,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Three tasks per variant: size, accuracy, latency (a dict for `suite_from_dict`)."""
+    tasks: list[dict[str, Any]] = []
+    for label in labels:
+        slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)
+        tasks += [
+            {
+                "id": f"{slug}.size",
+                "type": "compression-size",
+                "variant": label,
+                "title": f"{label}: size",
+            },
+            {
+                "id": f"{slug}.accuracy",
+                "type": "compression-accuracy",
+                "variant": label,
+                "title": f"{label}: accuracy",
+                "budget": budget,
+                **({"limit": limit} if limit else {}),
+            },
+            {
+                "id": f"{slug}.latency",
+                "type": "compression-latency",
+                "variant": label,
+                "title": f"{label}: latency",
+                "batch_sizes": batch_sizes or [1, 32],
+                "repeats": repeats,
+                "threads": threads,
+            },
+        ]
+    return {
+        "standard": "compression",
+        "name": "compression/test",
+        "title": "Compression test",
+        "title_zh": "模型压缩性能测试",
+        "tasks": tasks,
+    }
+
+
+def _check(budget: float, repeats: int, threads: int) -> None:
+    if not 0 <= budget <= 1:
+        raise SpecError(f"--budget must be between 0 and 1, got {budget}")
+    if repeats < 5:
+        raise SpecError(f"--repeats must be at least 5 (latency CIs), got {repeats}")
+    if threads < 1:
+        raise SpecError(f"--threads must be at least 1, got {threads}")
+
+
+def _run(
+    suite: dict[str, Any],
+    baseline: str,
+    options: dict[str, Any],
+    report_dir: Path,
+    quiet: bool,
+    db: str | None,
+) -> str:
+    from pingce.cli import _check_writable, _finish, _store
+    from pingce.core.run import RunRequest, execute_run
+    from pingce.core.spec import suite_from_dict
+
+    _check_writable(report_dir)
+    store = _store(db)
+    run_id = execute_run(
+        store,
+        RunRequest(
+            suite=suite_from_dict(suite, "pingce compress", Path.cwd()),
+            subject=baseline,
+            options=options,
+        ),
+        show_progress=not quiet,
+    )
+    _finish(store, run_id, report_dir)
+    return run_id
+
+
+def _ref(ref: str) -> str:
+    return ref if ref.startswith("zoo:") else _subject_ref(ref)
+
+
+@app.command("test")
+def test_cmd(
+    baseline: Annotated[str, typer.Option("--baseline", "-b", help="The uncompressed model.")],
+    compressed: Annotated[str, typer.Option("--compressed", "-c", help="The compressed model.")],
+    data: Data = None,
+    budget: Budget = DEFAULT_BUDGET,
+    batch_sizes: Batches = "1,32",
+    repeats: Repeats = 20,
+    threads: Threads = 1,
+    limit: Limit = None,
+    report_dir: ReportDir = Path("reports"),
+    quiet: Quiet = False,
+    db: Db = None,
+) -> None:
+    """Compare a compressed model with its baseline: size, accuracy, speed, memory, energy."""
+    _check(budget, repeats, threads)
+    label = Path(compressed.split(":", 1)[-1]).name
+    suite = compression_suite(
+        [label],
+        budget=budget,
+        batch_sizes=_int_list(batch_sizes, "--batch-sizes"),
+        repeats=repeats,
+        threads=threads,
+        limit=limit,
+    )
+    options = {"variants": {label: _ref(compressed)}, "data": data, "threads": threads}
+    _run(suite, _ref(baseline), options, report_dir, quiet, db)
+
+
+@app.command("run")
+def run_cmd(
+    model: Annotated[str, typer.Option("--model", "-m", help="The baseline (torch or ONNX).")],
+    recipe: Annotated[
+        str,
+        typer.Option(
+            "--recipe",
+            "-r",
+            help="Compressors, e.g. int8-dynamic,prune-magnitude:amount=0.5:finetune=50",
+        ),
+    ],
+    data: Data = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="Where compressed models are written.")
+    ] = Path("compressed"),
+    budget: Budget = DEFAULT_BUDGET,
+    batch_sizes: Batches = "1,32",
+    repeats: Repeats = 20,
+    threads: Threads = 1,
+    limit: Limit = None,
+    report_dir: ReportDir = Path("reports"),
+    quiet: Quiet = False,
+    db: Db = None,
+) -> None:
+    """Build compressed variants of MODEL with the built-in compressors, then test each."""
+    from rich.console import Console
+
+    from pingce.compression.compressors import compress, parse_recipes
+    from pingce.conversion.data import load_data
+    from pingce.conversion.models import load_model
+    from pingce.conversion.standard import default_data
+
+    _check(budget, repeats, threads)
+    recipes = parse_recipes(recipe)
+    base = load_model(model)
+    dataset = load_data(data or default_data(base), base.input_names)
+    logging.getLogger().setLevel(logging.ERROR)  # ORT quantisation logs advice on the root logger
+    console = Console()
+    variants = {}
+    for r in recipes:
+        with console.status(f"compressing: {r.label}"):
+            path = compress(base, r, dataset, out_dir)
+        console.print(f"{r.label} → {path}")
+        variants[r.label] = (
+            str(path.resolve()) if path.suffix == ".onnx" else f"torchscript:{path.resolve()}"
+        )
+    suite = compression_suite(
+        list(variants),
+        budget=budget,
+        batch_sizes=_int_list(batch_sizes, "--batch-sizes"),
+        repeats=repeats,
+        threads=threads,
+        limit=limit,
+    )
+    _run(
+        suite,
+        _ref(model),
+        {"variants": variants, "data": data, "threads": threads},
+        report_dir,
+        quiet,
+        db,
+    )

@@ -1,0 +1,333 @@
+"""Built-in compressors. Each takes the baseline (a loaded model), calibration/fine-tune data,
+and parameters, and writes the compressed model as one file (TorchScript for torch results,
+ONNX for ONNX Runtime results) so `pingce compress test` can load it like any user model.
+
+Recipe syntax: `name[:key=value[:key=value]]`, several joined by commas, e.g.
+`int8-dynamic,int8-static-ort,prune-magnitude:amount=0.5:finetune=50,weight-int4:group=32`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pingce.conversion.data import Dataset
+from pingce.conversion.models import LoadedModel, OnnxModel, TorchModel
+from pingce.core.errors import SpecError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    params: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        extra = ":".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        return self.name + (f":{extra}" if extra else "")
+
+
+def parse_recipes(text: str) -> list[Recipe]:
+    """Parse `name[:k=v...],name...`; unknown names and malformed parameters are user errors."""
+    recipes = []
+    for part in [p.strip() for p in text.split(",") if p.strip()]:
+        name, *kvs = part.split(":")
+        if name not in COMPRESSORS:
+            raise SpecError(
+                f"unknown compressor {name!r}", hint=f"one of: {', '.join(COMPRESSORS)}"
+            )
+        params = {}
+        for kv in kvs:
+            key, sep, value = kv.partition("=")
+            if not sep or not key:
+                raise SpecError(f"recipe {part!r}: parameter {kv!r} is not key=value")
+            params[key] = value
+        recipes.append(Recipe(name, params))
+    if not recipes:
+        raise SpecError("the recipe names no compressor", hint=f"one of: {', '.join(COMPRESSORS)}")
+    return recipes
+
+
+def _float(params: dict[str, str], key: str, default: float, lo: float, hi: float) -> float:
+    try:
+        value = float(params.get(key, default))
+    except ValueError:
+        raise SpecError(f"compressor parameter {key}={params[key]!r} is not a number") from None
+    if not lo <= value <= hi:
+        raise SpecError(f"compressor parameter {key}={value} must be in [{lo}, {hi}]")
+    return value
+
+
+def _torch_module(model: LoadedModel, name: str) -> Any:
+    if not isinstance(model, TorchModel):
+        raise SpecError(f"compressor {name!r} needs a torch baseline, got {model.kind}")
+    import copy
+
+    return copy.deepcopy(model.module).eval()
+
+
+def _cast_wrapper(module: Any, dtype: Any) -> Any:
+    """Run `module` in `dtype` but take and return float32 (so callers feed the usual data)."""
+    import torch
+
+    class CastIO(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = module
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.inner(x.to(dtype) if x.is_floating_point() else x)
+            return y.float()
+
+    return CastIO().eval()
+
+
+def _save_torchscript(
+    module: Any, example: dict[str, np.ndarray], names: list[str], out: Path
+) -> Path:
+    import torch
+
+    args = tuple(torch.from_numpy(example[n]) for n in names)
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(module, args, check_trace=False)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    torch.jit.save(traced, str(tmp))
+    os.replace(tmp, out)
+    return out
+
+
+def _onnx_baseline(model: LoadedModel, data: Dataset, workdir: Path) -> Path:
+    """The baseline as ONNX (exported once with the TorchScript exporter if it is torch)."""
+    if isinstance(model, OnnxModel):
+        return model.path
+    from pingce.conversion.converters import convert
+
+    out = workdir / "baseline.onnx"
+    if not out.exists():
+        convert(
+            model, out, to="onnx", exporter="torchscript", opset=17, example=data.take(2).inputs
+        )
+    return out
+
+
+def int8_dynamic_torch(
+    model: LoadedModel, data: Dataset, params: dict[str, str], out: Path
+) -> Path:
+    """torch.ao dynamic INT8: Linear/LSTM weights int8, activations quantised per call."""
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    module = quantize_dynamic(
+        _torch_module(model, "int8-dynamic"), {torch.nn.Linear, torch.nn.LSTM}, dtype=torch.qint8
+    )
+    return _save_torchscript(module, data.take(2).inputs, model.input_names, out)
+
+
+def int8_static_torch(model: LoadedModel, data: Dataset, params: dict[str, str], out: Path) -> Path:
+    """torch.ao FX static INT8 (x86 backend), calibrated on `calib` samples (default 128)."""
+    import torch
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    n = int(_float(params, "calib", 128, 1, 1e6))
+    calib = data.take(n)
+    example = tuple(torch.from_numpy(calib.take(2).inputs[k]) for k in model.input_names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = prepare_fx(
+            _torch_module(model, "int8-static"), get_default_qconfig_mapping("x86"), example
+        )
+        with torch.no_grad():
+            for start in range(0, len(calib), 32):
+                batch = calib.batch(start, start + 32)
+                prepared(*[torch.from_numpy(batch[k]) for k in model.input_names])
+        module = convert_fx(prepared)
+    return _save_torchscript(module, data.take(2).inputs, model.input_names, out)
+
+
+def int8_dynamic_ort(model: LoadedModel, data: Dataset, params: dict[str, str], out: Path) -> Path:
+    """ONNX Runtime quantize_dynamic: int8 weights of MatMul/Gemm (and others ORT supports)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    src = _onnx_baseline(model, data, out.parent)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8)
+    os.replace(tmp, out)
+    return out
+
+
+def int8_static_ort(model: LoadedModel, data: Dataset, params: dict[str, str], out: Path) -> Path:
+    """ONNX Runtime quantize_static (QDQ, int8) calibrated by MinMax on `calib` samples."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    n = int(_float(params, "calib", 128, 1, 1e6))
+    calib = data.take(n)
+    src = _onnx_baseline(model, data, out.parent)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter(
+                [
+                    {
+                        k: v.astype(np.float32) if v.dtype == np.float64 else v
+                        for k, v in calib.batch(i, i + 16).items()
+                    }
+                    for i in range(0, len(calib), 16)
+                ]
+            )
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.batches, None)
+
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    quantize_static(
+        str(src),
+        str(tmp),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        activation_type=QuantType.QInt8,
+        weight_type=QuantType.QInt8,
+    )
+    os.replace(tmp, out)
+    return out
+
+
+def fp16(model: LoadedModel, data: Dataset, params: dict[str, str], out: Path) -> Path:
+    """All weights and compute in float16 (inputs cast in, outputs cast back to float32)."""
+    import torch
+
+    module = _cast_wrapper(_torch_module(model, "fp16").half(), torch.float16)
+    return _save_torchscript(module, data.take(2).inputs, model.input_names, out)
+
+
+def bf16(model: LoadedModel, data: Dataset, params: dict[str, str], out: Path) -> Path:
+    """All weights and compute in bfloat16."""
+    import torch
+
+    module = _cast_wrapper(_torch_module(model, "bf16").to(torch.bfloat16), torch.bfloat16)
+    return _save_torchscript(module, data.take(2).inputs, model.input_names, out)
+
+
+def _prunable(module: Any) -> list[tuple[Any, str]]:
+    import torch
+
+    return [
+        (m, "weight") for m in module.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
+    ]
+
+
+def _finetune(module: Any, data: Dataset, steps: int, names: list[str]) -> None:
+    """A short fine-tune (Adam, lr 1e-3, batch 32) on the labelled data; masks stay applied."""
+    import torch
+
+    if steps <= 0:
+        return
+    if data.labels is None:
+        raise SpecError(
+            "fine-tuning after pruning needs labelled data", hint="add 'labels' to the NPZ"
+        )
+    rng = np.random.default_rng(0)
+    opt = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=1e-3)
+    module.train()
+    for _ in range(steps):
+        idx = rng.integers(0, len(data), size=32)
+        args = [torch.from_numpy(data.inputs[k][idx]) for k in names]
+        loss = torch.nn.functional.cross_entropy(module(*args), torch.from_numpy(data.labels[idx]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    module.eval()
+
+
+def prune_magnitude(model: LoadedModel, data: Dataset, params: dict[str, str], out: Path) -> Path:
+    """Global unstructured L1 (magnitude) pruning of conv/linear weights (`amount`, default 0.5),
+    optionally followed by `finetune` steps; masks are then made permanent."""
+    import torch.nn.utils.prune as prune
+
+    amount = _float(params, "amount", 0.5, 0.0, 0.99)
+    module = _torch_module(model, "prune-magnitude")
+    targets = _prunable(module)
+    prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=amount)
+    _finetune(module, data, int(_float(params, "finetune", 0, 0, 1e6)), model.input_names)
+    for m, name in targets:
+        prune.remove(m, name)
+    return _save_torchscript(module, data.take(2).inputs, model.input_names, out)
+
+
+def prune_channels(model: LoadedModel, data: Dataset, params: dict[str, str], out: Path) -> Path:
+    """Structured L2 channel pruning: the `amount` (default 0.25) of each conv layer's output
+    channels with the smallest norm are zeroed (ln_structured, dim 0); optional `finetune`.
+    Channels are zeroed, not removed, so dense FLOPs are unchanged; effective FLOPs fall."""
+    import torch
+    import torch.nn.utils.prune as prune
+
+    amount = _float(params, "amount", 0.25, 0.0, 0.99)
+    module = _torch_module(model, "prune-channels")
+    convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+    if not convs:
+        raise SpecError("prune-channels needs a model with Conv2d layers")
+    for m in convs:
+        prune.ln_structured(m, "weight", amount=amount, n=2, dim=0)
+    _finetune(module, data, int(_float(params, "finetune", 0, 0, 1e6)), model.input_names)
+    for m in convs:
+        prune.remove(m, "weight")
+        if m.bias is not None:  # a zeroed channel's bias would still leak through
+            zero = m.weight.detach().flatten(1).abs().sum(1) == 0
+            m.bias.data[zero] = 0.0
+    return _save_torchscript(module, data.take(2).inputs, model.input_names, out)
+
+
+def weight_only(bits: int) -> Callable[[LoadedModel, Dataset, dict[str, str], Path], Path]:
+    def compress(model: LoadedModel, data: Dataset, params: dict[str, str], out: Path) -> Path:
+        from pingce.compression.weight_only import quantize_linears
+
+        group = int(_float(params, "group", 32 if bits == 4 else 0, 0, 1 << 20))
+        module = quantize_linears(
+            _torch_module(model, f"weight-int{bits}"), bits=bits, group_size=group
+        )
+        return _save_torchscript(module, data.take(2).inputs, model.input_names, out)
+
+    compress.__doc__ = (
+        f"Weight-only INT{bits} for every nn.Linear (symmetric, per output channel"
+        f"{' and group of `group` inputs, default 32' if bits == 4 else '; `group` > 0 for groups'}); "
+        "activations stay float."
+    )
+    return compress
+
+
+Compressor = Callable[[LoadedModel, Dataset, dict[str, str], Path], Path]
+
+COMPRESSORS: dict[str, Compressor] = {
+    "int8-dynamic": int8_dynamic_torch,
+    "int8-static": int8_static_torch,
+    "int8-dynamic-ort": int8_dynamic_ort,
+    "int8-static-ort": int8_static_ort,
+    "fp16": fp16,
+    "bf16": bf16,
+    "prune-magnitude": prune_magnitude,
+    "prune-channels": prune_channels,
+    "weight-int8": weight_only(8),
+    "weight-int4": weight_only(4),
+}
+
+SUFFIX = {"int8-dynamic-ort": ".onnx", "int8-static-ort": ".onnx"}
+
+
+def compress(model: LoadedModel, recipe: Recipe, data: Dataset, workdir: Path) -> Path:
+    """Apply one recipe; returns the compressed model's file."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    safe = recipe.label.replace(":", "_").replace("=", "-")
+    out = workdir / f"{safe}{SUFFIX.get(recipe.name, '.ts.pt')}"
+    return COMPRESSORS[recipe.name](model, data, recipe.params, out)

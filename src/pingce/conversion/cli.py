@@ -1,0 +1,324 @@
+"""`pingce convert ...`: convert a model, verify a converted model, or run the zoo.
+
+`pingce convert MODEL --to onnx --out F` converts (the `model` sub-command is implied);
+`pingce convert verify --source S --target T --data D` verifies any pair, including models
+converted elsewhere; `pingce convert zoo` measures the conversion success rate of the zoo.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from pingce.conversion import numerics as nm
+from pingce.core.errors import SpecError
+
+
+class _DefaultToModel(TyperGroup):
+    """Route `pingce convert MODEL ...` to `pingce convert model MODEL ...`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["model", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_DefaultToModel,
+    help="Convert models (torch→ONNX, ONNX opsets, ORT-optimised) and verify conversions.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SpecError(f"{option} must be comma-separated integers, got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise SpecError(f"{option} must list positive integers, got {text!r}")
+    return values
+
+
+def verify_suite(
+    *,
+    rtol: float = nm.DEFAULT_RTOL,
+    atol: float = nm.DEFAULT_ATOL,
+    batch_size: int = 32,
+    limit: int | None = None,
+    batch_sizes: list[int] | None = None,
+    seq_lens: list[int] | None = None,
+    perf_batches: list[int] | None = None,
+    repeats: int = 20,
+    threads: int = 1,
+    layer_samples: int = 4,
+) -> dict[str, Any]:
+    """The suite `pingce convert verify` runs (a dict for `suite_from_dict`)."""
+    tol = {"rtol": rtol, "atol": atol}
+    tasks: list[dict[str, Any]] = [
+        {"id": "checks", "type": "conversion-checks", "title": "ONNX checks and operator coverage"},
+        {
+            "id": "numerics",
+            "type": "conversion-numerics",
+            "title": "Numerical consistency",
+            **tol,
+            "batch_size": batch_size,
+            **({"limit": limit} if limit else {}),
+        },
+        {
+            "id": "shapes",
+            "type": "conversion-shapes",
+            "title": "Dynamic-shape coverage",
+            **tol,
+            **({"batch_sizes": batch_sizes} if batch_sizes else {}),
+            **({"seq_lens": seq_lens} if seq_lens else {}),
+        },
+        {
+            "id": "layers",
+            "type": "conversion-divergence",
+            "title": "Divergence point",
+            **tol,
+            "samples": layer_samples,
+        },
+    ]
+    if perf_batches:
+        tasks.append(
+            {
+                "id": "performance",
+                "type": "conversion-performance",
+                "title": "Performance parity",
+                "batch_sizes": perf_batches,
+                "repeats": repeats,
+                "threads": threads,
+            }
+        )
+    return {
+        "standard": "conversion",
+        "name": "conversion/verify",
+        "title": "Conversion verification",
+        "title_zh": "模型转换验证",
+        "tasks": tasks,
+    }
+
+
+def _run(
+    suite: dict[str, Any],
+    subject: str,
+    options: dict[str, Any],
+    report_dir: Path | None,
+    quiet: bool,
+    db: str | None,
+) -> str:
+    from pingce.cli import _check_writable, _finish, _store
+    from pingce.core.run import RunRequest, execute_run
+    from pingce.core.spec import suite_from_dict
+
+    if report_dir is not None:
+        _check_writable(report_dir)
+    built = suite_from_dict(suite, "pingce convert", Path.cwd())
+    store = _store(db)
+    run_id = execute_run(
+        store, RunRequest(suite=built, subject=subject, options=options), show_progress=not quiet
+    )
+    _finish(store, run_id, report_dir)
+    return run_id
+
+
+def _subject_ref(ref: str) -> str:
+    """A subject string always has a scheme; bare .onnx paths get `onnx:` (absolute)."""
+    from pingce.conversion.models import parse_model_ref
+
+    m = parse_model_ref(ref)
+    target = m.target if m.kind == "zoo" else str(Path(m.target).expanduser().resolve())
+    query = "&".join(f"{k}={v}" for k, v in m.params.items())
+    return f"{m.kind}:{target}" + (f"?{query}" if query else "")
+
+
+ReportDir = Annotated[
+    Path, typer.Option("--report-dir", help="Reports go to REPORT_DIR/<run-id>/.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+Db = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
+
+
+@app.command("model")
+def convert_model(
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="zoo:NAME, model.onnx, model.pt (TorchScript), model.pt2, or a state dict with --arch."
+        ),
+    ],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="onnx (torch→ONNX, or ONNX opset change) or ort (ORT-optimised graph)."
+        ),
+    ] = "onnx",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output file (default: <model>.<to>.onnx here)."),
+    ] = None,
+    exporter: Annotated[
+        str, typer.Option(help="dynamo or torchscript (torch sources).")
+    ] = "dynamo",
+    opset: Annotated[
+        int | None, typer.Option(help="Target opset (default 18 for torch exports).")
+    ] = None,
+    static: Annotated[
+        bool, typer.Option("--static", help="No dynamic axes (fixed batch).")
+    ] = False,
+    arch: Annotated[str | None, typer.Option(help="Zoo architecture of a state-dict file.")] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="NPZ whose first 2 samples are the example batch; also the verification data."
+        ),
+    ] = None,
+    level: Annotated[
+        str, typer.Option(help="ORT optimisation level: basic|extended|all.")
+    ] = "extended",
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Verify the result against the source.")
+    ] = True,
+    report_dir: ReportDir = Path("reports"),
+    quiet: Quiet = False,
+    db: Db = None,
+) -> None:
+    """Convert MODEL (torch→ONNX, ONNX opset up/down, ONNX→ORT-optimised), then verify it."""
+    from rich.console import Console
+
+    from pingce.conversion.converters import convert
+    from pingce.conversion.data import load_data
+    from pingce.conversion.models import load_model, parse_model_ref
+
+    if exporter not in ("dynamo", "torchscript"):
+        raise SpecError(f"--exporter must be dynamo or torchscript, got {exporter!r}")
+    if to not in ("onnx", "ort"):
+        raise SpecError(f"--to must be onnx or ort, got {to!r}")
+    ref = parse_model_ref(model, arch=arch)
+    source = load_model(ref)
+    example = None
+    if data:
+        example = load_data(data, source.input_names).take(2).inputs
+    stem = ref.target if ref.kind == "zoo" else Path(ref.target).stem
+    out = out or Path(
+        f"{stem}.{exporter if source.kind == 'torch' else to}"
+        f"{'.opset' + str(opset) if opset else ''}.onnx"
+    )
+    result = convert(
+        source,
+        out,
+        to=to,
+        exporter=exporter,
+        opset=opset,  # type: ignore[arg-type]
+        dynamic=not static,
+        example=example,
+        level=level,
+    )
+    Console().print(f"converted ({result.converter}) in {result.seconds:.2f} s → {result.path}")
+    if verify:
+        src = (
+            model
+            if ref.kind == "zoo"
+            else _subject_ref(model if not arch else f"state:{ref.target}?arch={arch}")
+        )
+        _run(
+            verify_suite(),
+            _subject_ref(str(result.path)),
+            {"source": src, "data": data},
+            report_dir,
+            quiet,
+            db,
+        )
+
+
+@app.command("verify")
+def verify_cmd(
+    source: Annotated[str, typer.Option("--source", "-s", help="The original model (reference).")],
+    target: Annotated[str, typer.Option("--target", "-t", help="The converted model.")],
+    data: Annotated[
+        str | None,
+        typer.Option("--data", "-d", help="NPZ inputs (+ labels), or zoo:digits / zoo:tokens."),
+    ] = None,
+    rtol: Annotated[
+        float, typer.Option(help="Relative tolerance (Polygraphy default 1e-5).")
+    ] = nm.DEFAULT_RTOL,
+    atol: Annotated[
+        float, typer.Option(help="Absolute tolerance (Polygraphy default 1e-5).")
+    ] = nm.DEFAULT_ATOL,
+    limit: Annotated[int | None, typer.Option(help="Compare only the first N samples.")] = None,
+    batch_sizes: Annotated[
+        str, typer.Option("--batch-sizes", help="Shapes to test (comma list).")
+    ] = "1,2,7,16",
+    seq_lens: Annotated[
+        str, typer.Option("--seq-lens", help="Sequence lengths for token inputs.")
+    ] = "4,8,33",
+    perf: Annotated[
+        str,
+        typer.Option(
+            "--perf-batches", help="Batch sizes timed for performance parity ('' = skip)."
+        ),
+    ] = "1,32",
+    repeats: Annotated[int, typer.Option(help="Timed calls per model per batch size (>= 5).")] = 20,
+    threads: Annotated[int, typer.Option(help="Compute threads for both models.")] = 1,
+    report_dir: ReportDir = Path("reports"),
+    quiet: Quiet = False,
+    db: Db = None,
+) -> None:
+    """Verify a converted model against its source: checks, numerics, shapes, divergence, speed."""
+    if repeats < 5:
+        raise SpecError(f"--repeats must be at least 5 (latency CIs), got {repeats}")
+    if limit is not None and limit < 1:
+        raise SpecError(f"--limit must be at least 1, got {limit}")
+    suite = verify_suite(
+        rtol=rtol,
+        atol=atol,
+        limit=limit,
+        batch_sizes=_int_list(batch_sizes, "--batch-sizes"),
+        seq_lens=_int_list(seq_lens, "--seq-lens"),
+        perf_batches=_int_list(perf, "--perf-batches") if perf.strip() else None,
+        repeats=repeats,
+        threads=threads,
+    )
+    src = source if source.startswith("zoo:") else _subject_ref(source)
+    options = {"source": src, "data": data, "threads": threads}
+    _run(suite, _subject_ref(target), options, report_dir, quiet, db)
+
+
+@app.command("zoo")
+def zoo_cmd(
+    exporter: Annotated[str, typer.Option(help="dynamo or torchscript.")] = "dynamo",
+    opset: Annotated[int, typer.Option(help="ONNX opset to export to.")] = 18,
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated zoo names (default: all).")
+    ] = None,
+    report_dir: ReportDir = Path("reports"),
+    quiet: Quiet = False,
+    db: Db = None,
+) -> None:
+    """Convert and verify every zoo model: the conversion success rate."""
+    if exporter not in ("dynamo", "torchscript"):
+        raise SpecError(f"--exporter must be dynamo or torchscript, got {exporter!r}")
+    task: dict[str, Any] = {
+        "id": f"zoo-{exporter}",
+        "type": "conversion-zoo",
+        "exporter": exporter,
+        "opset": opset,
+        "title": f"Model zoo ({exporter} exporter)",
+    }
+    if models:
+        task["models"] = [m.strip() for m in models.split(",") if m.strip()]
+    suite = {
+        "standard": "conversion",
+        "name": "conversion/zoo",
+        "title": "Conversion model zoo",
+        "title_zh": "模型库转换",
+        "tasks": [task],
+    }
+    _run(suite, "zoo:all", {}, report_dir, quiet, db)

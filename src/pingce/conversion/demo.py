@@ -1,0 +1,37 @@
+"""The conversion step of `pingce demo`: export the digits CNN to ONNX and verify it."""
+
+from __future__ import annotations
+
+from pingce.core.demo import DemoContext
+from pingce.core.run import RunRequest, execute_run
+from pingce.core.spec import suite_from_dict
+
+INTRO = (
+    "exports pingce's digits CNN (trained on scikit-learn's 8x8 digits) to ONNX with the "
+    "dynamo exporter and verifies the ONNX model against the torch model: ONNX checks, "
+    "per-output errors, dynamic batch sizes, layer-by-layer comparison, latency parity."
+)
+
+
+def run_conversion_demo(ctx: DemoContext) -> str:
+    from pingce.conversion.cli import verify_suite
+    from pingce.conversion.converters import convert
+    from pingce.conversion.models import load_model
+    from pingce.conversion.zoo import cache_dir
+
+    ctx.console.print(f"[bold]conversion[/bold]: {INTRO}")
+    out = cache_dir() / "demo" / "digits-cnn.dynamo.onnx"
+    with ctx.console.status("exporting the digits CNN to ONNX…"):
+        result = convert(load_model("zoo:digits-cnn"), out, to="onnx", exporter="dynamo")
+    ctx.console.print(f"exported in {result.seconds:.1f} s → {out}")
+    suite = suite_from_dict(
+        verify_suite(limit=ctx.limit, perf_batches=[1, 32], repeats=10, batch_sizes=[1, 2, 7, 16]),
+        "pingce demo (conversion)",
+        out.parent,
+    )
+    request = RunRequest(
+        suite=suite,
+        subject=f"onnx:{out}",
+        options={"source": "zoo:digits-cnn", "data": "zoo:digits", "threads": 1},
+    )
+    return execute_run(ctx.store, request, show_progress=not ctx.quiet)
