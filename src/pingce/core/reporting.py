@@ -33,7 +33,7 @@ def build_report_doc(store: Store, row: RunRow) -> dict[str, Any]:
     notes = list(results.get("notes", []))
     if row.status != "completed":
         notes.insert(0, f"Run status is {row.status}: scores cover only the records stored so far.")
-    if row.config.get("options", {}).get("demo"):
+    if row.standard == "llm" and row.config.get("options", {}).get("demo"):
         notes.insert(0, DEMO_NOTE)
     return {
         "schema_version": SCHEMA_VERSION,
