@@ -17,8 +17,12 @@ $(VENV)/.demo-installed: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(PY)
-	$(PIP) "$(TORCH_SPEC)" -e ".[all,dev,bench]"
+	$(PIP) "$(TORCH_SPEC)" -e ".[all,dev]"
 	touch $@ $(VENV)/.demo-installed
+
+$(VENV)/.bench-installed: pyproject.toml | $(PY)
+	$(PIP) "$(TORCH_SPEC)" -e ".[all,dev,bench]"
+	touch $@ $(VENV)/.test-installed $(VENV)/.demo-installed
 
 demo: $(VENV)/.demo-installed
 	$(VENV)/bin/pingce demo
@@ -26,8 +30,8 @@ demo: $(VENV)/.demo-installed
 test: $(VENV)/.test-installed
 	$(PY) -m pytest -q
 
-bench: $(VENV)/.test-installed
-	$(PY) benchmarks/llm_mc_vs_lmeval.py
+bench: $(VENV)/.bench-installed
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check src tests benchmarks

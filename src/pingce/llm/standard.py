@@ -135,24 +135,34 @@ class LLMStandard:
         )
 
     def execute(self, ctx: RunContext) -> None:
+        from pingce.llm.failures import forget_failed, raise_if_failed
+
         lm = ctx.subject
+        if hasattr(lm, "use_store"):  # served backends keep finished requests in the store
+            lm.use_store(ctx.store)
         chunk = max(1, int(getattr(lm, "batch_size", 16))) * 8
         for task in ctx.plan.tasks:
+            forget_failed(ctx.store, ctx.run_id, task.task_id)  # resume retries exactly these
             run_units(
                 ctx.store,
                 ctx.run_id,
                 task.task_id,
                 task.units,
-                lambda units, h=task.handler: h.process(lm, units),
+                lambda units, h=task.handler: h.run(lm, units),
                 chunk_size=chunk,
                 progress=ctx.progress,
                 description=task.task_id,
             )
+        raise_if_failed(ctx.store, ctx.run_id)
 
     def summarize(
         self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
     ) -> dict[str, Any]:
+        from pingce.llm.failures import failure_note, partition_failed
+        from pingce.llm.served_report import served_summary
+
         seed = int(config.get("options", {}).get("seed", 1234))
+        records, failed = partition_failed(records)
         by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for rec in records:
             by_task[rec["task"]].append(rec)
@@ -246,6 +256,9 @@ class LLMStandard:
             notes.append(
                 f"Not rolled up into dimension scores (no fixed scale): {', '.join(unscaled)}."
             )
+        notes.extend(failure_note(failed))
+        served = served_summary(records, failed, config)
+        notes.extend(served["notes"])
         return {
             "tasks": task_rows,
             "dimensions": dimensions,
@@ -253,7 +266,8 @@ class LLMStandard:
             "indicators": run_inds + indicators,
             "samples": samples,
             "notes": notes,
-            "extra": {"efficiency": efficiency},
+            "sections": served["sections"],
+            "extra": {"efficiency": efficiency, **served["extra"]},
         }
 
 
@@ -338,13 +352,15 @@ def open_hf(subject: SubjectSpec, options: dict[str, Any]) -> Any:
 def register() -> None:
     """Entry point of the `pingce.plugins` group for the llm standard."""
     # Importing the task modules registers their task types, metrics and filters.
+    from pingce.backends import openai as openai_backend
     from pingce.core.registry import demos
     from pingce.llm import filters, metrics  # noqa: F401
     from pingce.llm.demo import run_llm_demo
-    from pingce.llm.tasks import generative, multiple_choice, perplexity  # noqa: F401
+    from pingce.llm.tasks import generative, judged, multiple_choice, perplexity  # noqa: F401
 
     if "llm" not in standards._items:
         standards.register("llm", LLMStandard())
         backends.register("hf", open_hf)
         demos.register("10-llm", run_llm_demo)
+    openai_backend.register()  # `openai://HOST:PORT/v1?model=NAME` subjects
     _ = DIMENSIONS

@@ -139,6 +139,23 @@ class LLMTask:
     def process(self, lm: LanguageModel, units: list[WorkUnit]) -> list[Outcome]:
         raise NotImplementedError
 
+    def run(self, lm: LanguageModel, units: list[WorkUnit]) -> list[Outcome]:
+        """`process`, keeping the samples whose requests failed for good as failed outcomes.
+
+        A served backend raises `RequestsFailed` after finishing every other request of the
+        batch; each unit is then processed alone (its finished requests are answered from the
+        backend's memory, failed ones fail at once) so only the affected samples fail.
+        """
+        from pingce.backends.failures import RequestsFailed
+        from pingce.llm.failures import failed_outcome
+
+        try:
+            return self.process(lm, units)
+        except RequestsFailed as exc:
+            if len(units) == 1:
+                return [failed_outcome(units[0], exc)]
+            return [out for unit in units for out in self.run(lm, [unit])]
+
 
 class Timer:
     def __enter__(self) -> Timer:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from pingce.backends.base import GenerationParams, GenerationRequest, LanguageModel
+from pingce.backends.served import chat_request, timing_data
 from pingce.core.errors import DataError
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.registry import task_types
@@ -110,12 +111,17 @@ class GenerativeTask(LLMTask):
 
     def process(self, lm: LanguageModel, units: list[WorkUnit]) -> list[Outcome]:
         requests = []
+        native_chat = getattr(lm, "supports_chat", False)
         for u in units:
             p = u.payload
-            context = lm.chat_prompt(p["messages"]) if "messages" in p else p["context"]
             params = dict(p["params"])
             params["until"] = tuple(params["until"])
-            requests.append(GenerationRequest(context, GenerationParams(**params)))
+            gen_params = GenerationParams(**params)
+            if "messages" in p and native_chat:  # served models take the chat as messages
+                requests.append(chat_request(p["messages"], gen_params))
+                continue
+            context = lm.chat_prompt(p["messages"]) if "messages" in p else p["context"]
+            requests.append(GenerationRequest(context, gen_params))
         with Timer():
             generations = lm.generate(requests)
         outcomes = []
@@ -147,6 +153,7 @@ class GenerativeTask(LLMTask):
                         "extracted": answer,
                         "reference": " | ".join(refs),
                         "finish_reason": gen.finish_reason,
+                        **timing_data(gen),
                         "usage": {
                             "tokens_in": gen.tokens_in,
                             "tokens_out": gen.tokens_out,
