@@ -1,0 +1,1 @@
+"""Data operators; `pingce.data.operators.builtin` registers the built-in ones by name."""

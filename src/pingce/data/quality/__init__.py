@@ -1,0 +1,1 @@
+"""The data-quality evaluation model: per-document measurements and their roll-up."""

@@ -1,0 +1,232 @@
+"""The data-quality standard: datasets as subjects, one scoring task, ISO/IEC 5259-2-style roll-up."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from pingce.core.errors import DataError, SpecError
+from pingce.core.execute import WorkUnit, run_units
+from pingce.core.fingerprint import content_hash
+from pingce.core.metric import MetricDef
+from pingce.core.registry import commands, demos, metrics, standards
+from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
+from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.data.document import Document
+from pingce.data.io.readers import InputProblem, InputSpec, list_shards, read_shard
+from pingce.data.operators.base import OpParams
+from pingce.data.operators.language import DEFAULT_CANDIDATES
+from pingce.data.quality.indicators import CHARACTERISTICS, MEASURES
+from pingce.data.quality.model import summarize_quality
+from pingce.data.quality.scoring import ScoringSettings, score_items
+
+STANDARD_ID = "data-quality"
+TASK_TYPE = "data.profile"
+FORMATS = {"data": "auto", "jsonl": "jsonl", "parquet": "parquet", "csv": "csv", "tsv": "tsv", "text": "text", "hf": "hf"}  # fmt: skip
+CHUNK = 256
+
+
+class ProfileTask(OpParams):
+    """Type-specific fields of a `data.profile` task."""
+
+    id: str
+    type: str
+    title: str = ""
+    title_zh: str = ""
+    dimension: str = "general"
+    language: str = "multi"
+    weight: float = 1.0
+    profile: Literal["pretrain", "sft"] = "pretrain"
+    languages: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES))
+    target: dict[str, float] | None = None  # declared language shares for the balance measure
+
+
+class DatasetSubject:
+    """A dataset file or folder under evaluation."""
+
+    def __init__(self, spec: InputSpec, raw: str) -> None:
+        self.spec = spec
+        self.raw = raw
+        self.shards = list_shards(spec)
+
+    def fingerprint(self) -> dict[str, Any]:
+        files = []
+        for sh in self.shards:
+            for p in sh.paths:
+                path = Path(p)
+                if path.is_dir():  # a saved HF dataset: hash its file listing and sizes
+                    digest = content_hash(
+                        sorted((str(f), f.stat().st_size) for f in path.rglob("*") if f.is_file())
+                    )
+                else:
+                    h = hashlib.sha256()
+                    with open(path, "rb") as fh:
+                        for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                            h.update(block)
+                    digest = h.hexdigest()
+                files.append([path.name, digest])
+        return {
+            "files": files,
+            "fields": self.spec.model_dump(mode="json", exclude={"path", "strict"}),
+        }
+
+    def settings(self) -> dict[str, Any]:
+        return {"dataset": self.raw, "files": sum(len(s.paths) for s in self.shards)}
+
+
+def _item_key(item: Document | InputProblem, fingerprint: str, task: str) -> tuple[str, str]:
+    if isinstance(item, InputProblem):
+        sid = f"{item.file}:{item.line}"
+        return sid, content_hash(fingerprint, task, "problem", item.file, item.line, item.reason)
+    return item.id, content_hash(fingerprint, task, item.id, item.source, item.parts, item.record)
+
+
+class DataQualityStandard:
+    id = STANDARD_ID
+    title = "AI training data processing and quality evaluation model (ISO/IEC 5259-2 measures)"
+    title_zh = "人工智能 大模型训练数据处理流程与质量评价模型"
+
+    def indicators(self) -> list[Indicator]:
+        inds = [
+            Indicator(id="data_quality_score", name="Data quality score", name_zh="数据质量综合得分", unit="0-1",
+                      definition="Weighted mean of the characteristic scores: " + ", ".join(f"{c.id} {c.weight:g}" for c in CHARACTERISTICS) + "."),
+        ]  # fmt: skip
+        for m in MEASURES:
+            inds.append(
+                Indicator(
+                    id=m.id,
+                    name=m.name,
+                    name_zh=m.name_zh,
+                    unit=m.unit,
+                    direction=m.direction,
+                    definition=m.definition,
+                )
+            )
+        return inds
+
+    def validate_suite(self, suite: Suite) -> None:
+        for t in suite.spec.tasks:
+            if t.type != TASK_TYPE:
+                raise SpecError(
+                    f"{suite.source}: task {t.id!r}: unknown task type {t.type!r}",
+                    hint=f"use {TASK_TYPE}",
+                )
+            validate_params(ProfileTask, t.model_dump(), f"{suite.source}: tasks.{t.id}")
+
+    def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> DatasetSubject:
+        if subject.scheme not in FORMATS:
+            raise SpecError(
+                f"dataset {subject.raw!r}: unknown scheme {subject.scheme!r}",
+                hint="write data:PATH (format from the name) or jsonl:/parquet:/csv:/tsv:/text:/hf:PATH",
+            )
+        fields = {
+            k: options[k]
+            for k in ("text_field", "id_field", "prompt_field", "response_field", "messages_field")
+            if options.get(k) is not None
+        }
+        fields.update({k: v for k, v in subject.params.items() if k.endswith("_field")})
+        try:
+            spec = InputSpec(
+                path=subject.target,
+                format=FORMATS[subject.scheme],
+                strict=bool(options.get("strict", False)),
+                **fields,
+            )  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise SpecError(f"dataset {subject.raw!r}: {exc}") from None
+        return DatasetSubject(spec, subject.raw)
+
+    def plan(self, suite: Suite, subject: DatasetSubject, options: dict[str, Any]) -> Plan:
+        seed = int(options.get("seed", 1234))
+        sample = options.get("sample")
+        fp = content_hash(subject.fingerprint())
+        tasks = []
+        population = 0
+        for t in suite.spec.tasks:
+            params = validate_params(ProfileTask, t.model_dump(), f"{suite.source}: tasks.{t.id}")
+            items: list[Document | InputProblem] = []
+            rng = random.Random(seed)
+            population = 0
+            for shard in subject.shards:
+                for item in read_shard(shard, subject.spec):
+                    population += 1
+                    if sample is None or len(items) < sample:
+                        items.append(item)
+                    else:  # reservoir sampling (Algorithm R): a uniform sample in one pass
+                        j = rng.randrange(population)
+                        if j < sample:
+                            items[j] = item
+            if not items:
+                raise DataError(f"dataset {subject.raw!r} has no records")
+            units = []
+            for pos, item in enumerate(items):
+                sid, key = _item_key(item, fp, json.dumps([t.id, params.profile, params.languages]))
+                units.append(WorkUnit(key=key, sample_id=sid, position=pos, payload=item))
+            handler = ScoringSettings(profile=params.profile, languages=tuple(params.languages))
+            tasks.append(PlannedTask(t.id, units, handler))
+        funnel = options.get("funnel")
+        return Plan(
+            tasks=tasks,
+            settings={"seed": seed, "sample": sample, "population": population, "funnel": funnel},
+        )
+
+    def execute(self, ctx: RunContext) -> None:
+        for task in ctx.plan.tasks:
+            run_units(
+                ctx.store,
+                ctx.run_id,
+                task.task_id,
+                task.units,
+                lambda units, s=task.handler: score_items([u.payload for u in units], s),
+                chunk_size=CHUNK,
+                progress=ctx.progress,
+                description=f"scoring {task.task_id}",
+            )
+
+    def summarize(
+        self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        options = dict(config.get("options", {}))
+        task = suite["tasks"][0]
+        options.setdefault("profile", task.get("profile", "pretrain"))
+        if options.get("target") is None and task.get("target"):
+            options["target"] = task["target"]
+        return summarize_quality(records, options, config.get("settings", {}))
+
+
+def register() -> None:
+    """Entry point: the data-quality standard, its measures, the `pingce data` commands, the demo."""
+    if STANDARD_ID in standards._items:
+        return
+    from pingce.data.cli import app
+    from pingce.data.demo import run_data_demo
+
+    standards.register(STANDARD_ID, DataQualityStandard())
+    for m in MEASURES:
+        if m.id not in metrics._items:
+            metrics.register(
+                m.id,
+                MetricDef(
+                    name=m.id,
+                    name_zh=m.name_zh,
+                    definition=m.definition,
+                    direction=m.direction,
+                    scale=0.0 if m.unit == "bits" else 1.0,
+                    unit=m.unit,
+                    binary=m.level == "record"
+                    and m.id
+                    not in (
+                        "data_lexical_diversity",
+                        "data_bigram_entropy",
+                        "data_heuristic_score",
+                    ),
+                ),
+            )
+    commands.register("data", app)
+    demos.register("40-data", run_data_demo)
