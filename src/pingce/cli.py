@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pingce import __version__
@@ -64,6 +65,13 @@ def _fmt(value: Any, digits: int = 4) -> str:
             else f"{value:.{digits}f}"
         )
     return str(value)
+
+
+def _quiet_libraries() -> None:
+    """`--quiet` means no progress bars, transformers' "Loading weights" bar included."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    if "transformers" in sys.modules:
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
 def _parse_batch_size(value: str) -> int | str:
@@ -151,6 +159,8 @@ def run(
         request = RunRequest(suite=suite, subject=model, standard=standard, options=options)
     if not no_report:
         _check_writable(report_dir)
+    if quiet:
+        _quiet_libraries()
     store = _store(db)
     run_id = execute_run(store, request, resume=resume, show_progress=not quiet)
     _finish(store, run_id, None if no_report else report_dir)
@@ -192,6 +202,10 @@ def _print_summary(doc: dict[str, Any]) -> None:
             task["id"], task["dimension"], task["primary_metric"], _fmt(m["value"]), ci, str(m["n"])
         )
     out.print(table)
+    if not doc["dimensions"]:
+        for note in doc["notes"]:
+            out.print(f"[yellow]note:[/yellow] {note}")
+        return
     dims = Table(title="Capability dimensions (0–1)")
     dims.add_column("dimension")
     dims.add_column("维度")
@@ -218,6 +232,8 @@ def demo(
     if limit is not None and limit < 1:
         raise SpecError(f"--limit must be at least 1, got {limit}")
     _check_writable(report_dir)
+    if quiet:
+        _quiet_libraries()
     out.print(
         "[bold]pingce demo[/bold]: every step runs offline on data and models pingce builds itself."
     )
@@ -307,7 +323,7 @@ def show(
     )
     out.print(f"suite {row.suite}  subject {row.subject}  config {row.config_hash}")
     if row.error:
-        out.print(f"[red]error:[/red] {row.error}")
+        out.print(f"[red]error:[/red] {escape(row.error)}")
     _print_summary(build_report_doc(store, row))
 
 
@@ -406,27 +422,53 @@ def _add_command_groups() -> None:
 _add_command_groups()
 
 
+INTERRUPTED = 130
+
+
+def _interrupted() -> None:
+    err.print(
+        "interrupted: finished records are stored; resume with `pingce run --resume RUN_ID`",
+        highlight=False,
+        soft_wrap=True,
+    )
+    sys.exit(INTERRUPTED)
+
+
+def _is_click_error(exc: BaseException) -> bool:
+    """A click usage error, from click itself or from the copy of click that typer bundles."""
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__)
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, typer turns Ctrl-C into a returned 130 and returns the code
+        # of any `typer.Exit` instead of exiting with it.
+        code = app(standalone_mode=False)
     except PingceError as exc:
-        err.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
+        # Messages quote user text (paths, templates such as "[INST] ..."): never markup.
+        err.print(f"[red]error:[/red] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print(
-            "interrupted: finished records are stored; resume with `pingce run --resume RUN_ID`"
-        )
-        sys.exit(130)
+        _interrupted()
     except (typer.Exit, typer.Abort) as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            _interrupted()
         sys.exit(getattr(exc, "exit_code", 1))
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            err.print(f"[red]error:[/red] {exc.format_message()}", highlight=False, soft_wrap=True)
-            sys.exit(2)
-        raise
+    except Exception as exc:  # click usage errors (bad option values, unknown commands)
+        if not _is_click_error(exc):
+            raise
+        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            if message:  # the help text, unless rich printed it already
+                err.print(exc.format_message(), highlight=False, markup=False)  # type: ignore[attr-defined]
+        else:
+            err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
+    if code == INTERRUPTED:
+        _interrupted()
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

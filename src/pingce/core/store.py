@@ -8,6 +8,8 @@ half-written record.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -26,7 +28,8 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from pingce.core.errors import StoreError
@@ -91,6 +94,47 @@ def _as_url(db: str) -> str:
     return db if "://" in db else f"sqlite:///{Path(db).expanduser().resolve()}"
 
 
+def _safe_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url.split("@", 1)[-1] if "@" in url else url
+
+
+# JSON has no NaN or infinities: SQLite stores Python's `NaN` token, PostgreSQL rejects it. A
+# model can produce them (fp16 overflow, -inf loglikelihoods), so they are stored as a tagged
+# object on every backend and read back as the same float.
+_NONFINITE_TAG = "$float"
+
+
+def _encode_nonfinite(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return {_NONFINITE_TAG: repr(obj)}  # 'nan', 'inf', '-inf'
+    if isinstance(obj, dict):
+        return {k: _encode_nonfinite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_encode_nonfinite(v) for v in obj]
+    return obj
+
+
+def _decode_nonfinite(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and obj.get(_NONFINITE_TAG) in {"nan", "inf", "-inf"}:
+        return float(obj[_NONFINITE_TAG])
+    return obj
+
+
+def _json_dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_encode_nonfinite(value), allow_nan=False)
+
+
+def _json_loads(text: str | bytes) -> Any:
+    return json.loads(text, object_hook=_decode_nonfinite)
+
+
 class Store:
     """Access to the results database; create one per process with `open_store`."""
 
@@ -105,18 +149,25 @@ class Store:
                     f"cannot create the store folder {db_path.parent}: {exc}"
                 ) from None
         try:
-            self.engine = create_engine(self.url, future=True)
+            self.engine = create_engine(
+                self.url,
+                future=True,
+                json_serializer=_json_dumps,
+                json_deserializer=_json_loads,
+            )
         except (ArgumentError, ImportError, SQLAlchemyError) as exc:
             raise StoreError(
-                f"cannot open results store {self.url!r}: {exc}",
+                f"cannot open results store {_safe_url(self.url)!r}: {exc}",
                 hint="use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB",
             ) from None
+        self.display_url = self.engine.url.render_as_string(hide_password=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
             Base.metadata.create_all(self.engine)
-        except OperationalError as exc:
-            raise StoreError(f"cannot open results store {self.url!r}: {exc.orig}") from None
+        except SQLAlchemyError as exc:
+            reason = getattr(exc, "orig", None) or exc
+            raise StoreError(f"cannot open results store {self.display_url!r}: {reason}") from None
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
@@ -124,7 +175,8 @@ class Store:
 
     # ---- runs -------------------------------------------------------------------------
     def create_run(self, **fields: Any) -> RunRow:
-        now = utcnow()
+        # Full precision: 'latest' must tell apart runs created within the same second.
+        now = datetime.now(UTC)
         row = RunRow(created_at=now, updated_at=now, **fields)
         with self.session() as s, s.begin():
             s.add(row)
@@ -143,7 +195,9 @@ class Store:
                     ).all()
                     row = rows[0] if len(rows) == 1 else None
         if row is None:
-            raise StoreError(f"no run {run_id!r} in {self.url}", hint="see `pingce list runs`")
+            raise StoreError(
+                f"no run {run_id!r} in {self.display_url}", hint="see `pingce list runs`"
+            )
         return row
 
     def list_runs(self, standard: str | None = None, limit: int = 50) -> list[RunRow]:
@@ -157,7 +211,7 @@ class Store:
         with self.session() as s, s.begin():
             row = s.get(RunRow, run_id)
             if row is None:
-                raise StoreError(f"no run {run_id!r} in {self.url}")
+                raise StoreError(f"no run {run_id!r} in {self.display_url}")
             for name, value in fields.items():
                 setattr(row, name, value)
             row.updated_at = utcnow()
