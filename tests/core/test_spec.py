@@ -223,26 +223,17 @@ def test_wrong_type_of_task_field(tmp_path: Path) -> None:
 BAD_TEMPLATE = header() + mc_task().replace("{{ question }}", "{{ question ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="llm tasks compile their templates only when planning, so `pingce validate` and "
-    "load_suite accept a suite whose prompt is not valid Jinja (remove this marker once "
-    "LLMTask.__init__ compiles its templates)",
-)
 def test_bad_template_is_caught_when_validating(tmp_path: Path) -> None:
     spec_error(write_suite(tmp_path, BAD_TEMPLATE))
 
 
-def test_bad_template_is_a_spec_error_when_planning(tmp_path: Path) -> None:
-    from pingce.llm.tasks.base import RunSettings
-
-    suite = load_suite(str(write_suite(tmp_path, BAD_TEMPLATE)))
-    task = suite.spec.tasks[0]
-    handler = task_types.get(task.type)(task, suite)
+def test_bad_template_error_names_file_task_and_field(tmp_path: Path) -> None:
+    path = write_suite(tmp_path, BAD_TEMPLATE)
     with pytest.raises(SpecError) as info:
-        handler.units(RunSettings(limit=1), {"model": "x"})
-    assert "{{ question " in info.value.message
-    assert "end of print statement" in info.value.message
+        load_suite(str(path))
+    msg = info.value.message
+    assert msg.startswith(f"{path}: tasks.mc.prompt:")
+    assert "{{ question " in msg
 
 
 def test_row_missing_template_field_is_a_data_error(tmp_path: Path) -> None:

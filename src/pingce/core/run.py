@@ -76,6 +76,10 @@ def execute_run(
             f"suite {suite.source} changed since run {row.id} started",
             hint="resuming needs the same suite; start a new run instead",
         )
+    check_data = getattr(standard, "check_data", None)
+    if check_data is not None:
+        # Data errors surface before a possibly slow subject (a model) is loaded.
+        check_data(suite, request.options)
     subject = standard.open_subject(parse_subject(request.subject), request.options)
     fingerprint = subject.fingerprint()
     if row is not None and content_hash(fingerprint) != content_hash(row.subject_fingerprint):

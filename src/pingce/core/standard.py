@@ -69,6 +69,9 @@ class Standard(Protocol):
 
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Subject: ...
 
+    # Optional: `check_data(suite, options) -> None` loads and checks the data before the
+    # subject is opened, so data errors surface before a slow model load.
+
     def plan(self, suite: Suite, subject: Subject, options: dict[str, Any]) -> Plan:
         """Load data and build every task's work units (all bad input surfaces here)."""
         ...

@@ -74,8 +74,23 @@ SCORE_INDICATORS = [
 ]
 
 
-def _task_class(spec: TaskSpec) -> Any:
-    return task_types.get(spec.type)
+def _task_class(spec: TaskSpec, suite: Suite) -> Any:
+    try:
+        return task_types.get(spec.type)
+    except SpecError as exc:
+        raise SpecError(
+            f"{suite.source}: tasks.{spec.id}.type: {exc.message}", hint=exc.hint
+        ) from None
+
+
+def _settings(options: dict[str, Any]) -> Any:
+    from pingce.llm.tasks.base import RunSettings
+
+    return RunSettings(
+        seed=int(options.get("seed", 1234)),
+        num_fewshot=options.get("num_fewshot"),
+        limit=options.get("limit"),
+    )
 
 
 class LLMStandard:
@@ -101,7 +116,18 @@ class LLMStandard:
 
     def validate_suite(self, suite: Suite) -> None:
         for spec in suite.spec.tasks:
-            _task_class(spec)(spec, suite)
+            _task_class(spec, suite)(spec, suite)
+
+    def check_data(self, suite: Suite, options: dict[str, Any]) -> None:
+        """Load every dataset and render every prompt before the model loads."""
+        settings = _settings(options)
+        self._checked = (
+            suite.sha256,
+            settings,
+            [_task_class(spec, suite)(spec, suite) for spec in suite.spec.tasks],
+        )
+        for handler in self._checked[2]:
+            handler.prepare(settings)
 
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Any:
         if subject.scheme not in backends:
@@ -112,18 +138,15 @@ class LLMStandard:
         return backends.get(subject.scheme)(subject, options)
 
     def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
-        from pingce.llm.tasks.base import RunSettings
-
-        settings = RunSettings(
-            seed=int(options.get("seed", 1234)),
-            num_fewshot=options.get("num_fewshot"),
-            limit=options.get("limit"),
-        )
+        settings = _settings(options)
+        checked = getattr(self, "_checked", None)
+        if checked is not None and checked[:2] == (suite.sha256, settings):
+            handlers = checked[2]  # already loaded and rendered by check_data
+        else:
+            handlers = [_task_class(spec, suite)(spec, suite) for spec in suite.spec.tasks]
+        self._checked = None
         fingerprint = subject.fingerprint()
-        tasks = []
-        for spec in suite.spec.tasks:
-            handler = _task_class(spec)(spec, suite)
-            tasks.append(PlannedTask(spec.id, handler.units(settings, fingerprint), handler))
+        tasks = [PlannedTask(h.id, h.units(settings, fingerprint), h) for h in handlers]
         return Plan(
             tasks=tasks,
             settings={

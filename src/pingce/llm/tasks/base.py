@@ -16,7 +16,7 @@ from pingce.core.fingerprint import content_hash
 from pingce.core.spec import Suite, TaskSpec, validate_params
 from pingce.llm.datasets import DatasetSpec, Row, load_task_rows
 from pingce.llm.metrics import get_metric
-from pingce.llm.prompts import render, select_fewshot
+from pingce.llm.prompts import compile_template, render, select_fewshot
 
 
 class CommonParams(BaseModel):
@@ -73,6 +73,24 @@ class LLMTask:
                 )
             get_metric(name)
         self.where = where
+        for field, source in self.templates():
+            try:
+                compile_template(source)
+            except SpecError as exc:
+                raise SpecError(f"{where}.{field}: {exc.message}") from None
+
+    def templates(self) -> list[tuple[str, str]]:
+        """(field, Jinja source) pairs checked when the suite is validated."""
+        found = [("prompt", self.params.prompt)]
+        for field in ("fewshot_target", "target", "choices"):
+            value = getattr(self.params, field, None)
+            if isinstance(value, str) and "{" in value:
+                found.append((field, value))
+            elif isinstance(value, list):
+                found.extend(
+                    (f"{field}[{i}]", v) for i, v in enumerate(value) if isinstance(v, str)
+                )
+        return found
 
     @property
     def id(self) -> str:
@@ -87,7 +105,15 @@ class LLMTask:
         return self.params.primary_metric or self.params.metrics[0]
 
     # ---- building units ---------------------------------------------------------------
-    def units(self, settings: RunSettings, subject_fp: dict[str, Any]) -> list[WorkUnit]:
+    def prepare(self, settings: RunSettings) -> list[tuple[str, int, dict[str, Any]]]:
+        """Load the data and render every sample's requests: (sample id, position, payload).
+
+        Runs before the model is loaded, so every data error surfaces first; the result is
+        kept for `units`, which only adds the subject-bound keys.
+        """
+        cached = getattr(self, "_prepared", None)
+        if cached is not None and cached[0] == settings:
+            return cached[1]
         rows, pool = load_task_rows(self.params.dataset, self.suite.base_dir)
         # Recorded with the run: which data and prompt produced these numbers.
         self.provenance = {
@@ -104,7 +130,7 @@ class LLMTask:
             pool = rows
         if settings.limit is not None:
             rows = rows[: settings.limit]
-        units = []
+        samples = []
         for position, row in enumerate(rows):
             sample_id = str(row.get(self.params.id_field, position))
             where = f"{self.params.dataset.path}: row {position + 1} (id {sample_id})"
@@ -112,10 +138,20 @@ class LLMTask:
             # as their own example.
             candidates = pool[:position] + pool[position + 1 :] if same_split else pool
             shots = select_fewshot(candidates, k, settings.seed, sample_id, self.params.id_field)
-            payload = self.build(row, shots, where, settings)
-            key = content_hash(subject_fp, self.id, self.type_name, sample_id, payload)
-            units.append(WorkUnit(key=key, sample_id=sample_id, position=position, payload=payload))
-        return units
+            samples.append((sample_id, position, self.build(row, shots, where, settings)))
+        self._prepared = (settings, samples)
+        return samples
+
+    def units(self, settings: RunSettings, subject_fp: dict[str, Any]) -> list[WorkUnit]:
+        return [
+            WorkUnit(
+                key=content_hash(subject_fp, self.id, self.type_name, sample_id, payload),
+                sample_id=sample_id,
+                position=position,
+                payload=payload,
+            )
+            for sample_id, position, payload in self.prepare(settings)
+        ]
 
     def fewshot_prefix(self, shots: Sequence[Row], where: str) -> str:
         p = self.params
