@@ -223,6 +223,12 @@ def demo(
     report_dir: Annotated[Path, typer.Option("--report-dir")] = Path("reports"),
     limit: Annotated[int | None, typer.Option(help="Samples per task (default: all).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            "--only", help="Comma-separated demo steps to run (e.g. llm,perf); default all."
+        ),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Run every installed standard's demo on embedded defaults (no network needed)."""
@@ -240,7 +246,18 @@ def demo(
     ctx = DemoContext(
         store=_store(db), report_dir=report_dir, console=out, quiet=quiet, limit=limit
     )
-    for name, step in demos.items():
+    steps = list(demos.items())
+    if only:
+        wanted = {w.strip() for w in only.split(",") if w.strip()}
+        known = {name.split("-", 1)[-1] for name, _ in steps}
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise SpecError(
+                f"--only: unknown demo step(s) {', '.join(unknown)}",
+                hint=f"known: {', '.join(sorted(known))}",
+            )
+        steps = [(n, f) for n, f in steps if n.split("-", 1)[-1] in wanted]
+    for name, step in steps:
         out.rule(name)
         run_id = step(ctx)
         _finish(ctx.store, run_id, report_dir)
