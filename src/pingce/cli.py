@@ -122,6 +122,37 @@ def run(
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for the model (default: min(cores, 8)).")
     ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="Served models: the API's base URL (with openai:NAME)."),
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key-env",
+            help="Served models: environment variable holding the API key (never stored).",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(help="Served models: requests in flight (adapts down on 429/503).")
+    ] = 32,
+    request_timeout: Annotated[
+        float | None,
+        typer.Option("--request-timeout", help="Served models: seconds per request attempt."),
+    ] = None,
+    rpm: Annotated[
+        int | None, typer.Option(help="Served models: at most this many requests per minute.")
+    ] = None,
+    tpm: Annotated[
+        int | None, typer.Option(help="Served models: at most this many tokens per minute.")
+    ] = None,
+    no_stream: Annotated[
+        bool, typer.Option("--no-stream", help="Served models: do not stream generations.")
+    ] = False,
+    prices: Annotated[
+        Path | None,
+        typer.Option(help="Served models: price table (JSON/YAML) for cost accounting."),
+    ] = None,
     resume: Annotated[
         str | None, typer.Option(help="Resume an interrupted run by id; recomputes nothing stored.")
     ] = None,
@@ -147,7 +178,20 @@ def run(
             raise SpecError(f"--num-fewshot must be 0 or more, got {num_fewshot}")
         if threads is not None and threads < 1:
             raise SpecError(f"--threads must be at least 1, got {threads}")
+        if concurrency < 1:
+            raise SpecError(f"--concurrency must be at least 1, got {concurrency}")
+        served = {
+            "base_url": base_url,
+            "api_key_env": api_key_env,
+            "concurrency": concurrency if concurrency != 32 else None,
+            "timeout_s": request_timeout,
+            "requests_per_minute": rpm,
+            "tokens_per_minute": tpm,
+            "stream": False if no_stream else None,
+            "prices": str(prices) if prices else None,
+        }
         options: dict[str, Any] = {
+            **{k: v for k, v in served.items() if v is not None},
             "device": device,
             "dtype": dtype,
             "batch_size": _parse_batch_size(batch_size),
