@@ -1,0 +1,1 @@
+"""Metrics of auto-labels against gold: detection, classification, segmentation, text, effort."""
