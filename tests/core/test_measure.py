@@ -108,7 +108,7 @@ def _fake_rapl(root: Path, value: int, max_range: int = 1_000_000) -> Path:
 
 def test_power_sampler_rapl_counter_with_wraparound(tmp_path: Path) -> None:
     zone = _fake_rapl(tmp_path, 999_000)
-    with PowerSampler(interval_s=0.01, rapl_root=tmp_path, use_nvml=False) as ps:
+    with PowerSampler(interval_s=0.01, rapl_root=tmp_path, use_nvml=False, max_window_s=0.02) as ps:
         time.sleep(0.03)
         # The counter wraps at max_energy_range_uj: 999000 -> 2000 is 3001 uJ (hand computed:
         # 2000 + 1000000 + 1 - 999000).

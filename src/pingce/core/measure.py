@@ -294,7 +294,7 @@ class PowerReading:
     """Energy over a measured interval. All numbers are None when `measured` is False.
 
     energy_j: joules over the interval; avg_w = energy_j / duration_s; max_w: the largest
-    average power over one sampling interval; source: "rapl", "nvml", "rapl+nvml" or "none";
+    average power over a window of at least max_window_s (0.5 s by default); source: "rapl", "nvml", "rapl+nvml" or "none";
     reason: why nothing was measured (empty when measured).
     """
 
@@ -385,7 +385,8 @@ class PowerSampler:
 
     Every `interval_s` seconds it reads each RAPL package counter and each NVML GPU counter;
     energy is the sum of counter deltas, so it does not depend on the sampling rate (the rate
-    only sets the resolution of `max_w`). After the block, `result` holds a `PowerReading`.
+    only sets the resolution of `max_w`, the highest average over windows of at least
+    `max_window_s`). After the block, `result` holds a `PowerReading`.
     `rapl_root` and `use_nvml` exist so tests and users can point at another sysfs tree or
     leave GPUs out.
     """
@@ -397,8 +398,10 @@ class PowerSampler:
         rapl_root: Path | str = RAPL_ROOT,
         use_rapl: bool = True,
         use_nvml: bool = True,
+        max_window_s: float = 0.5,
     ) -> None:
         self.interval_s = interval_s
+        self.max_window_s = max_window_s
         self.rapl = rapl_domains(Path(rapl_root)) if use_rapl else []
         self.nvml, nvml_reason = _open_nvml() if use_nvml else (None, "NVML not requested")
         reasons = []
@@ -412,6 +415,8 @@ class PowerSampler:
         self._thread: threading.Thread | None = None
         self._energy_j = 0.0
         self._max_w = 0.0
+        self._win_j = 0.0
+        self._win_s = 0.0
         self._n = 0
         self._t0 = 0.0
 
@@ -430,9 +435,14 @@ class PowerSampler:
         joules = sum(d.delta_uj(a, b) for d, a, b in zip(self.rapl, prev[1], cur[1], strict=True))
         joules = joules / 1e6 + sum(b - a for a, b in zip(prev[2], cur[2], strict=True)) / 1e3
         self._energy_j += joules
-        dt = cur[0] - prev[0]
-        if dt > 0:
-            self._max_w = max(self._max_w, joules / dt)
+        # max_w is the highest average over windows of at least max_window_s: energy counters
+        # advance in steps (NVML about every 20-100 ms), so per-interval quotients over short
+        # intervals overshoot (an H200 showed 1,469 W over 50 ms against a 700 W limit).
+        self._win_j += joules
+        self._win_s += cur[0] - prev[0]
+        if self._win_s >= self.max_window_s:
+            self._max_w = max(self._max_w, self._win_j / self._win_s)
+            self._win_j, self._win_s = 0.0, 0.0
         self._n += 1
         return cur
 
@@ -463,6 +473,8 @@ class PowerSampler:
         self._thread.join()
         if self.nvml is not None:
             self.nvml.close()
+        if self._max_w == 0.0 and self._win_s > 0:  # the whole block was one short window
+            self._max_w = self._win_j / self._win_s
         sources = (["rapl"] if self.rapl else []) + (["nvml"] if self.nvml else [])
         domains = [d.name for d in self.rapl] + (self.nvml.names if self.nvml else [])
         self.result = PowerReading(
@@ -567,7 +579,8 @@ def system_inventory() -> dict[str, Any]:
     Keys: cpu (model), cores_physical, cores_logical, cpu_affinity (CPUs this process may use),
     memory_mb, os, python, accelerators (GPUs torch sees, with name and memory), nvidia_driver,
     cuda (torch's CUDA runtime), runtimes (package versions: torch, onnxruntime, numpy, ...),
-    threads (torch intra/inter-op counts and OMP/MKL/OpenBLAS variables), power_sources.
+    threads (torch intra/inter-op counts and OMP/MKL/OpenBLAS variables), load_average_1m,
+    power_sources.
     """
     torch = sys.modules.get("torch")
     threads: dict[str, Any] = {k: os.environ.get(k) for k in THREAD_ENV_VARS}
@@ -597,5 +610,7 @@ def system_inventory() -> dict[str, Any]:
         "cuda": cuda,
         "runtimes": fingerprint.package_versions(),
         "threads": threads,
+        # Other work on the machine moves every timing; recorded so readers can judge.
+        "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "power_sources": power or ["none"],
     }

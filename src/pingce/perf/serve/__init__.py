@@ -1,0 +1,1 @@
+"""LLM-serving load test against an OpenAI-compatible streaming endpoint."""

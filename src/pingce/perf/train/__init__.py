@@ -1,0 +1,1 @@
+"""Training performance: digits CNN throughput, time to accuracy, multi-worker scaling."""

@@ -1,0 +1,70 @@
+"""`pingce perf train`: digits CNN training throughput, time to accuracy, DDP scaling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pingce.perf.cli import Db, NoReport, Quiet, ReportDir, _run, app
+
+
+@app.command("train")
+def train(
+    steps: Annotated[
+        int, typer.Option(help="Training steps per run (fixed, not a time budget).")
+    ] = 200,
+    batch_size: Annotated[int, typer.Option(help="Samples per step (per worker for DDP).")] = 64,
+    target_accuracy: Annotated[
+        float, typer.Option(help="Target test accuracy for time to accuracy.")
+    ] = 0.95,
+    repeats: Annotated[
+        int, typer.Option(help="Runs (MLPerf drops fastest and slowest from >= 5).")
+    ] = 5,
+    workers: Annotated[
+        list[int] | None,
+        typer.Option("--workers", help="DDP worker counts (repeatable; default 1 and 2)."),
+    ] = None,
+    scaling_steps: Annotated[int, typer.Option(help="Steps per DDP scaling run.")] = 100,
+    backend: Annotated[
+        str, typer.Option(help="auto (nccl with GPUs, else gloo), gloo or nccl.")
+    ] = "auto",
+    threads: Annotated[int, typer.Option(help="Threads per single-process run.")] = 1,
+    seed: Annotated[int, typer.Option()] = 0,
+    report_dir: ReportDir = Path("reports"),
+    db: Db = None,
+    quiet: Quiet = False,
+    no_report: NoReport = False,
+) -> None:
+    """Training performance on the built-in digits CNN."""
+    task = {
+        "id": "train",
+        "type": "train",
+        "dimension": "training",
+        "steps": steps,
+        "batch_size": batch_size,
+        "target_accuracy": target_accuracy,
+        "repeats": repeats,
+        "workers": workers or [1, 2],
+        "scaling_steps": scaling_steps,
+        "backend": backend,
+        "threads": threads,
+        "seed": seed,
+    }
+    suite = {
+        "standard": "server-perf",
+        "name": "perf-train",
+        "title": "Training performance",
+        "tasks": [task],
+    }
+    _run(
+        suite,
+        "builtin:digits",
+        {},
+        source="pingce perf train",
+        report_dir=report_dir,
+        db=db,
+        quiet=quiet,
+        no_report=no_report,
+    )
