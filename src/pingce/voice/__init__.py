@@ -1,0 +1,1 @@
+"""Deepfake-voice identification testing: score files, metrics, test-set builder, baseline CM."""

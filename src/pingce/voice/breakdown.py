@@ -1,0 +1,212 @@
+"""Pooled and per-attack / per-condition / per-language results, as report sections.
+
+Grouping follows ASVspoof practice: a per-attack EER pits all bona fide trials against that
+attack's spoofs; a per-condition (codec/channel) or per-language EER uses only that group's
+bona fide and spoof trials; the attack x condition heat map pits the condition's bona fide
+trials against the attack's spoofs in that condition. Groups with no trial of a class show
+"n/a" rather than a number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pingce.voice import metrics as vm
+
+
+@dataclass(frozen=True)
+class Row:
+    score: float
+    bona: bool
+    attack: str
+    condition: str
+    language: str
+
+
+def _metrics(bona: np.ndarray, spoof: np.ndarray) -> dict[str, float] | None:
+    if bona.size == 0 or spoof.size == 0:
+        return None
+    e, thr = vm.eer(bona, spoof)
+    return {
+        "eer": e,
+        "eer_threshold": thr,
+        "min_dcf": vm.min_dcf(bona, spoof)[0],
+        "act_dcf": vm.act_dcf(bona, spoof)[0],
+        "cllr": vm.cllr(bona, spoof),
+        "min_cllr": vm.min_cllr(bona, spoof),
+    }
+
+
+def _r(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(float(x), digits)
+
+
+def groups(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """One dict per group: by, value, n_bona, n_spoof and the metrics (None when undefined)."""
+    scores = np.array([r.score for r in rows])
+    bona = np.array([r.bona for r in rows])
+    out: list[dict[str, Any]] = []
+
+    def add(by: str, value: str, mb: np.ndarray, ms: np.ndarray) -> None:
+        out.append(
+            {
+                "by": by,
+                "value": value,
+                "n_bona": int(mb.sum()),
+                "n_spoof": int(ms.sum()),
+                "metrics": _metrics(scores[mb], scores[ms]),
+            }
+        )
+
+    add("pooled", "all", bona, ~bona)
+    attacks = np.array([r.attack for r in rows])
+    for a in sorted({str(v) for v in attacks[~bona]}):
+        add("attack", a, bona, (~bona) & (attacks == a))
+    for field in ("condition", "language"):
+        vals = np.array([getattr(r, field) for r in rows])
+        distinct = sorted({str(v) for v in vals})
+        if len(distinct) < 2:
+            continue
+        for v in distinct:
+            m = vals == v
+            add(field, v, bona & m, (~bona) & m)
+    return out
+
+
+def breakdown_section(gs: list[dict[str, Any]]) -> dict[str, Any]:
+    rows = []
+    for g in gs:
+        m = g["metrics"] or {}
+        rows.append(
+            [g["by"], g["value"], g["n_bona"], g["n_spoof"]]
+            + [
+                _r(m.get(k))
+                for k in ("eer", "eer_threshold", "min_dcf", "act_dcf", "cllr", "min_cllr")
+            ]
+        )
+    return {
+        "id": "voice-breakdown",
+        "title": "Results pooled, per attack, per condition and per language",
+        "title_zh": "总体、分攻击、分信道条件与分语种结果",
+        "text": "Per attack: all bona fide trials vs that attack's spoofs. Per condition and "
+        "per language: that group's bona fide vs spoof trials. EER as a fraction.",
+        "table": {
+            "columns": [
+                "by",
+                "group",
+                "n bona fide",
+                "n spoof",
+                "EER",
+                "EER threshold",
+                "minDCF",
+                "actDCF",
+                "Cllr",
+                "minCllr",
+            ],
+            "rows": rows,
+        },
+    }
+
+
+def det_section(rows: Sequence[Row]) -> dict[str, Any]:
+    scores = np.array([r.score for r in rows])
+    bona = np.array([r.bona for r in rows])
+    conds = np.array([r.condition for r in rows])
+    series = []
+    x, y = vm.det_points(scores[bona], scores[~bona])
+    series.append({"name": "pooled", "x": x, "y": y})
+    distinct = sorted({str(v) for v in conds})
+    if len(distinct) > 1:
+        for c in distinct:
+            m = conds == c
+            if (bona & m).any() and ((~bona) & m).any():
+                x, y = vm.det_points(scores[bona & m], scores[(~bona) & m], max_points=120)
+                series.append({"name": c, "x": x, "y": y})
+    return {
+        "id": "voice-det",
+        "title": "DET curves (pooled and per condition)",
+        "title_zh": "DET 曲线（总体与分信道条件）",
+        "text": "Probit axes; rates are clipped to [1e-4, 1 - 1e-4].",
+        "charts": [
+            {
+                "kind": "lines",
+                "title": "DET",
+                "x_label": "false alarm rate (spoof accepted)",
+                "y_label": "miss rate (bona fide rejected)",
+                "x_scale": "probit",
+                "y_scale": "probit",
+                "series": series,
+            }
+        ],
+    }
+
+
+def heatmap_section(rows: Sequence[Row]) -> dict[str, Any] | None:
+    scores = np.array([r.score for r in rows])
+    bona = np.array([r.bona for r in rows])
+    attacks = np.array([r.attack for r in rows])
+    conds = np.array([r.condition for r in rows])
+    attack_names = sorted({str(v) for v in attacks[~bona]})
+    cond_names = sorted({str(v) for v in conds})
+    if len(attack_names) < 2 and len(cond_names) < 2:
+        return None
+    values: list[list[float | None]] = []
+    for a in attack_names:
+        line: list[float | None] = []
+        for c in cond_names:
+            mb = bona & (conds == c)
+            ms = (~bona) & (attacks == a) & (conds == c)
+            line.append(_r(vm.eer(scores[mb], scores[ms])[0]) if mb.any() and ms.any() else None)
+        values.append(line)
+    return {
+        "id": "voice-heatmap",
+        "title": "EER by attack and condition",
+        "title_zh": "分攻击与信道条件的等错误率",
+        "charts": [
+            {
+                "kind": "heatmap",
+                "title": "EER (attack x condition)",
+                "rows": list(attack_names),
+                "columns": list(cond_names),
+                "values": values,
+                "unit": "fraction",
+            }
+        ],
+    }
+
+
+def robustness_section(gs: list[dict[str, Any]], clean: str) -> dict[str, Any] | None:
+    """EER and minDCF under each condition minus the clean condition's."""
+    by_cond = {g["value"]: g["metrics"] for g in gs if g["by"] == "condition" and g["metrics"]}
+    if clean not in by_cond or len(by_cond) < 2:
+        return None
+    base = by_cond[clean]
+    labels = [c for c in sorted(by_cond) if c != clean]
+    d_eer = [_r(by_cond[c]["eer"] - base["eer"]) for c in labels]
+    d_dcf = [_r(by_cond[c]["min_dcf"] - base["min_dcf"]) for c in labels]
+    return {
+        "id": "voice-robustness",
+        "title": f"Robustness: change against the {clean!r} condition",
+        "title_zh": "鲁棒性：相对无失真条件的性能变化",
+        "text": "Positive values are degradation (higher EER / minDCF than clean).",
+        "table": {
+            "columns": ["condition", "EER", "delta EER", "minDCF", "delta minDCF"],
+            "rows": [
+                [c, _r(by_cond[c]["eer"]), d_eer[i], _r(by_cond[c]["min_dcf"]), d_dcf[i]]
+                for i, c in enumerate(labels)
+            ],
+        },
+        "charts": [
+            {
+                "kind": "bars",
+                "title": "EER change vs clean",
+                "labels": labels,
+                "series": [{"name": "delta EER", "values": d_eer}],
+                "unit": "fraction",
+            }
+        ],
+    }

@@ -1,0 +1,222 @@
+"""`pingce voice ...`: evaluate a detector, build the offline test set, train the baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pingce.core.errors import SpecError
+
+app = typer.Typer(
+    help="Deepfake-voice detectors: evaluate scores or a system, build a test set, train the baseline.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ReportDir = Annotated[
+    Path, typer.Option("--report-dir", help="Reports go to REPORT_DIR/<run-id>/.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+Db = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
+
+
+def _asv_rates(value: str | None) -> dict[str, float] | None:
+    if value is None:
+        return None
+    parts = value.split(",")
+    try:
+        pfa, pmiss, pmiss_spoof = (float(p) for p in parts)
+    except ValueError:
+        raise SpecError(
+            f"--asv-rates must be PFA,PMISS,PMISS_SPOOF (three fractions), got {value!r}"
+        ) from None
+    for name, v in (("PFA", pfa), ("PMISS", pmiss), ("PMISS_SPOOF", pmiss_spoof)):
+        if not 0.0 <= v <= 1.0:
+            raise SpecError(f"--asv-rates: {name} must be between 0 and 1, got {v}")
+    return {"pfa": pfa, "pmiss": pmiss, "pmiss_spoof": pmiss_spoof}
+
+
+def evaluate_suite(task: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "standard": "voice",
+        "name": "voice/evaluate",
+        "title": "Deepfake voice detector evaluation",
+        "title_zh": "深度合成语音鉴别评测",
+        "tasks": [task],
+    }
+
+
+def run_evaluation(
+    subject: str,
+    task: dict[str, Any],
+    options: dict[str, Any],
+    *,
+    store: Any,
+    base_dir: Path,
+    quiet: bool = True,
+) -> str:
+    """Run one voice task through the shared pipeline; returns the run id."""
+    from pingce.core.run import RunRequest, execute_run
+    from pingce.core.spec import suite_from_dict
+
+    suite = suite_from_dict(evaluate_suite(task), "pingce voice evaluate", base_dir)
+    return execute_run(
+        store, RunRequest(suite=suite, subject=subject, options=options), show_progress=not quiet
+    )
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    scores: Annotated[
+        Path | None,
+        typer.Option("--scores", help="Score file (ASVspoof 2019 / 2021 / 5 layout, or TSV)."),
+    ] = None,
+    keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--keys", help="Key / protocol file (optional when the score file carries keys)."
+        ),
+    ] = None,
+    system: Annotated[
+        str | None,
+        typer.Option(
+            "--system", help="Run a detector: 'cmd:COMMAND' or 'python:MODULE:FACTORY?k=v'."
+        ),
+    ] = None,
+    audio_dir: Annotated[
+        Path | None, typer.Option("--audio-dir", help="With --system: folder of UTT.wav files.")
+    ] = None,
+    scores_format: Annotated[
+        str, typer.Option("--scores-format", help="auto|asvspoof2019|asvspoof2021|asvspoof5|tsv")
+    ] = "auto",
+    keys_format: Annotated[
+        str, typer.Option("--keys-format", help="auto|asvspoof2019|asvspoof2021|asvspoof5|tsv")
+    ] = "auto",
+    sample_rate: Annotated[
+        int,
+        typer.Option("--sample-rate", help="With --system: the rate every file must have (Hz)."),
+    ] = 16000,
+    negate: Annotated[
+        bool, typer.Option("--negate", help="The system scores spoof higher: negate its scores.")
+    ] = False,
+    tdcf: Annotated[str, typer.Option("--tdcf", help="t-DCF formulation: 2019 or 2021.")] = "2019",
+    asv_rates: Annotated[
+        str | None,
+        typer.Option(
+            "--asv-rates",
+            help="ASV error rates PFA,PMISS,PMISS_SPOOF for t-DCF (default: ASVspoof 5's).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 1234,
+    report_dir: ReportDir = Path("reports"),
+    quiet: Quiet = False,
+    db: Db = None,
+) -> None:
+    """Evaluate a detector's scores against keys (or run a detector on audio) and report."""
+    from pingce.cli import _check_writable, _finish, _store
+
+    if tdcf not in {"2019", "2021"}:
+        raise SpecError(f"--tdcf must be 2019 or 2021, got {tdcf!r}")
+    options = {"seed": seed, "tdcf_formulation": tdcf, "asv_rates": _asv_rates(asv_rates)}
+    if (scores is None) == (system is None):
+        raise SpecError("give exactly one of --scores FILE or --system REF")
+    if scores is not None:
+        task: dict[str, Any] = {
+            "id": "cm",
+            "type": "voice-scores",
+            "title": "Countermeasure scores",
+            "scores_format": scores_format,
+            "keys_format": keys_format,
+            "negate": negate,
+        }
+        if keys is not None:
+            task["keys"] = str(keys.resolve())
+        subject = f"scores:{scores.resolve()}"
+    else:
+        if keys is None or audio_dir is None:
+            raise SpecError("--system needs --keys PROTOCOL and --audio-dir DIR")
+        if negate:
+            raise SpecError("--negate applies to --scores; wrap the system to flip its sign")
+        task = {
+            "id": "cm",
+            "type": "voice-system",
+            "title": "Countermeasure system",
+            "keys": str(keys.resolve()),
+            "audio_dir": str(audio_dir.resolve()),
+            "keys_format": keys_format,
+            "sample_rate": sample_rate,
+        }
+        subject = str(system)
+    _check_writable(report_dir)
+    store = _store(db)
+    run_id = run_evaluation(subject, task, options, store=store, base_dir=Path.cwd(), quiet=quiet)
+    _finish(store, run_id, report_dir)
+
+
+@app.command("build-testset")
+def build_testset_cmd(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write audio and protocols into.")
+    ],
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same set.")] = 1234,
+    bonafide: Annotated[int, typer.Option("--bonafide", help="Bona fide source clips.")] = 24,
+    per_attack: Annotated[
+        int, typer.Option("--per-attack", help="Spoof source clips per attack.")
+    ] = 6,
+    languages: Annotated[
+        str, typer.Option(help="Comma-separated klettres languages (espeak-ng speaks them all).")
+    ] = "en,fr,de,es,it",
+    conditions: Annotated[
+        str, typer.Option(help="Comma-separated conditions (see docs); 'all' for every one.")
+    ] = "clean,alaw,ulaw,g722,gsm,amr-nb,opus,mp3,aac,noise-20db,noise-10db",
+    attacks: Annotated[
+        str, typer.Option(help="Comma-separated attacks; 'all' for every one.")
+    ] = "all",
+    no_confound_removal: Annotated[
+        bool,
+        typer.Option(
+            "--no-confound-removal",
+            help="Skip rate/band/loudness/silence equalisation (to show why it matters).",
+        ),
+    ] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Build the offline test set: klettres bona fide, TTS and vocoder spoofs, codec/noise chains."""
+    from pingce.voice.testset.build import BuildConfig, build_testset
+
+    cfg = BuildConfig(
+        seed=seed,
+        n_bonafide=bonafide,
+        per_attack=per_attack,
+        languages=[x.strip() for x in languages.split(",") if x.strip()],
+        conditions=conditions,
+        attacks=attacks,
+        confound_removal=not no_confound_removal,
+    )
+    summary = build_testset(out, cfg, show_progress=not quiet)
+    typer.echo(
+        f"wrote {summary['n_trials']} trials ({summary['n_bonafide']} bona fide, {summary['n_spoof']} spoof) to {out}"
+    )
+    for name in ("protocol", "metadata"):
+        typer.echo(f"{name}: {summary[name]}")
+
+
+@app.command("train-baseline")
+def train_baseline_cmd(
+    data: Annotated[Path, typer.Option("--data", help="A folder written by build-testset.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (.npz).")],
+    components: Annotated[int, typer.Option(help="Gaussians per class.")] = 16,
+    seed: Annotated[int, typer.Option(help="Seed for the GMM fits.")] = 1234,
+) -> None:
+    """Train the LFCC-GMM reference detector on the train split, calibrate on the dev split."""
+    from pingce.voice.baseline import train_from_testset
+
+    info = train_from_testset(data, out, components=components, seed=seed)
+    typer.echo(
+        f"model: {out}  (train {info['n_train']} clips, dev {info['n_dev']} clips; dev EER {info['dev_eer']:.4f})"
+    )
+    typer.echo(
+        f"evaluate it with: pingce voice evaluate --system 'python:pingce.voice.baseline:load_detector?model={out}' --keys {data}/protocol.eval.txt --audio-dir {data}/audio"
+    )

@@ -1,0 +1,656 @@
+"""The deepfake-voice identification standard (AI – technical specifications for deepfake
+voice identification systems): detector accuracy the ASVspoof / ADD way, plus system-level
+requirements (latency, real-time factor, throughput, robustness, bad-audio behaviour).
+
+Two task types:
+- ``voice-scores``: the subject is a score file (``scores:FILE``); params: ``keys`` (key or
+  protocol file), ``scores_format``, ``keys_format``.
+- ``voice-system``: the subject is a detector pingce runs (``cmd:...`` or ``python:...``) on
+  the audio of a protocol; params: ``keys`` (protocol), ``audio_dir``, ``sample_rate``.
+One record per trial, so runs resume and every number is recomputed from stored records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pingce.core.errors import SpecError
+from pingce.core.execute import Outcome, WorkUnit, run_units
+from pingce.core.fingerprint import content_hash
+from pingce.core.registry import commands, demos, standards
+from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
+from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.stats import estimate
+from pingce.voice import metrics as vm
+from pingce.voice.breakdown import (
+    Row,
+    breakdown_section,
+    det_section,
+    groups,
+    heatmap_section,
+    robustness_section,
+)
+from pingce.voice.indicators import BOOTSTRAPPED, BY_NAME, VOICE_METRICS, register_metrics
+from pingce.voice.systems import ScoresSubject, SystemSubject, open_voice_subject
+
+SAMPLES_IN_REPORT = 50
+CHUNK = 2000
+LARGE_N = 20_000  # above this many trials the bootstrap uses 200 resamples (each sorts N)
+
+
+class ScoresParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    keys: str | None = None
+    scores_format: str = "auto"
+    keys_format: str = "auto"
+    clean_condition: str | None = None
+    negate: bool = False  # the system scores spoof higher: negate, on the user's word only
+
+
+class SystemParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    keys: str
+    audio_dir: str
+    keys_format: str = "auto"
+    sample_rate: int = Field(default=16000, ge=1000)
+    audio_ext: str = ".wav"
+    clean_condition: str | None = None
+
+
+PARAMS: dict[str, type[BaseModel]] = {"voice-scores": ScoresParams, "voice-system": SystemParams}
+
+SYSTEM_INDICATORS = [
+    Indicator(
+        id="voice_latency_p50_ms",
+        name="Latency per utterance (median)",
+        name_zh="单条语音时延（中位数）",
+        unit="ms",
+        direction="lower",
+        definition="Median wall time to score one utterance (pingce.core.measure).",
+    ),
+    Indicator(
+        id="voice_latency_p95_ms",
+        name="Latency per utterance (p95)",
+        name_zh="单条语音时延（P95）",
+        unit="ms",
+        direction="lower",
+        definition="95th percentile (MLPerf nearest-rank rule) of the per-utterance wall time.",
+    ),
+    Indicator(
+        id="voice_rtf",
+        name="Real-time factor",
+        name_zh="实时率",
+        unit="",
+        direction="lower",
+        definition="Total scoring time / total audio duration; below 1 is faster than real time.",
+    ),
+    Indicator(
+        id="voice_throughput",
+        name="Throughput",
+        name_zh="吞吐量",
+        unit="utt/s",
+        direction="higher",
+        definition="Utterances scored per second of scoring time, one at a time.",
+    ),
+    Indicator(
+        id="voice_bad_audio",
+        name="Files not scored",
+        name_zh="未能评分的文件数",
+        unit="files",
+        direction="lower",
+        definition="Files the system could not score (corrupt, empty, wrong rate, detector error); the batch continues.",
+    ),
+]
+TDCF_INDICATOR = Indicator(
+    id="voice_min_tdcf",
+    name="min t-DCF",
+    name_zh="最小串联检测代价",
+    unit="",
+    direction="lower",
+    definition="Normalised minimum tandem DCF of the CM with a fixed ASV (ASVspoof 2019 or 2021 formulation).",
+)
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+class VoiceTask:
+    def __init__(self, spec: Any, suite: Suite) -> None:
+        if spec.type not in PARAMS:
+            raise SpecError(
+                f"{suite.source}: task {spec.id}: unknown type {spec.type!r}",
+                hint="voice-scores or voice-system",
+            )
+        self.spec = spec
+        self.base = suite.base_dir
+        self.params: Any = validate_params(
+            PARAMS[spec.type], spec.params, f"{suite.source}: task {spec.id}"
+        )
+
+    def _path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base / p
+
+    def units(self, subject: Any) -> list[WorkUnit]:
+        fp = subject.fingerprint()
+        if self.spec.type == "voice-scores":
+            from pingce.voice.trials import load_trials
+
+            if not isinstance(subject, ScoresSubject):
+                raise SpecError(f"task {self.spec.id}: voice-scores needs a scores:FILE subject")
+            keys = self._path(self.params.keys) if self.params.keys else None
+            ts = load_trials(
+                subject.path,
+                keys,
+                scores_format=self.params.scores_format,
+                keys_format=self.params.keys_format,
+            )
+            self.provenance = {**ts.provenance, "negated": self.params.negate}
+            trials = ts.trials
+            if self.params.negate:
+                trials = [replace(t, score=-t.score) for t in trials]
+            return [
+                WorkUnit(
+                    content_hash(
+                        fp, self.spec.id, t.utt, t.score, t.key, t.attack, t.condition, t.language
+                    ),
+                    t.utt,
+                    i,
+                    t,
+                )
+                for i, t in enumerate(trials)
+            ]
+        from pingce.voice.formats import read_keys
+
+        if not isinstance(subject, SystemSubject):
+            raise SpecError(f"task {self.spec.id}: voice-system needs a cmd: or python: subject")
+        keys_path = self._path(self.params.keys)
+        layout, keys = read_keys(keys_path, self.params.keys_format)
+        audio_dir = self._path(self.params.audio_dir)
+        if not audio_dir.is_dir():
+            raise SpecError(f"audio folder {audio_dir} does not exist", hint="check --audio-dir")
+        self.provenance = {
+            "keys": str(keys_path),
+            "keys_layout": layout,
+            "audio_dir": str(audio_dir),
+            "n_trials": len(keys),
+        }
+        out = []
+        for i, (utt, (_, row)) in enumerate(keys.items()):
+            path = audio_dir / f"{utt}{self.params.audio_ext}"
+            key = content_hash(
+                fp, self.spec.id, utt, row.key, row.attack, row.condition, self.params.sample_rate
+            )
+            out.append(WorkUnit(key, utt, i, (path, row)))
+        return out
+
+    def process_scores(self, units: list[WorkUnit]) -> list[Outcome]:
+        outs = []
+        for u in units:
+            t = u.payload
+            pair = [t.score, 1.0 if t.is_bonafide else 0.0]
+            outs.append(
+                Outcome(
+                    {m.name: pair for m in VOICE_METRICS},
+                    {
+                        "score": t.score,
+                        "key": t.key,
+                        "attack": t.attack,
+                        "condition": t.condition,
+                        "language": t.language,
+                    },
+                )
+            )
+        return outs
+
+    def process_system(self, subject: SystemSubject, units: list[WorkUnit]) -> list[Outcome]:
+        from pingce.core.measure import measure_latency
+        from pingce.voice.audio import BadAudio, check_audio
+
+        outs = []
+        for u in units:
+            path, row = u.payload
+            meta = {
+                "key": row.key,
+                "attack": row.attack if row.key == "spoof" else "-",
+                "condition": row.condition,
+                "language": row.language,
+                "file": path.name,
+            }
+            audio = check_audio(path, self.params.sample_rate)
+            if isinstance(audio, BadAudio):
+                outs.append(Outcome({}, {**meta, "error": audio.kind, "message": audio.message}))
+                continue
+            result: list[float] = []
+            try:
+                stats = measure_latency(
+                    lambda a=audio, r=result, p=path: r.append(
+                        subject.score(p, a.samples, a.sample_rate)
+                    ),
+                    warmup=0,
+                    repeats=1,
+                )
+                score = result[0]
+                if not math.isfinite(score):
+                    raise RuntimeError(f"detector returned {score}")
+            except Exception as exc:  # the system under test failed on this file: record it, go on
+                msg = " ".join(str(exc).split())[:200] or type(exc).__name__
+                outs.append(
+                    Outcome(
+                        {}, {**meta, "error": "detector-error", "message": f"{path.name}: {msg}"}
+                    )
+                )
+                continue
+            pair = [score, 1.0 if row.key == "bonafide" else 0.0]
+            outs.append(
+                Outcome(
+                    {m.name: pair for m in VOICE_METRICS},
+                    {
+                        **meta,
+                        "score": score,
+                        "latency_ms": stats.samples_ms[0],
+                        "seconds": audio.seconds,
+                        "clipped": audio.clipped,
+                    },
+                )
+            )
+        return outs
+
+
+def _warm_up(subject: SystemSubject) -> None:
+    """One untimed call on 1 s of quiet noise, so no utterance's latency includes loading."""
+    import tempfile
+
+    import numpy as np
+    import soundfile as sf
+
+    x = np.random.default_rng(0).standard_normal(16000) * 1e-3
+    with tempfile.TemporaryDirectory(prefix="pingce-warmup-") as tmp:
+        path = Path(tmp) / "warmup.wav"
+        sf.write(str(path), x, 16000, subtype="PCM_16")
+        # the system's failures are measured on real files, not here
+        with contextlib.suppress(Exception):
+            subject.score(path, x, 16000)
+
+
+class VoiceStandard:
+    id = "voice"
+    title = "Deepfake voice identification systems"
+    title_zh = "人工智能 深度合成语音鉴别系统技术规范"
+
+    def indicators(self) -> list[Indicator]:
+        inds = [
+            Indicator(
+                id=m.name,
+                name=m.name,
+                name_zh=m.name_zh,
+                unit=m.unit,
+                direction=m.direction,
+                definition=m.definition,
+            )
+            for m in VOICE_METRICS
+        ]
+        return inds + [TDCF_INDICATOR] + SYSTEM_INDICATORS
+
+    def validate_suite(self, suite: Suite) -> None:
+        for spec in suite.spec.tasks:
+            VoiceTask(spec, suite)
+
+    def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Any:
+        return open_voice_subject(subject)
+
+    def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
+        tasks = []
+        for spec in suite.spec.tasks:
+            handler = VoiceTask(spec, suite)
+            tasks.append(PlannedTask(spec.id, handler.units(subject), handler))
+        return Plan(
+            tasks=tasks, settings={"tasks": {t.task_id: t.handler.provenance for t in tasks}}
+        )
+
+    def execute(self, ctx: RunContext) -> None:
+        subject = ctx.subject
+        try:
+            if isinstance(subject, SystemSubject):
+                _warm_up(subject)
+            for task in ctx.plan.tasks:
+                h: VoiceTask = task.handler
+                fn = (
+                    h.process_scores
+                    if h.spec.type == "voice-scores"
+                    else (lambda us, h=h: h.process_system(subject, us))
+                )
+                run_units(
+                    ctx.store,
+                    ctx.run_id,
+                    task.task_id,
+                    task.units,
+                    fn,
+                    chunk_size=CHUNK if h.spec.type == "voice-scores" else 16,
+                    progress=ctx.progress,
+                    description=task.task_id,
+                )
+        finally:
+            if isinstance(subject, SystemSubject):
+                subject.close()
+
+    def summarize(
+        self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        options = config.get("options", {})
+        seed = int(options.get("seed", 1234))
+        by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in records:
+            by_task[r["task"]].append(r)
+        task_rows, indicators, samples, notes, sections = [], [], [], [], []
+        extra: dict[str, Any] = {}
+        for spec in suite["tasks"]:
+            recs = sorted(by_task.get(spec["id"], []), key=lambda r: r["position"])
+            scored = [r for r in recs if r["scores"]]
+            failed = [r for r in recs if not r["scores"]]
+            if not scored:
+                if failed:
+                    notes.append(f"{spec['id']}: none of {len(failed)} files could be scored.")
+                continue
+            rows = [
+                Row(
+                    r["data"]["score"],
+                    r["data"]["key"] == "bonafide",
+                    r["data"]["attack"],
+                    r["data"]["condition"],
+                    r["data"]["language"],
+                )
+                for r in scored
+            ]
+            metric_rows = self._metric_rows(scored, seed)
+            bona = [x.score for x in rows if x.bona]
+            spoof = [x.score for x in rows if not x.bona]
+            tdcf = self._tdcf(bona, spoof, options)
+            if tdcf is not None:
+                metric_rows["voice_min_tdcf"] = tdcf
+            for name, row in metric_rows.items():
+                ind = BY_NAME.get(name)
+                indicators.append(
+                    {
+                        "id": name,
+                        "name": name,
+                        "name_zh": ind.name_zh if ind else TDCF_INDICATOR.name_zh,
+                        "unit": row["unit"],
+                        "direction": "lower",
+                        "definition": ind.definition if ind else TDCF_INDICATOR.definition,
+                        "value": row["value"],
+                        "stderr": row["stderr"],
+                        "ci_low": row["ci_low"],
+                        "ci_high": row["ci_high"],
+                        "n": row["n"],
+                        "scope": spec["id"],
+                        "threshold": None,
+                        "verdict": None,
+                    }
+                )
+            task_rows.append(
+                {
+                    "id": spec["id"],
+                    "title": spec.get("title") or spec["id"],
+                    "title_zh": spec.get("title_zh") or "",
+                    "type": spec["type"],
+                    "dimension": spec.get("dimension", "general"),
+                    "language": spec.get("language", "en"),
+                    "n_samples": len(scored),
+                    "primary_metric": str(options.get("primary_metric", "voice_eer")),
+                    "metrics": metric_rows,
+                }
+            )
+            reversed_, e, e_neg = vm.reversed_convention(bona, spoof)
+            convention = {"reversed": reversed_, "eer": e, "eer_negated": e_neg}
+            if reversed_:
+                notes.append(
+                    f"{spec['id']}: the scores look reversed (EER {e:.4f} as given, {e_neg:.4f} negated): "
+                    "this file seems to score spoof higher. Metrics use the scores as given; "
+                    "rerun with --negate if spoof-higher is the system's convention."
+                )
+            gs = groups(rows)
+            sections.append(breakdown_section(gs))
+            sections.append(det_section(rows))
+            heat = heatmap_section(rows)
+            if heat:
+                sections.append(heat)
+            clean = spec.get("clean_condition") or next(
+                (c for c in ("clean", "none") if any(x.condition == c for x in rows)), None
+            )
+            if clean:
+                rob = robustness_section(gs, clean)
+                if rob:
+                    sections.append(rob)
+            if spec["type"] == "voice-system":
+                sys_sec, sys_inds, sys_extra = self._system(spec["id"], scored, failed)
+                sections.extend(sys_sec)
+                indicators.extend(sys_inds)
+                extra[f"{spec['id']}.system"] = sys_extra
+                if failed:
+                    notes.append(
+                        f"{spec['id']}: {len(failed)} file(s) could not be scored and are left out of the metrics (see 'Files not scored')."
+                    )
+            extra[spec["id"]] = {"convention": convention, "groups": gs}
+            for r in scored[:SAMPLES_IN_REPORT]:
+                d = r["data"]
+                samples.append(
+                    {
+                        "task": spec["id"],
+                        "sample_id": r["sample_id"],
+                        "prompt": f"{d['key']} attack={d['attack']} condition={d['condition']} language={d['language']}",
+                        "output": f"{d['score']:.6g}",
+                        "extracted": None,
+                        "reference": d["key"],
+                        "scores": {"score": float(d["score"])},
+                        "data": {
+                            k: v for k, v in d.items() if k in ("latency_ms", "seconds", "clipped")
+                        },
+                    }
+                )
+        tdcf_form = str(options.get("tdcf_formulation", "2019"))
+        notes.append(
+            "EER/minDCF CIs: seeded percentile bootstrap over trials. min t-DCF uses the "
+            f"ASVspoof {tdcf_form} formulation with "
+            + (
+                "the ASV error rates given for this run."
+                if options.get("asv_rates")
+                else "the ASVspoof 5 organisers' fixed ASV operating point."
+            )
+        )
+        return {
+            "tasks": task_rows,
+            "dimensions": [],
+            "overall": {
+                "score": None,
+                "method": "none: detector metrics are reported as measured, not rolled up",
+            },
+            "indicators": indicators,
+            "samples": samples,
+            "notes": notes,
+            "sections": sections,
+            "extra": extra,
+        }
+
+    def _metric_rows(self, scored: list[dict[str, Any]], seed: int) -> dict[str, dict[str, Any]]:
+        rows = {}
+        n = len(scored)
+        for m in VOICE_METRICS:
+            items = [r["scores"][m.name] for r in scored]
+            if m.name in BOOTSTRAPPED:
+                est = estimate(
+                    items, m.statistic, n_resamples=1000 if n <= LARGE_N else 200, seed=seed
+                )
+                value, se, lo, hi = (
+                    est.value,
+                    _finite(est.stderr),
+                    _finite(est.ci_low),
+                    _finite(est.ci_high),
+                )
+                if lo is None or hi is None:
+                    se = None
+            else:
+                assert m.statistic is not None
+                value, se, lo, hi = m.statistic(items), None, None, None
+            rows[m.name] = {
+                "value": float(value),
+                "stderr": se,
+                "ci_low": lo,
+                "ci_high": hi,
+                "n": n,
+                "direction": m.direction,
+                "unit": m.unit,
+                "scale": m.scale,
+            }
+        return rows
+
+    def _tdcf(
+        self, bona: list[float], spoof: list[float], options: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        rates = options.get("asv_rates")
+        asv = vm.AsvRates(**rates) if rates else vm.ASVSPOOF5_ASV
+        try:
+            value, _ = vm.min_tdcf(bona, spoof, asv, str(options.get("tdcf_formulation", "2019")))
+        except ValueError:
+            return None
+        return {
+            "value": value,
+            "stderr": None,
+            "ci_low": None,
+            "ci_high": None,
+            "n": len(bona) + len(spoof),
+            "direction": "lower",
+            "unit": "",
+            "scale": 0.0,
+        }
+
+    def _system(
+        self, task_id: str, scored: list[dict[str, Any]], failed: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+        from pingce.core.measure import LatencyStats
+
+        lat_s = [r["data"]["latency_ms"] / 1000.0 for r in scored]
+        stats = LatencyStats.from_samples(lat_s)
+        total_s = sum(lat_s)
+        audio_s = sum(r["data"]["seconds"] for r in scored)
+        rtf = total_s / audio_s if audio_s > 0 else None
+        tput = len(scored) / total_s if total_s > 0 else None
+        clipped = [r for r in scored if r["data"].get("clipped")]
+        values = {
+            "voice_latency_p50_ms": stats.p50_ms,
+            "voice_latency_p95_ms": stats.p95_ms,
+            "voice_rtf": rtf,
+            "voice_throughput": tput,
+            "voice_bad_audio": float(len(failed)),
+        }
+        inds = []
+        for ind in SYSTEM_INDICATORS:
+            v = values[ind.id]
+            inds.append(
+                {
+                    "id": ind.id,
+                    "name": ind.name,
+                    "name_zh": ind.name_zh,
+                    "unit": ind.unit,
+                    "direction": ind.direction,
+                    "definition": ind.definition,
+                    "value": v,
+                    "stderr": None,
+                    "ci_low": None,
+                    "ci_high": None,
+                    "n": len(scored) if ind.id != "voice_bad_audio" else len(scored) + len(failed),
+                    "scope": task_id,
+                    "threshold": None,
+                    "verdict": None,
+                }
+            )
+        ordered = sorted(stats.samples_ms)
+        cdf_y = [(i + 1) / len(ordered) for i in range(len(ordered))]
+        sections = [
+            {
+                "id": "voice-system",
+                "title": "System performance",
+                "title_zh": "系统性能",
+                "text": f"{len(scored)} utterances scored one at a time. Mean latency {stats.mean_ms:.2f} ms "
+                f"(95% CI {stats.ci_low_ms:.2f}-{stats.ci_high_ms:.2f}); real-time factor = scoring time / audio duration.",
+                "table": {
+                    "columns": ["indicator", "value"],
+                    "rows": [
+                        ["latency mean (ms)", round(stats.mean_ms, 3)],
+                        ["latency p50 (ms)", round(stats.p50_ms, 3)],
+                        ["latency p95 (ms)", round(stats.p95_ms, 3)],
+                        ["latency max (ms)", round(stats.max_ms, 3)],
+                        ["real-time factor", None if rtf is None else round(rtf, 5)],
+                        ["throughput (utt/s)", None if tput is None else round(tput, 3)],
+                        ["audio scored (s)", round(audio_s, 3)],
+                        ["clipped files (scored)", len(clipped)],
+                        ["files not scored", len(failed)],
+                    ],
+                },
+                "charts": [
+                    {
+                        "kind": "lines",
+                        "title": "Latency CDF",
+                        "x_label": "latency (ms)",
+                        "y_label": "fraction of utterances",
+                        "series": [{"name": "latency", "x": ordered, "y": cdf_y}],
+                    }
+                ],
+            }
+        ]
+        if failed or clipped:
+            rows = [
+                [
+                    r["data"].get("file", r["sample_id"]),
+                    r["data"]["error"],
+                    r["data"]["message"],
+                    "not scored",
+                ]
+                for r in failed
+            ]
+            rows += [
+                [
+                    r["data"].get("file", r["sample_id"]),
+                    "clipped",
+                    "more than 0.1% of samples at full scale",
+                    "scored",
+                ]
+                for r in clipped
+            ]
+            sections.append(
+                {
+                    "id": "voice-bad-audio",
+                    "title": "Files not scored and flagged files",
+                    "title_zh": "异常音频文件",
+                    "table": {"columns": ["file", "problem", "message", "outcome"], "rows": rows},
+                }
+            )
+        extra = {
+            "latency": stats.to_dict(),
+            "rtf": rtf,
+            "throughput": tput,
+            "failed": len(failed),
+            "clipped": len(clipped),
+        }
+        return sections, inds, extra
+
+
+def register() -> None:
+    """Entry point of the `pingce.plugins` group for the voice standard."""
+    register_metrics()
+    if "voice" not in standards._items:
+        from pingce.voice.cli import app
+        from pingce.voice.demo import run_voice_demo
+
+        standards.register("voice", VoiceStandard())
+        commands.register("voice", app)
+        demos.register("50-voice", run_voice_demo)
