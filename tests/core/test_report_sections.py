@@ -15,12 +15,17 @@ from scipy.stats import norm
 from pingce.core.errors import ReportError
 from pingce.core.report import render_html, render_json, render_markdown, validate_report
 from pingce.core.report.charts import (
+    GOLD_COLOUR,
+    PRED_COLOUR,
+    STATUS_STYLE,
+    boxes_svg,
     grouped_bars_svg,
     heat_colour,
     heatmap_svg,
     lines_svg,
     series_style,
 )
+from pingce.core.report.render import MAX_IMAGE_CHARS
 
 XSS = "<script>alert(1)</script>"
 XSS_ATTR = '" onload="x'
@@ -573,3 +578,232 @@ def test_heat_colour_runs_light_to_dark() -> None:
     assert all(a > b for a, b in zip(shades, shades[1:], strict=False))
     assert heat_colour(-1) == heat_colour(0) and heat_colour(2) == heat_colour(1)
     assert not math.isnan(luminance(heat_colour(0.5)))
+
+
+# --------------------------------------------------------------------------- boxes
+
+
+def _image_uri(fmt: str = "PNG", size: tuple[int, int] = (48, 32)) -> str:
+    """A real image file of ``fmt`` (written by Pillow) as a base64 data: URI."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (90, 120, 150)).save(buf, format=fmt)
+    mime = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}[fmt]
+    return f"data:image/{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _boxes_chart(**changes: Any) -> dict[str, Any]:
+    chart: dict[str, Any] = {
+        "kind": "boxes",
+        "title": "img_007.png",
+        "image": _image_uri(),
+        "width": 480,
+        "height": 240,
+        "gold": [
+            {"x": 100, "y": 20, "w": 60, "h": 40, "label": "cat", "status": "valid"},
+            {"x": 300, "y": 100, "w": 50, "h": 50, "label": "dog", "status": "missing"},
+        ],
+        "pred": [
+            {"x": 104, "y": 22, "w": 58, "h": 40, "label": "cat", "score": 0.91},
+            {"x": 400, "y": 200, "w": 200, "h": 100, "label": "bird", "status": "extra"},
+            {"x": 10, "y": 10, "w": 20, "h": 20, "label": "cat", "score": None},
+        ],
+        "caption": "missing 1 · extra 1\nimage F1 0.5",
+    }
+    chart.update(changes)
+    return chart
+
+
+def _gallery_section(*charts: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "gallery",
+        "title": "Worst images",
+        "title_zh": "问题最多的图像",
+        "charts": list(charts) or [_boxes_chart()],
+    }
+
+
+def test_boxes_chart_validates_for_png_jpeg_webp_and_no_image() -> None:
+    charts = [
+        _boxes_chart(title="png"),
+        _boxes_chart(title="jpeg", image=_image_uri("JPEG")),
+        _boxes_chart(title="webp", image=_image_uri("WEBP")),
+        _boxes_chart(title="none", image=None, caption=""),
+    ]
+    doc = _doc([_gallery_section(*charts)])
+    validate_report(doc)
+    assert json.loads(render_json(doc))["sections"][0]["charts"] == charts
+
+
+BAD_URIS = [
+    ("javascript:alert(1)", r"does not match"),
+    ("http://example.com/x.png", r"does not match"),
+    ("data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", r"does not match"),
+    ("data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=", r"does not match"),
+    ('data:image/png;base64,AAAA" onload="x', r"does not match"),
+    ("data:image/png,rawbytes", r"does not match"),
+    ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAA", r"not valid base64"),  # length 25
+    ("data:image/png;base64,iVBORw0KGgo=AAA", r"does not match"),  # padding mid-string
+    ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA\n", r"base64 PNG, JPEG or WebP"),
+    ("data:image/jpeg;base64,iVBORw0KGgoAAAANSUhEUgAA", r"not a JPEG file"),  # a PNG header
+    ("data:image/webp;base64,", r"not a WEBP file"),
+]
+
+
+@pytest.mark.parametrize(("uri", "expected"), BAD_URIS)
+def test_boxes_refuse_anything_but_base64_images(uri: str, expected: str) -> None:
+    doc = _doc([_gallery_section(_boxes_chart(image=uri))])
+    for render in (validate_report, render_html, render_markdown, render_json):
+        with pytest.raises(ReportError, match=expected) as info:
+            render(doc)
+        message = info.value.message
+        assert "section 'gallery'" in message and "img_007.png" in message
+        assert "\n" not in info.value.one_line()
+    # The drawing refuses it too, for callers that skip validation (gallery.html).
+    with pytest.raises(ValueError):
+        boxes_svg(_boxes_chart(image=uri))
+
+
+def test_boxes_refuse_oversized_images() -> None:
+    import base64
+
+    # A real PNG with padding after it: well-formed, only too big.
+    png = base64.b64decode(_image_uri().split(",", 1)[1])
+    payload = base64.b64encode(png + bytes(MAX_IMAGE_CHARS * 3 // 4)).decode("ascii")
+    big = "data:image/png;base64," + payload
+    assert len(big) > MAX_IMAGE_CHARS
+    head = len("data:image/png;base64,")
+    at_limit = big[: head + (MAX_IMAGE_CHARS - head) // 4 * 4]
+    validate_report(_doc([_gallery_section(_boxes_chart(image=at_limit))]))
+    doc = _doc([_gallery_section(_boxes_chart(image=big))])
+    with pytest.raises(ReportError, match=r"section 'gallery' chart 'img_007.png'.*thumbnail"):
+        validate_report(doc)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda c: c["gold"][0].update(x=float("nan")), r"gold box 0 \('cat'\) has x = nan"),
+        (lambda c: c["pred"][1].update(h=float("inf")), r"pred box 1 \('bird'\) has h = inf"),
+        (lambda c: c.update(width=float("inf")), r"width must be a finite number"),
+    ],
+)
+def test_boxes_refuse_non_finite_numbers(mutate: Any, expected: str) -> None:
+    chart = _boxes_chart()
+    mutate(chart)
+    with pytest.raises(ReportError, match=r"section 'gallery' chart 'img_007.png': " + expected):
+        validate_report(_doc([_gallery_section(chart)]))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda c: c["gold"][0].update(status="extra"), r"'extra' is not one of"),
+        (lambda c: c["pred"][0].update(status="missing"), r"'missing' is not one of"),
+        (lambda c: c["gold"][0].update(score=0.5), r"score"),
+        (lambda c: c["pred"][0].update(w=-1), r"less than the minimum"),
+        (lambda c: c.update(height=0), r"less than or equal to the minimum"),
+        (lambda c: c.pop("image"), r"'image' is a required property"),
+        (lambda c: c.update(href="x"), r"href"),
+    ],
+)
+def test_boxes_schema_errors_name_the_section(mutate: Any, expected: str) -> None:
+    chart = _boxes_chart()
+    mutate(chart)
+    with pytest.raises(ReportError, match=expected) as info:
+        validate_report(_doc([_gallery_section(chart)]))
+    assert "(section 'gallery', chart 'img_007.png')" in info.value.message
+
+
+def test_boxes_draw_one_rect_per_box_scaled_and_clipped() -> None:
+    chart = _boxes_chart()
+    svg = boxes_svg(chart, max_side=240)
+    gold, pred = _with_class(svg, "rect", "gold"), _with_class(svg, "rect", "pred")
+    assert len(gold) == 2 and len(pred) == 3
+    assert len(_with_class(svg, "rect", "box")) == 5
+    # 480 x 240 drawn at 240 x 120: every coordinate halves.
+    assert [(g["x"], g["y"], g["width"], g["height"]) for g in gold] == [
+        ("50.0", "10.0", "30.0", "20.0"),
+        ("150.0", "50.0", "25.0", "25.0"),
+    ]
+    assert all(g.get("stroke-dasharray") for g in gold)  # gold dashed
+    assert not any(p.get("stroke-dasharray") for p in pred)  # predictions solid
+    assert gold[1]["stroke"] == pred[1]["stroke"] == STATUS_STYLE["missing"][0]
+    assert gold[0]["stroke"] == GOLD_COLOUR and pred[0]["stroke"] == PRED_COLOUR
+    # Boxes and image sit in a nested viewport the size of the image, which clips the
+    # bird box that runs past the right and bottom edges.
+    area = _with_class(svg, "svg", "image-area")[0]
+    assert (area["width"], area["height"]) == ("240.0", "120.0")
+    inner = svg[svg.index('<svg class="image-area"') :]
+    assert inner.index("</svg>") > inner.rindex('class="box')
+    image = next(a for t, a in _tags(svg) if t == "image")
+    assert image["href"] == chart["image"]
+    assert (image["width"], image["height"], image["preserveaspectratio"]) == (
+        "240.0",
+        "120.0",
+        "none",
+    )
+    assert "score 0.91" in svg and "x 104, y 22, 58×40 px" in svg
+    assert "score —" not in svg  # a null score is left out
+
+
+def test_boxes_legend_names_roles_and_statuses_in_use() -> None:
+    svg = boxes_svg(_boxes_chart())
+    legend = "".join(re.findall(r'<g class="legend-entry".*?</g>', svg))
+    for name in ("gold", "predicted", "missing", "extra"):
+        assert f">{name}<" in legend
+    assert "wrong label" not in legend and "low overlap" not in legend
+    plain = _boxes_chart(
+        gold=[{"x": 1, "y": 1, "w": 5, "h": 5, "label": "a"}],
+        pred=[{"x": 2, "y": 2, "w": 5, "h": 5, "label": "a", "status": "mismatched"}],
+    )
+    legend = "".join(re.findall(r'<g class="legend-entry".*?</g>', boxes_svg(plain)))
+    assert ">wrong label<" in legend and ">missing<" not in legend
+
+
+def test_boxes_without_image_draw_a_placeholder() -> None:
+    svg = boxes_svg(_boxes_chart(image=None))
+    assert "<image" not in svg and "no image" in svg
+    assert len(_with_class(svg, "rect", "box")) == 5
+
+
+def test_boxes_escape_labels_titles_and_captions() -> None:
+    chart = _boxes_chart(title=XSS, caption=XSS_ATTR + "\n" + XSS)
+    chart["gold"][0]["label"] = XSS
+    chart["pred"][1]["label"] = XSS_ATTR
+    section = _gallery_section(chart)
+    section["title"] = XSS
+    page = render_html(_doc([section]))
+    assert XSS not in page and XSS_ATTR not in page
+    assert "gold · &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    tags = _tags(page)
+    assert [t for t, _ in tags].count("script") == 1
+    assert not any("onload" in attrs for _, attrs in tags)
+    with pytest.raises(ReportError, match=r"section 'gallery', chart '<script>"):
+        render_html(_doc([_gallery_section(_boxes_chart(title=XSS, image="javascript:x"))]))
+
+
+def test_html_places_boxes_side_by_side_and_embeds_only_data_images() -> None:
+    charts = [_boxes_chart(title=f"img_{i}.png") for i in range(3)]
+    page = render_html(_doc([_gallery_section(*charts), _funnel_section()]))
+    assert len(_with_class(page, "svg", "boxes")) == 3
+    assert len(_with_class(page, "div", "chart-boxes")) == 3
+    assert len(_with_class(page, "div", "chart-bars")) == 1
+    urls = [v for _, attrs in _tags(page) for k, v in attrs.items() if k in ("href", "src")]
+    assert urls and all((v or "").startswith("data:image/png;base64,") for v in urls)
+    assert "img-src data:" in page
+
+
+def test_markdown_names_each_image_with_its_caption_and_no_image_data() -> None:
+    charts = [_boxes_chart(), _boxes_chart(title="img_008.png", caption="", image=None)]
+    md = render_markdown(_doc([_gallery_section(*charts)]))
+    assert (
+        "image: img_007.png — missing 1 · extra 1 · image F1 0.5 "
+        "(2 gold, 3 predicted boxes; see the HTML report)"
+    ) in md
+    assert "image: img_008.png (2 gold, 3 predicted boxes; see the HTML report)" in md
+    assert "data:" not in md and "base64" not in md

@@ -62,10 +62,13 @@ def _finish_with_gallery(store: Any, run_id: str, report_dir: Path | None) -> No
     from pingce.labeling.gallery import gallery_html
 
     results = store.get_run(run_id).results or {}
+    # The gallery sections' boxes charts, the same drawings as in report.html.
     items = [
-        i
-        for t in (results.get("extra", {}).get("tasks") or {}).values()
-        for i in t.get("gallery", [])
+        c
+        for s in results.get("sections") or []
+        if str(s.get("id", "")).endswith("-gallery")
+        for c in s.get("charts", [])
+        if c.get("kind") == "boxes"
     ]
     if items:
         target = report_dir / run_id / "gallery.html"

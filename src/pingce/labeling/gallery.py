@@ -1,103 +1,132 @@
-"""Gallery items: an image with its gold and predicted boxes, as data and as inline SVG.
+"""The worst detection images, as ``boxes`` report charts with gold and predicted boxes.
 
-An item is a dict (the shape proposed for a ``boxes`` report chart kind)::
-
-    {"kind": "boxes", "title": str, "width": int, "height": int,
-     "image": "data:image/jpeg;base64,..." | None,
-     "boxes": [{"x", "y", "w", "h", "label", "role": "gold"|"pred",
-                "status": "valid"|"low_overlap"|"mismatched"|"missing"|"extra"}]}
-
-`boxes_svg` draws one: the downscaled image (when its file still exists), gold boxes dashed,
-predicted boxes solid, coloured by status. Text is escaped; the only URI is the data: image,
-which the report's Content-Security-Policy (``img-src data:``) allows.
+`gallery_item` turns one detection record into a ``boxes`` chart (see the report's
+schema.json): a JPEG thumbnail of the image (at most `THUMB_PX` on its longer side) as a
+data: URI, the gold and predicted boxes in the image's own pixel coordinates with their
+matching status (valid, low_overlap, mismatched, missing, extra), and the image's error
+counts as the caption. `gallery_section` puts the worst images of a task into one report
+section, so they appear in report.html (drawn by pingce.core.report.charts.boxes_svg) and
+are named one line each in report.md. `gallery_html` draws the same charts into the
+standalone gallery.html that ``pingce label`` writes next to the report.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import math
 from html import escape
 from pathlib import Path
 from typing import Any
 
-COLOURS = {
-    "valid": "#1f77b4",
-    "low_overlap": "#17becf",
-    "mismatched": "#ff7f0e",
-    "missing": "#d62728",
-    "extra": "#d62728",
-}
+from pingce.core.report.charts import boxes_svg
+
+THUMB_PX = 160  # longer side of an embedded thumbnail, px: about 5 kB of JPEG each
+GALLERY_MAX = 24  # images per task at most, so the report stays small
 
 
-def thumbnail_uri(path: str | None, max_side: int = 200) -> tuple[str | None, float]:
-    """A JPEG data: URI of the image downscaled to `max_side` px, and the scale used."""
+def thumbnail_uri(path: str | None, max_side: int = THUMB_PX) -> tuple[str | None, tuple[int, int] | None]:  # fmt: skip
+    """A JPEG data: URI of the image shrunk to fit `max_side` px, and its original (w, h).
+
+    (None, None) when there is no path or the file is gone or does not decode.
+    """
     if not path or not Path(path).is_file():
-        return None, 1.0
+        return None, None
     from PIL import Image
 
     try:
         with Image.open(path) as img:
-            img = img.convert("RGB")
-            scale = min(1.0, max_side / max(img.width, img.height))
-            if scale < 1.0:
-                img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))))  # fmt: skip
+            size = (img.width, img.height)
+            thumb = img.convert("RGB")
+            thumb.thumbnail((max_side, max_side))  # keeps the aspect ratio
             buf = io.BytesIO()
-            img.save(buf, format="JPEG", quality=70)
-    except OSError:
-        return None, 1.0
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), scale
+            thumb.save(buf, format="JPEG", quality=70)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None, None
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), size
 
 
-def gallery_item(rec: dict[str, Any], max_side: int = 200) -> dict[str, Any]:
-    """The gallery item of one detection record (boxes scaled to the thumbnail)."""
+def _statuses(match: dict[str, Any], low_overlap: float) -> tuple[dict[int, str], dict[int, str]]:
+    """Matching status of each gold and predicted box index (unlisted: missing / extra)."""
+    gold: dict[int, str] = {}
+    pred: dict[int, str] = {}
+    for g, p, iou in match.get("valid", []):
+        gold[g] = pred[p] = "valid" if iou >= low_overlap else "low_overlap"
+    for g, p, _ in match.get("mismatched", []):
+        gold[g] = pred[p] = "mismatched"
+    return gold, pred
+
+
+def _box(row: list[Any], status: str, with_score: bool) -> dict[str, Any] | None:
+    """A schema box from a stored row [label, x, y, w, h, score, text]; None if not drawable."""
+    coords = row[1:5]
+    if any(c is None or not math.isfinite(float(c)) for c in coords):
+        return None
+    x, y, w, h = (float(c) for c in coords)
+    box: dict[str, Any] = {"x": x, "y": y, "w": max(0.0, w), "h": max(0.0, h), "label": str(row[0]), "status": status}  # fmt: skip
+    score = row[5] if len(row) > 5 else None
+    if with_score and score is not None and math.isfinite(float(score)):
+        box["score"] = float(score)
+    return box
+
+
+def gallery_item(rec: dict[str, Any], low_overlap: float = 0.8) -> dict[str, Any]:
+    """The ``boxes`` chart of one detection record.
+
+    `low_overlap` is the task's IoU below which a valid pair is drawn as low overlap.
+    """
     data = rec["data"]
-    w, h = data.get("width") or 0, data.get("height") or 0
-    uri, scale = thumbnail_uri(data.get("path"), max_side)
-    if uri is None and w and h:
-        scale = min(1.0, max_side / max(w, h))
-    m = data.get("match") or {}
-    gold_status = {g: "valid" for g, _, _ in m.get("valid", [])}
-    pred_status = {p: ("valid" if v >= 0.8 else "low_overlap") for _, p, v in m.get("valid", [])}
-    for g, p, _ in m.get("mismatched", []):
-        gold_status[g], pred_status[p] = "mismatched", "mismatched"
-    boxes = []
-    for role, rows, status, default in (("gold", data["gold"], gold_status, "missing"), ("pred", data["pred"], pred_status, "extra")):  # fmt: skip
-        for i, r in enumerate(rows):
-            if r[1] is None:
-                continue
-            boxes.append({"x": r[1] * scale, "y": r[2] * scale, "w": r[3] * scale, "h": r[4] * scale, "label": str(r[0]), "role": role, "status": status.get(i, default)})  # fmt: skip
-    scores = rec.get("scores", {})
-    title = f"{data['image']} · missing {scores.get('missing', 0):g}, extra {scores.get('extra', 0):g}, mismatched {scores.get('mismatched', 0):g}"  # fmt: skip
-    return {"kind": "boxes", "title": title, "width": round(w * scale), "height": round(h * scale), "image": uri, "boxes": boxes}  # fmt: skip
-
-
-def boxes_svg(item: dict[str, Any]) -> str:
-    """One gallery item as a standalone inline SVG element."""
-    w, h = max(1, int(item["width"])), max(1, int(item["height"]))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h + 16}" viewBox="0 0 {w} {h + 16}" role="img"><title>{escape(item["title"])}</title>']  # fmt: skip
-    if item.get("image"):
-        parts.append(f'<image href="{escape(item["image"])}" x="0" y="0" width="{w}" height="{h}"/>')  # fmt: skip
-    else:
-        parts.append(f'<rect x="0" y="0" width="{w}" height="{h}" fill="#eee"/>')
-    for b in item["boxes"]:
-        colour = COLOURS.get(b["status"], "#333")
-        dash = ' stroke-dasharray="4 2"' if b["role"] == "gold" else ""
-        colour = "#2ca02c" if b["role"] == "gold" and b["status"] == "valid" else colour
-        parts.append(
-            f'<rect x="{b["x"]:.1f}" y="{b["y"]:.1f}" width="{b["w"]:.1f}" height="{b["h"]:.1f}" fill="none" stroke="{colour}" stroke-width="1.5"{dash}>'  # fmt: skip
-            f"<title>{escape(b['role'])} {escape(b['label'])}: {escape(b['status'])}</title></rect>"
+    uri, size = thumbnail_uri(data.get("path"))
+    gold_status, pred_status = _statuses(data.get("match") or {}, low_overlap)
+    gold = [b for i, r in enumerate(data["gold"]) if r[1] is not None and (b := _box(r, gold_status.get(i, "missing"), False))]  # fmt: skip
+    pred = [b for i, r in enumerate(data["pred"]) if r[1] is not None and (b := _box(r, pred_status.get(i, "extra"), True))]  # fmt: skip
+    width, height = data.get("width") or 0, data.get("height") or 0
+    if not (width and height):
+        # Labels without sizes (YOLO without --images): the file's size, else the boxes' extent.
+        width, height = size or (
+            max([1.0, *(b["x"] + b["w"] for b in gold + pred)]),
+            max([1.0, *(b["y"] + b["h"] for b in gold + pred)]),
         )
-    parts.append(f'<text x="2" y="{h + 12}" font-size="10" font-family="sans-serif">{escape(item["title"][:60])}</text></svg>')  # fmt: skip
-    return "".join(parts)
+    s = rec.get("scores", {})
+    caption = (
+        f"missing {s.get('missing', 0):g} · extra {s.get('extra', 0):g} · "
+        f"wrong label {s.get('mismatched', 0):g}\nlow overlap {s.get('low_overlap', 0):g}"
+    )
+    if "image_f1" in s:
+        caption += f" · image F1 {s['image_f1']:.3f}"
+    return {
+        "kind": "boxes", "title": str(data["image"]), "image": uri,
+        "width": float(width), "height": float(height), "gold": gold, "pred": pred, "caption": caption,
+    }  # fmt: skip
 
 
-def gallery_html(items: list[dict[str, Any]], title: str) -> str:
-    """A small offline page of gallery SVGs (same CSP as the report: no scripts, data: images)."""
-    svgs = "\n".join(f"<figure>{boxes_svg(i)}</figure>" for i in items)
-    legend = "gold: dashed (green matched, red missing); predicted: solid (blue valid, cyan low overlap, orange wrong label, red extra)"  # fmt: skip
+def gallery_section(spec: dict[str, Any], worst: list[dict[str, Any]], n_images: int) -> dict[str, Any]:  # fmt: skip
+    """The report section of a detection task's worst images (`worst`: records, worst first).
+
+    At most `GALLERY_MAX` images are drawn; the text says so when the task asked for more.
+    """
+    asked = int(spec.get("gallery", 6))
+    shown = worst[:GALLERY_MAX]
+    low = float(spec.get("low_overlap_threshold", 0.8))
+    text = (
+        f"The {len(shown)} of {n_images} images with the most missing + extra + wrong-label boxes, "
+        "worst first. Gold boxes dashed, predictions solid; colours as in each legend. Thumbnails at "
+        f"most {THUMB_PX} px; hover a box for its label, score and coordinates."
+    )
+    if asked > GALLERY_MAX:
+        text += f" The task asked for {asked}; a report shows at most {GALLERY_MAX}."
+    return {
+        "id": f"{spec['id']}-gallery", "title": f"{spec['id']}: worst images", "title_zh": "问题最多的图像",
+        "text": text, "charts": [gallery_item(r, low) for r in shown],
+    }  # fmt: skip
+
+
+def gallery_html(charts: list[dict[str, Any]], title: str) -> str:
+    """A small offline page of ``boxes`` charts (the report's CSP: no scripts, data: images)."""
+    svgs = "\n".join(f"<figure>{boxes_svg(c)}</figure>" for c in charts)
     return (
         '<!doctype html><html><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"  # fmt: skip
-        f"<title>{escape(title)}</title><style>body{{font-family:sans-serif}}figure{{display:inline-block;margin:6px}}</style>"  # fmt: skip
-        f"</head><body><h1>{escape(title)}</h1><p>{escape(legend)}</p>\n{svgs}\n</body></html>"
+        f"<title>{escape(title)}</title><style>body{{font-family:sans-serif}}figure{{display:inline-block;margin:6px;vertical-align:top}}</style>"  # fmt: skip
+        f"</head><body><h1>{escape(title)}</h1>\n{svgs}\n</body></html>"
     )

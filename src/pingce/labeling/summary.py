@@ -1,5 +1,8 @@
 """From stored records to the report: task metrics with CIs, indicators, sections, gallery.
 
+The gallery of a detection task (its worst images with gold and predicted boxes) is a report
+section of ``boxes`` charts, built by `pingce.labeling.gallery`.
+
 Ratios over images (precision, recall, F1, accuracy, CER, κ, mIoU, time saved) are corpus
 statistics with percentile-bootstrap CIs over images (`pingce.core.stats.estimate`); COCO AP
 comes from one COCOeval run and carries no CI (bootstrapping it would cost a COCOeval per
@@ -383,7 +386,7 @@ def _badness(rec: dict[str, Any]) -> float:
 
 
 def summarize_labeling(suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
-    from pingce.labeling.gallery import gallery_item
+    from pingce.labeling.gallery import GALLERY_MAX, gallery_section
 
     settings = config.get("settings", {})
     by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -411,9 +414,12 @@ def summarize_labeling(suite: dict[str, Any], config: dict[str, Any], records: S
         if kind == "label.detection":
             rows, secs, ext = detection_summary(spec, recs, cats)
             worst = sorted(recs, key=lambda r: (_badness(r), r["position"]))[
-                : int(spec.get("gallery", 6))
+                : min(int(spec.get("gallery", 6)), GALLERY_MAX)
             ]
-            ext["gallery"] = [gallery_item(r) for r in worst if _badness(r) < 0 or len(worst) <= 3]
+            # Images without errors only when there are too few to choose from.
+            worst = [r for r in worst if _badness(r) < 0 or len(worst) <= 3]
+            if worst:
+                secs.append(gallery_section(spec, worst, len(recs)))
         elif kind == "label.classification":
             rows, secs, ext = classification_summary(spec, recs)
         elif kind == "label.segmentation":

@@ -19,6 +19,7 @@ from pingce.core.report.render import (
     format_estimate,
     format_number,
     format_score,
+    image_uri_problem,
     is_number,
 )
 
@@ -254,7 +255,7 @@ def bar_svg(
 # --------------------------------------------------------------------------- section charts
 #
 # Charts a standard asks for through the report's ``sections`` (see schema.json): line
-# series, grouped bars and heatmaps. They take the chart dict exactly as the schema
+# series, grouped bars, heatmaps and images with boxes. They take the chart dict exactly as the schema
 # describes it, so nothing here knows which standard drew it.
 
 # Ten colours that stay apart for common colour-vision deficiencies (Okabe-Ito based).
@@ -885,9 +886,153 @@ def heatmap_svg(chart: Mapping[str, Any], *, width: int = CHART_WIDTH) -> str:
     return _svg("heatmap", total_w, height, str(chart["title"]), body)
 
 
+# ----------------------------------------------------------------- boxes over an image
+
+BOXES_PX = 240  # the longer side of the drawn image, px
+GOLD_COLOUR = PALETTE[2]  # green
+PRED_COLOUR = PALETTE[0]  # blue
+GOLD_DASH = "5 3"
+# Colour and legend wording of each matching status other than "valid" (Okabe-Ito hues;
+# missing and extra share one colour and are told apart by the dash of their role).
+STATUS_STYLE = {
+    "low_overlap": ("#56b4e9", "low overlap"),
+    "mismatched": ("#cc79a7", "wrong label"),
+    "missing": ("#d55e00", "missing"),
+    "extra": ("#d55e00", "extra"),
+}
+
+
+def _box_tip(role: str, box: Mapping[str, Any]) -> str:
+    parts = [
+        "gold" if role == "gold" else "predicted",
+        " ".join(str(box["label"]).split()) or "(no label)",
+        f"x {format_number(box['x'])}, y {format_number(box['y'])}, "
+        f"{format_number(box['w'])}×{format_number(box['h'])} px",
+    ]
+    if box.get("score") is not None:
+        parts.append(f"score {format_number(box['score'])}")
+    status = box.get("status")
+    if status and status != "valid":
+        parts.append(STATUS_STYLE[status][1])
+    return " · ".join(parts)
+
+
+def _boxes_legend(statuses: set[str], top: float, width: float) -> tuple[list[str], float]:
+    """Gold/predicted line samples, then a swatch per status present; flows onto rows."""
+    entries: list[tuple[str, str]] = [
+        (
+            "gold",
+            f'<path d="M0 0H20" stroke="{GOLD_COLOUR}" stroke-width="2" '
+            f'stroke-dasharray="{GOLD_DASH}"/>',
+        ),
+        ("predicted", f'<path d="M0 0H20" stroke="{PRED_COLOUR}" stroke-width="2"/>'),
+    ]
+    for status, (colour, name) in STATUS_STYLE.items():
+        if status in statuses:
+            # Only gold boxes are missing: their sample is dashed like a gold box.
+            dash = ' stroke-dasharray="3 2"' if status == "missing" else ""
+            entries.append(
+                (
+                    name,
+                    f'<rect x="5" y="-5" width="12" height="10" fill="none" '
+                    f'stroke="{colour}" stroke-width="2"{dash}/>',
+                )
+            )
+    body, x, y = [], 4.0, top + 8
+    for name, sample in entries:
+        w = 26 + _px_len(name, 11)
+        if x > 4 and x + w > width - 4:
+            x, y = 4.0, y + 16
+        body.append(
+            f'<g class="legend-entry" transform="translate({_f(x)} {_f(y)})">{sample}'
+            f"{_text(24, 4, [name], fill=MUTED, size=11)}</g>"
+        )
+        x += w + 10
+    return body, y - top + 10
+
+
+def boxes_svg(chart: Mapping[str, Any], *, max_side: int = BOXES_PX) -> str:
+    """An image with its gold boxes (dashed) and predicted boxes (solid) drawn over it.
+
+    ``chart`` is a ``boxes`` chart from a report section. Coordinates are pixels of the
+    original ``width`` × ``height`` image; the embedded image (often a smaller thumbnail)
+    is stretched to that size and the whole drawn with its longer side ``max_side`` px.
+    Colour gives a box's matching status when it has one, and a legend under the
+    caption names the styles in use. Boxes are clipped to the image; labels, scores and
+    coordinates are in each box's tooltip. Raises ValueError for any image other than a
+    base64 PNG, JPEG or WebP data: URI, so no other URI can reach the page.
+    """
+    image = chart.get("image")
+    if image is not None and (problem := image_uri_problem(image)):
+        raise ValueError(problem)
+    img_w, img_h = float(chart["width"]), float(chart["height"])
+    scale = max_side / max(img_w, img_h)
+    dw, dh = img_w * scale, img_h * scale
+    width = max(dw, 200.0) + 8
+    ox, oy = (width - dw) / 2, 28.0
+    title = str(chart["title"])
+    body: list[str] = [_title_text(width, title)]
+    inner = []
+    if image is not None:
+        inner.append(
+            f'<image href="{_esc(image)}" x="0" y="0" width="{_f(dw)}" height="{_f(dh)}" '
+            f'preserveAspectRatio="none"/>'
+        )
+    else:
+        inner.append(f'<rect x="0" y="0" width="{_f(dw)}" height="{_f(dh)}" fill="{NA_FILL}"/>')
+        inner.append(_text(dw / 2, dh / 2 + 4, ["no image"], anchor="middle", fill=MUTED))
+    halo, rects, statuses = [], [], set()
+    for role in ("gold", "pred"):
+        for box in chart[role]:
+            x, y = float(box["x"]) * scale, float(box["y"]) * scale
+            w, h = float(box["w"]) * scale, float(box["h"]) * scale
+            status = box.get("status") or "valid"
+            statuses.add(status)
+            default = GOLD_COLOUR if role == "gold" else PRED_COLOUR
+            colour = STATUS_STYLE[status][0] if status in STATUS_STYLE else default
+            dash = f' stroke-dasharray="{GOLD_DASH}"' if role == "gold" else ""
+            halo.append(f"M{_f(x)} {_f(y)}h{_f(w)}v{_f(h)}h{_f(-w)}Z")
+            rects.append(
+                f'<rect class="box {role} status-{status}" x="{_f(x)}" y="{_f(y)}" '
+                f'width="{_f(w)}" height="{_f(h)}" fill="none" stroke="{colour}" '
+                f'stroke-width="2"{dash}><title>{_esc(_box_tip(role, box))}</title></rect>'
+            )
+    if halo:  # a pale outline under every box keeps it visible on dark images
+        inner.append(
+            f'<path class="halo" d="{"".join(halo)}" fill="none" stroke="#ffffff" '
+            f'stroke-width="4" stroke-opacity="0.6"/>'
+        )
+    inner.extend(rects)
+    # A nested <svg> is its own viewport, so boxes reaching past the image are clipped.
+    body.append(
+        f'<svg class="image-area" x="{_f(ox)}" y="{_f(oy)}" width="{_f(dw)}" '
+        f'height="{_f(dh)}">{"".join(inner)}</svg>'
+    )
+    body.append(
+        f'<rect x="{_f(ox)}" y="{_f(oy)}" width="{_f(dw)}" height="{_f(dh)}" '
+        f'fill="none" stroke="{GRID}"/>'
+    )
+    top = oy + dh
+    caption = str(chart.get("caption") or "").strip()
+    if caption:
+        lines = [_fit(" ".join(part.split()), (width - 8) / 11) for part in caption.split("\n")]
+        shown = lines[:2]
+        full = " · ".join(" ".join(part.split()) for part in caption.split("\n"))
+        body.append(
+            f'<g class="caption"><title>{_esc(full)}</title>'
+            f"{_text(4, top + 15, shown, size=11)}</g>"
+        )
+        top += 15 + 11 * 1.2 * (len(shown) - 1)
+    legend, legend_h = _boxes_legend(statuses, top + 4, width)
+    body.extend(legend)
+    return _svg("boxes", width, top + 4 + legend_h, title, body)
+
+
 def chart_svg(chart: Mapping[str, Any]) -> str:
-    """Draw one section chart by its ``kind``: lines, bars or heatmap."""
+    """Draw one section chart by its ``kind``: lines, bars, heatmap or boxes."""
     kind = chart["kind"]
+    if kind == "boxes":
+        return boxes_svg(chart)
     if kind == "lines":
         return lines_svg(chart)
     if kind == "bars":

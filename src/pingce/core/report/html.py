@@ -140,10 +140,15 @@ def _sample_tasks(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def section_views(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Each report section with its table cells as (text, is_number) and its charts as SVG."""
+    """Each report section with its table cells as (text, is_number) and its charts as SVG.
+
+    ``charts`` holds the SVGs alone (the dashboard's run page reads them); ``figures``
+    pairs each with its kind so the report can lay image charts out side by side.
+    """
     views = []
     for section in doc.get("sections", []):
         table = section.get("table")
+        figures = [(c["kind"], Markup(chart_svg(c))) for c in section.get("charts", [])]
         rows = [
             [(format_cell(c), is_number(c)) for c in row]
             for row in (table["rows"] if table else [])
@@ -154,7 +159,8 @@ def section_views(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "text": section.get("text", ""),
                 "columns": table["columns"] if table else [],
                 "rows": rows,
-                "charts": [Markup(chart_svg(chart)) for chart in section.get("charts", [])],
+                "charts": [svg for _, svg in figures],
+                "figures": [{"kind": kind, "svg": svg} for kind, svg in figures],
             }
         )
     return views

@@ -7,11 +7,14 @@ needs its own report code.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import functools
 import json
 import math
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib.resources import files
@@ -46,6 +49,13 @@ KEY_PACKAGES = (
 
 _BUG_HINT = "this is a bug in pingce; please report it together with the run id"
 
+# The only URIs a report may carry: base64 images of these types in ``boxes`` charts. The
+# strict charset keeps quotes, angle brackets and other schemes out of the page; the first
+# bytes must match the type named so a mislabelled payload is refused too.
+IMAGE_URI = re.compile(r"data:image/(png|jpeg|webp);base64,([A-Za-z0-9+/]*={0,2})")
+# A thumbnail is a few kB; this stops a standard embedding full-size photos by mistake.
+MAX_IMAGE_CHARS = 1_000_000
+
 
 # --------------------------------------------------------------------------- schema
 
@@ -73,7 +83,12 @@ def validate_report(doc: Mapping[str, Any]) -> None:
     if error is None:
         check_sections(doc.get("sections", []))
         return
-    detail = " ".join(error.message.split())
+    if error.validator == "pattern" and isinstance(error.instance, str):
+        # The default message quotes the whole value first, which may be a long data: URI,
+        # and the cut below would then drop the pattern it failed.
+        detail = f"{_clip(error.instance)} does not match {error.validator_value!r}"
+    else:
+        detail = " ".join(error.message.split())
     if len(detail) > 160:  # messages can embed a whole sub-document; keep one short line
         detail = detail[:157] + "..."
     where = f"{error.json_path}{_section_context(doc, list(error.absolute_path))}"
@@ -82,6 +97,60 @@ def validate_report(doc: Mapping[str, Any]) -> None:
 
 def _one_line(text: Any) -> str:
     return " ".join(str(text).split())
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    """``repr`` of the start of ``text``, marked when cut."""
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
+def _image_magic_ok(kind: str, raw: bytes) -> bool:
+    if kind == "png":
+        return raw.startswith(b"\x89PNG\r\n\x1a\n")
+    if kind == "jpeg":
+        return raw.startswith(b"\xff\xd8\xff")
+    return raw[:4] == b"RIFF" and raw[8:12] == b"WEBP"
+
+
+def image_uri_problem(uri: Any) -> str | None:
+    """What is wrong with a ``boxes`` chart's image URI, or None when it may be embedded.
+
+    Accepted: ``data:image/png|jpeg|webp;base64,...`` of at most `MAX_IMAGE_CHARS`
+    characters whose payload is strict base64 and starts with that format's signature.
+    """
+    if not isinstance(uri, str):
+        return f"image must be a data: URI string or null, not {type(uri).__name__}"
+    if len(uri) > MAX_IMAGE_CHARS:
+        return (
+            f"image data: URI has {len(uri):,} characters, more than {MAX_IMAGE_CHARS:,}; "
+            "embed a downscaled thumbnail"
+        )
+    match = IMAGE_URI.fullmatch(uri)
+    if match is None:
+        return f"image must be a base64 PNG, JPEG or WebP data: URI, got {_clip(uri)}"
+    try:
+        raw = base64.b64decode(match.group(2), validate=True)
+    except (binascii.Error, ValueError):
+        return "image data: URI is not valid base64 (bad length or padding)"
+    if not _image_magic_ok(match.group(1), raw):
+        return f"image data is not a {match.group(1).upper()} file (its first bytes do not match)"
+    return None
+
+
+def _boxes_problem(chart: Mapping[str, Any]) -> str | None:
+    for key in ("width", "height"):
+        if not is_number(chart[key]):
+            return f"{key} must be a finite number, got {chart[key]!r}"
+    if chart["image"] is not None:
+        problem = image_uri_problem(chart["image"])
+        if problem:
+            return problem
+    for role in ("gold", "pred"):
+        for i, box in enumerate(chart[role]):
+            bad = next((k for k in ("x", "y", "w", "h") if not is_number(box[k])), None)
+            if bad:
+                return f"{role} box {i} ({_one_line(box['label'])!r}) has {bad} = {box[bad]!r}"
+    return None
 
 
 def _section_context(doc: Mapping[str, Any], path: list[Any]) -> str:
@@ -131,6 +200,8 @@ def _chart_problem(chart: Mapping[str, Any]) -> str | None:
                     f"series {_one_line(s['name'])!r} has {len(s['values'])} values "
                     f"for {len(chart['labels'])} labels"
                 )
+    elif kind == "boxes":
+        return _boxes_problem(chart)
     elif kind == "heatmap":
         if len(chart["values"]) != len(chart["rows"]):
             return f"{len(chart['values'])} value rows for {len(chart['rows'])} row labels"
@@ -148,8 +219,9 @@ def check_sections(sections: Sequence[Mapping[str, Any]]) -> None:
 
     Section ids must be unique (they become HTML anchors); table rows must have one cell
     per column; a lines series one y per x; a bars series one value per label; a heatmap
-    one row of ``len(columns)`` values per row label. The message names the section id
-    and the chart title.
+    one row of ``len(columns)`` values per row label; a boxes chart a safe image URI (see
+    `image_uri_problem`) and finite sizes and coordinates. The message names the section
+    id and the chart title.
     """
     seen: set[str] = set()
     for section in sections:
@@ -401,7 +473,20 @@ def format_cell(value: Any) -> str:
 
 
 def _md_chart(chart: Mapping[str, Any]) -> list[str]:
-    """A one-line mention of a chart; bars and heatmaps also keep their data as a table."""
+    """A one-line mention of a chart; bars and heatmaps also keep their data as a table.
+
+    A boxes chart is named with its caption and box counts; its image stays out of Markdown.
+    """
+    if chart["kind"] == "boxes":
+        caption = " · ".join(
+            _one_line(line) for line in str(chart.get("caption") or "").splitlines() if line.strip()
+        )
+        return [
+            f"image: {_one_line(chart['title'])}"
+            + (f" — {caption}" if caption else "")
+            + f" ({len(chart['gold'])} gold, {len(chart['pred'])} predicted boxes;"
+            " see the HTML report)"
+        ]
     unit = chart.get("unit") or ""
     line = f"chart: {_one_line(chart['title'])} (see the HTML report)"
     lines = [f"{line}; values in {_one_line(unit)}" if unit else line]
