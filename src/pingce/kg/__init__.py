@@ -1,0 +1,1 @@
+"""Knowledge-graph construction quality: triple matching, SHACL, the steel reference material."""
