@@ -119,6 +119,13 @@ def run(
     num_fewshot: Annotated[
         int | None, typer.Option("--num-fewshot", help="Override every task's few-shot count.")
     ] = None,
+    fewshot_trials: Annotated[
+        int | None,
+        typer.Option(
+            "--fewshot-trials",
+            help="Rerun each task with N resampled few-shot sets and report the spread.",
+        ),
+    ] = None,
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for the model (default: min(cores, 8)).")
     ] = None,
@@ -200,6 +207,10 @@ def run(
             "limit": limit,
             "threads": threads,
         }
+        if fewshot_trials is not None:
+            if fewshot_trials < 1:
+                raise SpecError(f"--fewshot-trials must be at least 1, got {fewshot_trials}")
+            options["fewshot_trials"] = fewshot_trials
         request = RunRequest(suite=suite, subject=model, standard=standard, options=options)
     if not no_report:
         _check_writable(report_dir)

@@ -45,7 +45,12 @@ def template_fields(source: str) -> set[str]:
 
 
 def select_fewshot(
-    pool: Sequence[dict[str, Any]], k: int, seed: int, exclude_id: str | None, id_field: str = "id"
+    pool: Sequence[dict[str, Any]],
+    k: int,
+    seed: int,
+    exclude_id: str | None,
+    id_field: str = "id",
+    sample_key: str | None = None,
 ) -> list[dict[str, Any]]:
     """k examples drawn without replacement, the same for the same (pool, k, seed, sample).
 
@@ -56,5 +61,7 @@ def select_fewshot(
     candidates = [r for r in pool if exclude_id is None or str(r.get(id_field)) != exclude_id]
     if len(candidates) < k:
         raise DataError(f"{k}-shot asked for but the few-shot pool has only {len(candidates)} rows")
-    rng = random.Random(f"{seed}:{exclude_id}")
+    # Seeded per sample (by `sample_key`, default the excluded id) so each sample gets its own
+    # examples, independent of which other samples run.
+    rng = random.Random(f"{seed}:{sample_key if sample_key is not None else exclude_id}")
     return rng.sample(list(candidates), k)

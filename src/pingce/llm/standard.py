@@ -13,7 +13,7 @@ from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec
 from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.core.stats import estimate
 from pingce.llm.metrics import get_metric
-from pingce.llm.taxonomy import DIMENSIONS, rollup
+from pingce.llm.taxonomy import rollup
 
 SAMPLES_PER_TASK_IN_REPORT = 100
 BOOTSTRAP_RESAMPLES = 1000
@@ -90,6 +90,7 @@ def _settings(options: dict[str, Any]) -> Any:
         seed=int(options.get("seed", 1234)),
         num_fewshot=options.get("num_fewshot"),
         limit=options.get("limit"),
+        fewshot_trials=options.get("fewshot_trials"),
     )
 
 
@@ -99,6 +100,7 @@ class LLMStandard:
     title_zh = "大模型评测（GB/T 45288.2-2025 评测指标与方法）"
 
     def indicators(self) -> list[Indicator]:
+        from pingce.llm.catalogue_metrics import CATALOGUE_METRICS
         from pingce.llm.metrics import _CATALOGUE
 
         metric_inds = [
@@ -110,7 +112,7 @@ class LLMStandard:
                 direction=m.direction,
                 definition=m.definition,
             )
-            for m in _CATALOGUE
+            for m in [*_CATALOGUE, *CATALOGUE_METRICS]
         ]
         return SCORE_INDICATORS + metric_inds + EFFICIENCY_INDICATORS
 
@@ -164,18 +166,32 @@ class LLMStandard:
         if hasattr(lm, "use_store"):  # served backends keep finished requests in the store
             lm.use_store(ctx.store)
         chunk = max(1, int(getattr(lm, "batch_size", 16))) * 8
-        for task in ctx.plan.tasks:
-            forget_failed(ctx.store, ctx.run_id, task.task_id)  # resume retries exactly these
-            run_units(
-                ctx.store,
-                ctx.run_id,
-                task.task_id,
-                task.units,
-                lambda units, h=task.handler: h.run(lm, units),
-                chunk_size=chunk,
-                progress=ctx.progress,
-                description=task.task_id,
-            )
+        from pingce.llm.ray_executor import open_pool, task_factory
+
+        pool = open_pool(ctx)  # None unless options["executor"] is ray or ray://HOST:PORT
+        try:
+            for task in ctx.plan.tasks:
+                forget_failed(ctx.store, ctx.run_id, task.task_id)  # resume retries these
+                if pool is not None:  # same chunks on Ray actors; this process writes
+                    pool.run_units(
+                        ctx.store, ctx.run_id, task.task_id, task.units,
+                        task_factory(ctx, pool, task.handler),
+                        chunk_size=chunk, progress=ctx.progress, description=task.task_id,
+                    )  # fmt: skip
+                    continue
+                run_units(
+                    ctx.store,
+                    ctx.run_id,
+                    task.task_id,
+                    task.units,
+                    lambda units, h=task.handler: h.run(lm, units),
+                    chunk_size=chunk,
+                    progress=ctx.progress,
+                    description=task.task_id,
+                )
+        finally:
+            if pool is not None:
+                pool.close()
         raise_if_failed(ctx.store, ctx.run_id)
 
     def summarize(
@@ -282,15 +298,19 @@ class LLMStandard:
         notes.extend(failure_note(failed))
         served = served_summary(records, failed, config)
         notes.extend(served["notes"])
+        # Calibration, robustness, few-shot spread, contamination and conformance verdicts.
+        from pingce.llm.report_extras import report_extras
+
+        more = report_extras(suite, config, records)
         return {
             "tasks": task_rows,
             "dimensions": dimensions,
             "overall": overall,
-            "indicators": run_inds + indicators,
+            "indicators": run_inds + indicators + more["indicators"],
             "samples": samples,
-            "notes": notes,
-            "sections": served["sections"],
-            "extra": {"efficiency": efficiency, **served["extra"]},
+            "notes": notes + more["notes"],
+            "sections": served["sections"] + more["sections"],
+            "extra": {"efficiency": efficiency, **served["extra"], "catalogue": more["extra"]},
         }
 
 
@@ -386,4 +406,6 @@ def register() -> None:
         backends.register("hf", open_hf)
         demos.register("10-llm", run_llm_demo)
     openai_backend.register()  # `openai://HOST:PORT/v1?model=NAME` subjects
-    _ = DIMENSIONS
+    from pingce.llm import catalogue  # built-in benchmarks, safety, robustness, contamination
+
+    catalogue.register()

@@ -48,6 +48,7 @@ class RunSettings:
     seed: int = 1234
     num_fewshot: int | None = None  # overrides every task's num_fewshot when set
     limit: int | None = None  # first N samples of each task
+    fewshot_trials: int | None = None  # reruns with resampled few-shot sets (spread)
 
 
 class LLMTask:
@@ -137,7 +138,16 @@ class LLMTask:
             # Excluded by position too: rows without an id field would otherwise be eligible
             # as their own example.
             candidates = pool[:position] + pool[position + 1 :] if same_split else pool
-            shots = select_fewshot(candidates, k, settings.seed, sample_id, self.params.id_field)
+            # A separate few-shot split may reuse the evaluation split's ids (C-Eval's dev and
+            # test both count from 0): exclude by id only when drawing from the same split.
+            shots = select_fewshot(
+                candidates,
+                k,
+                settings.seed,
+                sample_id if same_split else None,
+                self.params.id_field,
+                sample_key=sample_id,
+            )
             samples.append((sample_id, position, self.build(row, shots, where, settings)))
         self._prepared = (settings, samples)
         return samples

@@ -131,7 +131,8 @@ class JudgedTask(GenerativeTask):
             "template_sha256": self.template.sha256,
             "judges": judge_fps,
         }
-        units = super().units(settings, subject_fp)
+        # The judges and their prompt template are part of every record key.
+        units = super().units(settings, {**subject_fp, "judging": self._judge_identity})
         self.provenance["judge_template"] = self.template.id
         self.provenance["judge_template_sha256"] = self.template.sha256
         self.provenance["judges"] = judge_fps
@@ -150,7 +151,6 @@ class JudgedTask(GenerativeTask):
             if p.baseline not in row:
                 raise DataError(f"{where}: missing baseline field {p.baseline!r}")
             payload["baseline"] = str(row[p.baseline])
-        payload["judging"] = self._judge_identity  # template hash + judges: part of the key
         return payload
 
     def process(self, lm: LanguageModel, units: list[WorkUnit]) -> list[Outcome]:

@@ -1,0 +1,160 @@
+"""Code generation scored by running the program against its tests: pass@k.
+
+For each problem the model writes `n_samples` completions (sampled with seeds seed, seed+1,
+...; greedy when n_samples is 1); each completion is placed into the `program` template with
+the row's fields and run in the sandbox (`pingce.llm.sandbox`); a program passes when it
+exits with status 0. pass@k per problem uses the unbiased estimator
+(`pingce.llm.pass_at_k`), so the task score is its mean over problems.
+
+    - id: humaneval
+      type: code_generation
+      prompt: "{{ prompt }}"
+      program: "{{ prompt }}{{ completion }}\n\n{{ test }}\n\ncheck({{ entry_point }})\n"
+      n_samples: 10
+      generation: {temperature: 0.8, max_new_tokens: 512}
+      metrics: [pass@1, pass@10]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from pingce.backends.base import GenerationParams, GenerationRequest, LanguageModel
+from pingce.backends.served import chat_request
+from pingce.core.errors import SpecError
+from pingce.core.execute import Outcome, WorkUnit
+from pingce.core.registry import task_types
+from pingce.llm.catalogue_metrics import PASS_AT
+from pingce.llm.datasets import Row
+from pingce.llm.pass_at_k import pass_at_k
+from pingce.llm.prompts import render
+from pingce.llm.sandbox import SandboxLimits, run_programs
+from pingce.llm.tasks.base import RunSettings, Timer
+from pingce.llm.tasks.generative import GenerativeParams, GenerativeTask
+
+
+class CodeGenerationParams(GenerativeParams):
+    program: str  # Jinja template with the row's fields and `completion`
+    target: str = "{{ '' }}"  # code tasks have no reference text
+    # No stripping by default: a completion's leading indentation is part of the program.
+    filters: list[str | dict[str, Any]] = Field(default_factory=list)
+    n_samples: int = Field(default=1, ge=1, le=1000)
+    timeout_s: float = Field(default=5.0, gt=0, le=600)
+    memory_mb: int = Field(default=1024, ge=64)
+    workers: int = Field(default=2, ge=1, le=64)  # programs run at once
+
+    @model_validator(mode="after")
+    def _sampling(self) -> CodeGenerationParams:
+        if self.n_samples > 1 and self.generation.temperature <= 0:
+            raise ValueError(
+                "n_samples > 1 needs generation.temperature > 0 (else the samples are equal)"
+            )
+        return self
+
+
+@task_types.register("code_generation")
+class CodeGenerationTask(GenerativeTask):
+    type_name = "code_generation"
+    Params = CodeGenerationParams
+    allowed_metrics = tuple(f"pass@{k}" for k in PASS_AT)
+    default_metrics = ("pass@1",)
+    params: CodeGenerationParams
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.metric_names:
+            k = int(name.split("@")[1])
+            if k > self.params.n_samples:
+                raise SpecError(f"{self.where}.metrics: {name} needs n_samples >= {k}")
+
+    def build(
+        self, row: Row, shots: Sequence[Row], where: str, settings: RunSettings
+    ) -> dict[str, Any]:
+        payload = super().build(row, shots, where, settings)
+        # Rendered now with a placeholder, so a template error surfaces before the model runs.
+        render(self.params.program, {**row, "completion": ""}, where)
+        payload["row"] = {k: v for k, v in row.items() if isinstance(v, str | int | float | list)}
+        payload["n_samples"] = self.params.n_samples
+        payload["program_template"] = self.params.program
+        return payload
+
+    def _requests(self, lm: LanguageModel, unit: WorkUnit) -> list[Any]:
+        p = unit.payload
+        params = dict(p["params"])
+        params["until"] = tuple(params["until"])
+        base = GenerationParams(**params)
+        reqs = []
+        for i in range(p["n_samples"]):
+            gp = dataclasses.replace(base, seed=base.seed + i)
+            if "messages" in p and getattr(lm, "supports_chat", False):
+                reqs.append(chat_request(p["messages"], gp))
+            else:
+                context = lm.chat_prompt(p["messages"]) if "messages" in p else p["context"]
+                reqs.append(GenerationRequest(context, gp))
+        return reqs
+
+    def process(self, lm: LanguageModel, units: list[WorkUnit]) -> list[Outcome]:
+        per_unit = [self._requests(lm, u) for u in units]
+        flat = [r for reqs in per_unit for r in reqs]
+        with Timer():
+            generations = lm.generate(flat)
+        programs = []
+        completions = []
+        at = 0
+        for unit, reqs in zip(units, per_unit, strict=True):
+            gens = generations[at : at + len(reqs)]
+            at += len(reqs)
+            texts = [self.extract(g.text) for g in gens]
+            completions.append((gens, texts))
+            where = f"{self.id}: sample {unit.sample_id}"
+            programs.extend(
+                render(
+                    unit.payload["program_template"],
+                    {**unit.payload["row"], "completion": t},
+                    where,
+                )
+                for t in texts
+            )
+        limits = SandboxLimits(timeout_s=self.params.timeout_s, memory_mb=self.params.memory_mb)
+        results = run_programs(programs, limits, workers=self.params.workers)
+        outcomes = []
+        at = 0
+        for unit, (gens, texts) in zip(units, completions, strict=True):
+            res = results[at : at + len(texts)]
+            at += len(texts)
+            n = len(res)
+            c = sum(r.passed for r in res)
+            scores = {name: pass_at_k(n, c, int(name.split("@")[1])) for name in self.metric_names}
+            outcomes.append(
+                Outcome(
+                    scores=scores,
+                    data={
+                        "prompt": unit.payload.get("context", ""),
+                        "output": gens[0].text,
+                        "extracted": texts[0],
+                        "reference": "",
+                        "n": n,
+                        "c": c,
+                        "results": [
+                            {
+                                "status": r.status,
+                                "seconds": round(r.seconds, 3),
+                                "stderr": r.stderr[-300:],
+                            }
+                            for r in res
+                        ],  # fmt: skip
+                        "isolation": res[0].isolation if res else "",
+                        "usage": {
+                            "tokens_in": sum(g.tokens_in for g in gens),
+                            "tokens_out": sum(g.tokens_out for g in gens),
+                            "requests": len(gens),
+                            "seconds": sum(g.seconds for g in gens),
+                        },
+                    },
+                )
+            )
+        return outcomes
