@@ -20,6 +20,8 @@ BUILTIN_STANDARDS = (
     "pingce.voice.standard",
     "pingce.labeling.standard",
     "pingce.kg.standard",
+    # Not a standard: `pingce serve`, the results dashboard.
+    "pingce.web.cli",
 )
 
 

@@ -1,0 +1,105 @@
+"""`pingce serve`: the results dashboard on a local (or token-protected) address.
+
+Registered as a top-level command group with a single callback, so the command line is
+`pingce serve [--db URL] [--host 127.0.0.1] [--port 8765]`. Starlette and uvicorn are
+imported only when the command runs, so the command exists (and says what to install) even
+without the `web` extra.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from typing import Annotated
+
+import typer
+
+from pingce.web.errors import DashboardError
+
+TOKEN_ENV = "PINGCE_TOKEN"
+MIN_TOKEN_LENGTH = 16
+
+serve_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def check_token(host: str, token: str | None) -> str | None:
+    """The token the server will demand, or raise when serving `host` would be unsafe.
+
+    Loopback needs no token (a set one is still enforced); any other address needs one of at
+    least MIN_TOKEN_LENGTH characters.
+    """
+    from pingce.web.security import is_loopback
+
+    token = token or None
+    if token is not None and len(token) < MIN_TOKEN_LENGTH and not is_loopback(host):
+        raise DashboardError(
+            f"{TOKEN_ENV} is too short to protect {host}: use at least {MIN_TOKEN_LENGTH} characters",
+            hint='e.g. export PINGCE_TOKEN="$(python -c "import secrets; print(secrets.token_urlsafe(24))")"',
+        )
+    if token is None and not is_loopback(host):
+        raise DashboardError(
+            f"refusing to serve results on non-loopback address {host} without a token",
+            hint=f"set {TOKEN_ENV} to a secret of {MIN_TOKEN_LENGTH}+ characters, or use --host 127.0.0.1",
+        )
+    return token
+
+
+def _check_port(host: str, port: int) -> None:
+    if not 1 <= port <= 65535:
+        raise DashboardError(f"--port must be between 1 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise DashboardError(
+                    f"port {port} on {host} is already in use", hint="pick another with --port"
+                ) from None
+            raise DashboardError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+@serve_app.callback(invoke_without_command=True)
+def serve(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Results store URL or SQLite path (default: $PINGCE_DB)."),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; non-loopback needs $PINGCE_TOKEN.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+) -> None:
+    """Browse, compare and export every stored run in a browser (read-only)."""
+    token = check_token(host, os.environ.get(TOKEN_ENV))
+    _check_port(host, port)
+    try:
+        import uvicorn
+
+        from pingce.web.app import create_app
+    except ModuleNotFoundError as exc:
+        raise DashboardError(
+            f"the dashboard needs {exc.name}, which is not installed",
+            hint="pip install 'pingce[web]'",
+        ) from None
+    from pingce.core.store import open_store
+    from pingce.web.security import LOOPBACK_HOSTS, is_loopback
+
+    store = open_store(db)
+    allowed = [*LOOPBACK_HOSTS, host] if is_loopback(host) else None
+    app = create_app(store, token=token, allowed_hosts=allowed)
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"pingce dashboard on http://{shown}:{port}/  (store {store.display_url})")
+    if token:
+        typer.echo(f"token required: open http://{shown}:{port}/?token=<{TOKEN_ENV}>")
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+
+
+def register() -> None:
+    """Add `pingce serve` (idempotent)."""
+    from pingce.core.registry import commands
+
+    if "serve" not in commands._items:
+        commands.register("serve", serve_app)

@@ -1,0 +1,181 @@
+"""The dashboard's guard: read-only methods, token check, Host check and security headers.
+
+One ASGI middleware in front of every route (static files included):
+
+- Only GET and HEAD exist; anything else is 405 before routing, so no handler can write.
+- With a token (required by `pingce serve` on a non-loopback address), a request needs
+  `Authorization: Bearer TOKEN`, the `pingce_token` cookie, or `?token=TOKEN`; the last sets
+  the cookie (a MAC of the token; HttpOnly, SameSite=Strict) and redirects to the same URL without the token, so
+  it does not linger in history, logs or Referer headers. Comparisons are constant-time.
+- On loopback without a token, the Host header must name the loopback interface: a page on
+  another site cannot reach the dashboard by rebinding its DNS name to 127.0.0.1.
+- Every response carries a Content-Security-Policy that allows only the dashboard's own
+  scripts and styles, plus nosniff, no-referrer and frame-ancestors 'none'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+TOKEN_COOKIE = "pingce_token"
+TOKEN_PARAM = "token"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "cache-control": "no-store",
+}
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses that only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # any other name may resolve to a public address
+
+
+def _host_name(header: str) -> str:
+    """'127.0.0.1:8765' -> '127.0.0.1', '[::1]:8765' -> '::1'."""
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def tokens_equal(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def cookie_value(token: str) -> str:
+    """What the cookie holds: a MAC of the token, so the token itself never sits in a cookie
+    and any token characters are cookie-safe."""
+    return hmac.new(token.encode("utf-8"), b"pingce-dashboard-session", hashlib.sha256).hexdigest()
+
+
+class Guard:
+    """ASGI middleware applying the rules in the module docstring."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token: str | None,
+        allowed_hosts: Sequence[str] | None,
+    ) -> None:
+        self.app = app
+        self.token = token or None
+        self.allowed_hosts = {h.lower() for h in allowed_hosts} if allowed_hosts else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if scope["method"] not in ("GET", "HEAD"):
+            await _plain(
+                send, 405, "read-only dashboard: only GET and HEAD", {"allow": "GET, HEAD"}
+            )
+            return
+        if self.allowed_hosts is not None:
+            host = _host_name(headers.get("host", "")).lower()
+            if host not in self.allowed_hosts:
+                await _plain(send, 400, "unexpected Host header")
+                return
+        if self.token is not None:
+            verdict = self._check_token(scope, headers)
+            if verdict == "redirect":
+                await self._redirect_with_cookie(scope, send)
+                return
+            if verdict != "ok":
+                await _plain(
+                    send,
+                    401,
+                    "a token is required: open the dashboard with ?token=... or send "
+                    "'Authorization: Bearer ...'",
+                    {"www-authenticate": 'Bearer realm="pingce"'},
+                )
+                return
+        await self.app(scope, receive, _with_headers(send))
+
+    def _check_token(self, scope: Scope, headers: dict[str, str]) -> str:
+        assert self.token is not None
+        auth = headers.get("authorization", "")
+        if auth[:7].lower() == "bearer " and tokens_equal(auth[7:].strip(), self.token):
+            return "ok"
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        if TOKEN_PARAM in query:
+            return "redirect" if tokens_equal(query[TOKEN_PARAM], self.token) else "denied"
+        cookie = SimpleCookie()
+        try:
+            cookie.load(headers.get("cookie", ""))
+        except Exception:  # a malformed Cookie header is simply no cookie
+            return "denied"
+        morsel = cookie.get(TOKEN_COOKIE)
+        if morsel is not None and tokens_equal(morsel.value, cookie_value(self.token)):
+            return "ok"
+        return "denied"
+
+    async def _redirect_with_cookie(self, scope: Scope, send: Send) -> None:
+        assert self.token is not None
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        rest = urlencode([(k, v) for k, v in pairs if k != TOKEN_PARAM])
+        location = (scope.get("root_path", "") + scope["path"]) + (f"?{rest}" if rest else "")
+        cookie = f"{TOKEN_COOKIE}={cookie_value(self.token)}; Path=/; HttpOnly; SameSite=Strict"
+        await _plain(send, 303, "authenticated", {"location": location, "set-cookie": cookie})
+
+
+def _with_headers(send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            present = {k.decode("latin-1").lower() for k, _ in message.get("headers", [])}
+            extra = [
+                (k.encode("latin-1"), v.encode("latin-1"))
+                for k, v in {"content-security-policy": CSP, **SECURITY_HEADERS}.items()
+                if k not in present  # a route may tighten its own policy (report exports)
+            ]
+            message["headers"] = list(message.get("headers", [])) + extra
+        await send(message)
+
+    return wrapped
+
+
+async def _plain(send: Send, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+    body = (text + "\n").encode("utf-8")
+    all_headers = {
+        "content-type": "text/plain; charset=utf-8",
+        "content-length": str(len(body)),
+        "content-security-policy": CSP,
+        **SECURITY_HEADERS,
+        **(headers or {}),
+    }
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in all_headers.items()],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
