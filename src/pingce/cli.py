@@ -119,6 +119,9 @@ def run(
     num_fewshot: Annotated[
         int | None, typer.Option("--num-fewshot", help="Override every task's few-shot count.")
     ] = None,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local, ray (a local Ray) or ray://HOST:PORT.")
+    ] = "local",
     fewshot_trials: Annotated[
         int | None,
         typer.Option(
@@ -207,6 +210,11 @@ def run(
             "limit": limit,
             "threads": threads,
         }
+        if executor != "local":
+            from pingce.core.ray_executor import parse_executor
+
+            parse_executor(executor)
+            options["executor"] = executor
         if fewshot_trials is not None:
             if fewshot_trials < 1:
                 raise SpecError(f"--fewshot-trials must be at least 1, got {fewshot_trials}")
@@ -217,7 +225,21 @@ def run(
     if quiet:
         _quiet_libraries()
     store = _store(db)
-    run_id = execute_run(store, request, resume=resume, show_progress=not quiet)
+    overrides: dict[str, Any] = {}
+    if resume is not None:
+        # Execution-only settings may change on resume; record keys do not depend on them.
+        if executor != "local":
+            from pingce.core.ray_executor import parse_executor
+
+            parse_executor(executor)
+            overrides["executor"] = executor
+        if concurrency != 32:
+            overrides["concurrency"] = concurrency
+        if threads is not None:
+            overrides["threads"] = threads
+    run_id = execute_run(
+        store, request, resume=resume, show_progress=not quiet, overrides=overrides
+    )
     _finish(store, run_id, None if no_report else report_dir)
 
 

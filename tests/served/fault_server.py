@@ -6,6 +6,8 @@ over attempts): `[[429xN]]` answers 429 with `Retry-After: 1` for the first N at
 stream (or the body) short, `[[badjsonxN]]` sends malformed JSON, `[[always500]]` and
 `[[always400]]` fail until POST /control {"heal": true}. `[[judge]]` prompts are answered as a
 judge (see `judge_answer`). With `--capacity K`, requests beyond K in flight get 429.
+`[[bigevent]]` pads every streamed event to over 200 KB (one line longer than aiohttp's
+128 KiB `readline` limit).
 
 Usage: python fault_server.py PORT [--capacity K] [--delay S]. GET /stats: per-prompt
 attempts and successes; GET /stats/peak: most requests seen in flight at once.
@@ -169,7 +171,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
 
+        pad = "x" * 200_000 if "[[bigevent]]" in prompt else ""
+
         def event(obj: Any) -> None:
+            if pad:
+                obj = {**obj, "pad": pad}
             data = f"data: {json.dumps(obj)}\n\n".encode()
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()

@@ -1,7 +1,7 @@
 """Async HTTP engine for served models: bounded adaptive concurrency, retries, rate limits.
 
-One `ApiClient` owns an `httpx2.AsyncClient` (connection pool sized to the concurrency) and
-sends JSON requests with
+One `ApiClient` owns an `aiohttp.ClientSession` (a keep-alive connection pool sized to the
+concurrency) and sends JSON requests with
 
 - a concurrency limit that halves on overload (429/503) and grows by one after a window of
   successes, never above the configured maximum (`AdaptiveLimiter`);
@@ -13,6 +13,12 @@ A request that still fails after its retries raises `RequestFailed` with a one-l
 server answer that shows a missing capability raises `ModelError` from the caller's parser and
 stops the run. Secrets (the API key) live only in the client's default headers in memory and
 never appear in a reason. See docs/standards/llm-served.md.
+
+Why aiohttp: the client's own CPU time bounds the requests/s a run sustains against a fast
+server. httpx/httpcore's pool scans every pooled connection (with a `getpeername` and a
+readability poll each) on every request, so its CPU cost grows with the concurrency
+(~2 ms/request at 256); aiohttp's pool and C HTTP parser cost ~0.1 ms/request at any
+concurrency (benchmarks/api_overhead.py, docs/standards/llm-served.md).
 """
 
 from __future__ import annotations
@@ -22,12 +28,14 @@ import json
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx2 as httpx
+import aiohttp
+from multidict import CIMultiDictProxy
+from yarl import URL
 
 from pingce.core.errors import ModelError
 
@@ -211,12 +219,63 @@ def _error_detail(body: bytes) -> str:
     return _short(str(err))
 
 
-# What a parser gets: the HTTP response after a 2xx status (for streams, not yet read).
-Parser = Callable[[httpx.Response, float], Awaitable[Any]]
+class Reply:
+    """One 2xx answer as a parser sees it: the whole body, or (streaming) its lines.
+
+    A thin view over `aiohttp.ClientResponse`, so parsers do not depend on the HTTP library.
+    """
+
+    __slots__ = ("path", "status", "headers", "content", "_resp")
+
+    def __init__(
+        self,
+        path: str,
+        status: int,
+        headers: CIMultiDictProxy[str],
+        content: bytes,
+        resp: aiohttp.ClientResponse | None = None,
+    ) -> None:
+        self.path = path  # the endpoint path, e.g. /v1/completions (for messages)
+        self.status = status
+        self.headers = headers
+        self.content = content  # the body (b"" for a stream not yet read)
+        self._resp = resp
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    async def lines(self) -> AsyncIterator[str]:
+        """The streamed body line by line (without line ends), as it arrives.
+
+        Split here rather than by aiohttp's line iterator, whose line-length limit (the
+        stream's high-water mark, 128 KiB by default) differs between aiohttp versions: a
+        server-sent event carrying top logprobs can be longer.
+        """
+        assert self._resp is not None, "lines() is for streamed answers"
+        buf = bytearray()
+        async for chunk in self._resp.content.iter_any():
+            buf += chunk
+            end = buf.rfind(b"\n")
+            if end < 0:
+                continue
+            for line in bytes(buf[:end]).split(b"\n"):
+                yield line.rstrip(b"\r").decode("utf-8", "replace")
+            del buf[: end + 1]
+        if buf:
+            yield bytes(buf).rstrip(b"\r").decode("utf-8", "replace")
+
+
+# What a parser gets: the answer after a 2xx status and when the attempt started.
+Parser = Callable[[Reply, float], Awaitable[Any]]
 
 
 class ApiClient:
-    """Sends requests to one OpenAI-compatible server under `ClientSettings`."""
+    """Sends requests to one OpenAI-compatible server under `ClientSettings`.
+
+    The session is made lazily inside the event loop that uses it, and must be closed there
+    (`aclose`).
+    """
 
     def __init__(
         self, base_url: str, settings: ClientSettings, headers: dict[str, str] | None = None
@@ -224,7 +283,8 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.settings = settings
         self._headers = dict(headers or {})
-        self._client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}  # parsed once per path: yarl parsing is not free
         self.limiter = AdaptiveLimiter(settings.concurrency, settings.adaptive)
         self.rpm = (
             RateBudget(settings.requests_per_minute) if settings.requests_per_minute else None
@@ -232,36 +292,44 @@ class ApiClient:
         self.tpm = RateBudget(settings.tokens_per_minute) if settings.tokens_per_minute else None
         self.stats = ClientStats()
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
             s = self.settings
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url,
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=s.concurrency, limit_per_host=0),
                 headers={"content-type": "application/json", **self._headers},
-                timeout=httpx.Timeout(s.timeout_s, connect=s.connect_timeout_s),
-                limits=httpx.Limits(
-                    max_connections=s.concurrency, max_keepalive_connections=s.concurrency
-                ),
+                # The total deadline is ours (asyncio.timeout in `request`); aiohttp bounds
+                # only connecting, and its own 5-minute default total is switched off.
+                timeout=aiohttp.ClientTimeout(total=None, connect=s.connect_timeout_s),
+                raise_for_status=False,
             )
-        return self._client
+        return self._session
+
+    def _url(self, path: str) -> URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = URL(self.base_url + path)
+        return url
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def get_json(self, path: str) -> Any:
         """One GET without retries (for discovery such as /models); None on any failure."""
         try:
-            resp = await self._http().get(path)
-            return resp.json() if resp.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
+            async with asyncio.timeout(self.settings.timeout_s):
+                async with self._http().get(self._url(path)) as resp:
+                    body = await resp.read()
+            return json.loads(body) if resp.status == 200 else None
+        except (aiohttp.ClientError, TimeoutError, ValueError):
             return None
 
     async def request(
         self, path: str, body: dict[str, Any], parse: Parser, *, stream: bool, tokens: int = 0
     ) -> Any:
-        """POST `body` to `path` and return `parse(response, started)`, retrying as configured.
+        """POST `body` to `path` and return `parse(reply, started)`, retrying as configured.
 
         `tokens` is the request's estimated token cost, charged to the tokens/min budget; when
         the parsed result is a dict with `tokens_in`/`tokens_out`, the estimate is corrected.
@@ -277,16 +345,17 @@ class ApiClient:
             epoch = await self.limiter.acquire()
             self.stats.requests += 1
             try:
-                result = await asyncio.wait_for(
-                    self._attempt(path, content, parse, stream), timeout=s.timeout_s
-                )
+                async with asyncio.timeout(s.timeout_s):
+                    result = await self._attempt(path, content, parse, stream)
             except Retryable as exc:
                 failure = exc
-            except TimeoutError:
-                failure = Retryable(f"timed out after {s.timeout_s:g} s")
-            except httpx.TimeoutException:
-                failure = Retryable(f"timed out after {s.timeout_s:g} s")
-            except httpx.TransportError as exc:
+            except TimeoutError as exc:  # our deadline, or aiohttp's connect timeout
+                failure = Retryable(
+                    f"connecting timed out after {s.connect_timeout_s:g} s"
+                    if isinstance(exc, aiohttp.ClientError)
+                    else f"timed out after {s.timeout_s:g} s"
+                )
+            except aiohttp.ClientError as exc:  # refused, reset, truncated body
                 failure = Retryable(f"connection failed: {type(exc).__name__}: {_short(str(exc))}")
             else:
                 self.limiter.on_success()
@@ -318,27 +387,25 @@ class ApiClient:
         return cap / 2 + random.uniform(0, cap / 2)  # "equal jitter": never zero, never lockstep
 
     async def _attempt(self, path: str, content: bytes, parse: Parser, stream: bool) -> Any:
-        client = self._http()
+        url = self._url(path)
         started = time.perf_counter()
-        if not stream:
-            resp = await client.post(path, content=content)
-            self._check_status(resp, resp.content)
-            return await parse(resp, started)
-        async with client.stream("POST", path, content=content) as resp:
-            if resp.status_code >= 300:
-                await resp.aread()
-                self._check_status(resp, resp.content)
-            return await parse(resp, started)
+        async with self._http().post(url, data=content) as resp:
+            if not stream or resp.status >= 300:
+                body = await resp.read()
+                self._check_status(url.path, resp.status, resp.headers, body)
+                return await parse(Reply(url.path, resp.status, resp.headers, body), started)
+            return await parse(Reply(url.path, resp.status, resp.headers, b"", resp), started)
 
-    def _check_status(self, resp: httpx.Response, body: bytes) -> None:
-        code = resp.status_code
+    def _check_status(
+        self, path: str, code: int, headers: CIMultiDictProxy[str], body: bytes
+    ) -> None:
         if code < 300:
             return
         detail = _error_detail(body)
-        reason = f"HTTP {code} from {resp.request.url.path}: {detail}"
+        reason = f"HTTP {code} from {path}: {detail}"
         if code in RETRY_STATUSES:
             retry_after = retry_after_seconds(
-                resp.headers.get("retry-after"), self.settings.retry_after_max_s
+                headers.get("retry-after"), self.settings.retry_after_max_s
             )
             raise Retryable(reason, status=code, retry_after=retry_after)
         if code in (401, 403):
@@ -354,16 +421,14 @@ class ApiClient:
         raise RequestFailed(reason, 1)
 
 
-def parse_json_body(resp: httpx.Response) -> dict[str, Any]:
+def parse_json_body(reply: Reply) -> dict[str, Any]:
     """A 2xx body as a JSON object; malformed JSON is retryable (proxies truncate bodies)."""
     try:
-        data = json.loads(resp.content)
+        data = json.loads(reply.content)
     except ValueError:
-        raise Retryable(
-            f"malformed JSON from {resp.request.url.path}: {_short(resp.text, 80)!r}"
-        ) from None
+        raise Retryable(f"malformed JSON from {reply.path}: {_short(reply.text, 80)!r}") from None
     if not isinstance(data, dict):
-        raise Retryable(f"unexpected JSON from {resp.request.url.path}: not an object")
+        raise Retryable(f"unexpected JSON from {reply.path}: not an object")
     if "error" in data and "choices" not in data:
-        raise Retryable(f"error from {resp.request.url.path}: {_error_detail(resp.content)}")
+        raise Retryable(f"error from {reply.path}: {_error_detail(reply.content)}")
     return data

@@ -22,6 +22,7 @@ the HTTP client's headers: it is in no fingerprint, setting, record, cache entry
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import time
@@ -33,11 +34,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
-
 from pingce.backends.api_client import (
     ApiClient,
     ClientSettings,
+    Reply,
     RequestFailed,
     Retryable,
     parse_json_body,
@@ -53,6 +53,7 @@ from pingce.backends.failures import RequestsFailed
 from pingce.backends.pricing import load_price
 from pingce.backends.served import ChatGenerationRequest, ServedGeneration
 from pingce.core.errors import ModelError, SpecError
+from pingce.core.fingerprint import canonical_json
 from pingce.core.spec import SubjectSpec
 
 ENDPOINTS = ("auto", "chat", "completions")
@@ -111,8 +112,6 @@ def _tokenizer_digest(path: str) -> str:
 
         files = [p for p in local.iterdir() if p.is_file() and "token" in p.name.lower()]
         if files:
-            import hashlib
-
             h = hashlib.sha256()
             for f in sorted(files):
                 h.update(f.name.encode() + b"\0" + f.read_bytes())
@@ -148,6 +147,13 @@ class OpenAICompatibleLM:
     ) -> None:
         if endpoint not in ENDPOINTS:
             raise SpecError(f"endpoint {endpoint!r} is not one of {', '.join(ENDPOINTS)}")
+        # What a pickled copy (a Ray actor's replica, a judge inside a task) reopens from.
+        self._init_args = (base_url, model)
+        self._init_kwargs = {
+            "api_key_env": api_key_env, "client": client, "endpoint": endpoint,
+            "stream": stream, "tokenizer": tokenizer, "max_length": max_length,
+            "prices": prices, "request_cache": request_cache, "revision": revision,
+        }  # fmt: skip
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.endpoint = endpoint
@@ -174,10 +180,17 @@ class OpenAICompatibleLM:
         self.client = ApiClient(self.base_url, self.client_settings, headers)
         self._runner = asyncio.Runner()
         weakref.finalize(self, _shutdown, self._runner, self.client)
+        self._key_prefix: str | None = None
         self._cache: Any = None
         self._memo: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._failed: dict[str, str] = {}
         self.cache_hits = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles as its constructor arguments: the copy opens its own connections and
+        reads the API key from the same environment variable (the key never travels), and
+        has no request cache until `use_store` is called on it."""
+        return (_reopen, (self._init_args, self._init_kwargs))
 
     # ---- identity ---------------------------------------------------------------------
     @property
@@ -264,10 +277,14 @@ class OpenAICompatibleLM:
 
     # ---- request execution ------------------------------------------------------------
     def _key(self, path: str, body: dict[str, Any], repeat: int) -> str:
-        from pingce.core.request_cache import request_key
-
+        """`request_cache.request_key(fingerprint, path, body, repeat)`, with the
+        fingerprint's canonical JSON made once rather than per request (it is the same
+        sha256 of `[fingerprint, path, body, repeat]`; tests check they agree)."""
+        if self._key_prefix is None:
+            self._key_prefix = "[" + canonical_json(self.fingerprint()) + ","
         keyed = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
-        return request_key(self.fingerprint(), path, keyed, repeat)
+        text = f"{self._key_prefix}{canonical_json(path)},{canonical_json(keyed)},{int(repeat)}]"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def _call(
         self, kind: str, path: str, body: dict[str, Any], parse: Callable[..., Any], *,
@@ -397,7 +414,7 @@ class OpenAICompatibleLM:
 
     async def _parse_echo(
         self,
-        resp: httpx.Response,
+        resp: Reply,
         started: float,
         *,
         span: tuple[int, int] | None = None,
@@ -577,9 +594,7 @@ class OpenAICompatibleLM:
             return len(view.tok_encode(prompt)), len(view.tok_encode(text)), "tokenizer"
         return 0, chunks, "missing"
 
-    async def _parse_generation(
-        self, resp: httpx.Response, started: float, *, chat: bool
-    ) -> dict[str, Any]:
+    async def _parse_generation(self, resp: Reply, started: float, *, chat: bool) -> dict[str, Any]:
         data = parse_json_body(resp)
         try:
             choice = data["choices"][0]
@@ -599,15 +614,13 @@ class OpenAICompatibleLM:
             "token_times_s": [],
         }
 
-    async def _parse_stream(
-        self, resp: httpx.Response, started: float, *, chat: bool
-    ) -> dict[str, Any]:
+    async def _parse_stream(self, resp: Reply, started: float, *, chat: bool) -> dict[str, Any]:
         parts: list[str] = []
         times: list[float] = []
         finish: str | None = None
         usage: Any = None
         done = False
-        async for line in resp.aiter_lines():
+        async for line in resp.lines():
             if not line.startswith("data:"):
                 continue
             payload = line[5:].strip()
@@ -647,6 +660,10 @@ class OpenAICompatibleLM:
         }
 
 
+def _reopen(args: tuple[str, str], kwargs: dict[str, Any]) -> OpenAICompatibleLM:
+    return OpenAICompatibleLM(*args, **kwargs)
+
+
 def _shutdown(runner: asyncio.Runner, client: ApiClient) -> None:
     """Close the HTTP client and the event loop (idempotent; also run at garbage collection)."""
     try:
@@ -655,7 +672,7 @@ def _shutdown(runner: asyncio.Runner, client: ApiClient) -> None:
         return
     if loop.is_running() or asyncio._get_running_loop() is not None:
         return  # collected inside another event loop: leave the sockets to the GC
-    if client._client is not None:
+    if client._session is not None:
         runner.run(client.aclose())
     runner.close()
 

@@ -118,7 +118,7 @@ class RayPool:
         self._started_ray = False
         self._actor_cls: Any = None
         self.actors: list[Any] = []  # alive actors, in start order
-        self.names: dict[Any, str] = {}  # actor -> "actor N" for messages
+        self.names: dict[Any, str] = {}  # actor -> its Ray name, for messages
         self._numbers = count(1)
         self._tokens = count(1)
         self.prefix = f"pingce-{secrets.token_hex(3)}"  # actors are named PREFIX-N in Ray

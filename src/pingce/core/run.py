@@ -44,8 +44,13 @@ def execute_run(
     *,
     resume: str | None = None,
     show_progress: bool = True,
+    overrides: dict[str, Any] | None = None,
 ) -> str:
-    """Run (or resume) a suite on a subject; returns the run id."""
+    """Run (or resume) a suite on a subject; returns the run id.
+
+    `overrides` change execution-only options when resuming (executor, concurrency, threads):
+    record keys do not depend on them, so finished work is reused whatever they are.
+    """
     row: RunRow | None = None
     if resume:
         row = store.get_run(resume)
@@ -61,7 +66,7 @@ def execute_run(
             suite=suite_ref,
             subject=row.subject,
             standard=row.standard,
-            options=dict(config["options"]),
+            options={**config["options"], **(overrides or {})},
         )
     if request is None:
         raise SpecError("nothing to run", hint="give --suite and --model, or --resume RUN_ID")
