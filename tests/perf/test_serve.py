@@ -165,7 +165,7 @@ def test_serve_pipeline_poisson_sweep_with_slo(fixture_server) -> None:
     assert set(rows) == {"serve@poisson=5", "serve@poisson=20"}
     for t in rows.values():
         assert t["metrics"]["serve_goodput"]["value"] == 0.0  # TPOT 30 ms > the 5 ms SLO
-        assert 100.0 <= t["metrics"]["serve_ttft_ms"]["value"] <= 120.0
+        assert 100.0 <= t["metrics"]["serve_ttft_ms"]["value"] <= 250.0
     assert any(s["id"] == "serve-serve" for s in doc["sections"])
 
 

@@ -133,7 +133,9 @@ def test_pipeline_run_equals_hf_and_keeps_the_key_out_of_every_artifact(
             assert da["loglikelihoods"] == pytest.approx(db_["loglikelihoods"], abs=TOL)
             assert a[k]["scores"] == b[k]["scores"]
         else:
-            assert da["logprob"] == pytest.approx(db_["logprob"], abs=TOL)
+            # A whole-text sum over ~1,000 tokens: allow float32 summation-order noise relative
+            # to its size (batch composition differs between the two runs).
+            assert da["logprob"] == pytest.approx(db_["logprob"], rel=1e-6, abs=TOL)
 
     # A second run with other concurrency is answered from the request cache entirely.
     before = logprob_server.get("/stats")["completions"]

@@ -44,7 +44,7 @@ class TaskParams(BaseModel):
     boundary_tolerance_px: float = Field(default=2.0, ge=0)
     kept_iou: float = Field(default=0.95, gt=0, le=1)
     costs: dict[str, float] = Field(default_factory=dict)
-    gallery: int = Field(default=6, ge=0, le=24)
+    gallery: int = Field(default=6, ge=0, le=50)
 
 
 def effort_costs(params: TaskParams) -> EffortCosts:
