@@ -185,15 +185,7 @@ class CompressionStandard:
 
     def indicators(self) -> list[Indicator]:
         return [
-            Indicator(
-                id=m.name,
-                name=m.name,
-                name_zh=m.name_zh,
-                unit=m.unit,
-                direction=m.direction,
-                definition=m.definition,
-                threshold=DEFAULT_BUDGET if m.name == "cmp_rel_accuracy_drop" else None,
-            )
+            m.indicator(DEFAULT_BUDGET if m.name == "cmp_rel_accuracy_drop" else None)
             for m in BY_NAME.values()
         ]
 

@@ -90,18 +90,7 @@ class ConversionStandard:
     title_zh = "神经网络模型转换验证"
 
     def indicators(self) -> list[Indicator]:
-        return [
-            Indicator(
-                id=m.name,
-                name=m.name,
-                name_zh=m.name_zh,
-                unit=m.unit,
-                direction=m.direction,
-                definition=m.definition,
-                threshold=THRESHOLDS.get(m.name),
-            )
-            for m in BY_NAME.values()
-        ]
+        return [m.indicator(THRESHOLDS.get(m.name)) for m in BY_NAME.values()]
 
     def _task(self, spec: Any, where: str) -> ConversionTask:
         cls = TASK_TYPES.get(spec.type)

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pingce.core.spec import Indicator
 
 
 @dataclass(frozen=True)
@@ -25,3 +28,17 @@ class MetricDef:
     unit: str = ""
     statistic: Callable[[Sequence[Any]], float] | None = None  # None: mean of floats
     binary: bool = False  # per-sample values are 0/1 (McNemar applies)
+
+    def indicator(self, threshold: float | None = None, unit: str | None = None) -> Indicator:
+        """This metric as a standard's declared indicator (same id, names and definition)."""
+        from pingce.core.spec import Indicator
+
+        return Indicator(
+            id=self.name,
+            name=self.name,
+            name_zh=self.name_zh,
+            unit=self.unit if unit is None else unit,
+            direction=self.direction,
+            definition=self.definition,
+            threshold=threshold,
+        )

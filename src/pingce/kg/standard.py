@@ -82,17 +82,7 @@ class KGStandard:
     title_zh = "钢铁生产过程知识图谱构建技术要求"
 
     def indicators(self) -> list[Indicator]:
-        return [
-            Indicator(
-                id=m.name,
-                name=m.name,
-                name_zh=m.name_zh,
-                unit=m.unit,
-                direction=m.direction,
-                definition=m.definition,
-            )
-            for m in CATALOGUE.values()
-        ]
+        return [m.indicator() for m in CATALOGUE.values()]
 
     def validate_suite(self, suite: Suite) -> None:
         kinds = set()

@@ -104,13 +104,8 @@ class LLMStandard:
         from pingce.llm.metrics import _CATALOGUE
 
         metric_inds = [
-            Indicator(
-                id=m.name,
-                name=m.name,
-                name_zh=m.name_zh,
-                unit=m.unit or ("0-100" if m.scale == 100 else "0-1" if m.scale == 1 else ""),
-                direction=m.direction,
-                definition=m.definition,
+            m.indicator(
+                unit=m.unit or ("0-100" if m.scale == 100 else "0-1" if m.scale == 1 else "")
             )
             for m in [*_CATALOGUE, *CATALOGUE_METRICS]
         ]

@@ -102,17 +102,7 @@ class PerfStandard:
             extra = extra_metrics()
         except ImportError:  # pragma: no cover
             pass
-        return [
-            Indicator(
-                id=m.name,
-                name=m.name,
-                name_zh=m.name_zh,
-                unit=m.unit,
-                direction=m.direction,
-                definition=m.definition,
-            )
-            for m in [*METRICS, *extra]
-        ]
+        return [m.indicator() for m in [*METRICS, *extra]]
 
     def validate_suite(self, suite: Suite) -> None:
         for spec in suite.spec.tasks:

@@ -288,17 +288,7 @@ class VoiceStandard:
     title_zh = "人工智能 深度合成语音鉴别系统技术规范"
 
     def indicators(self) -> list[Indicator]:
-        inds = [
-            Indicator(
-                id=m.name,
-                name=m.name,
-                name_zh=m.name_zh,
-                unit=m.unit,
-                direction=m.direction,
-                definition=m.definition,
-            )
-            for m in VOICE_METRICS
-        ]
+        inds = [m.indicator() for m in VOICE_METRICS]
         return inds + [TDCF_INDICATOR] + SYSTEM_INDICATORS
 
     def validate_suite(self, suite: Suite) -> None:
