@@ -116,8 +116,10 @@ def test_streaming_metrics_match_the_script(fixture_server) -> None:
     assert server.bodies[0]["ignore_eos"] is True and server.bodies[0]["stream"] is True
     s = level_summary(reqs)
     # The script is a floor (the server sleeps until each due time); connection set-up,
-    # loopback and the event loop add a little on 2 busy cores, never subtract.
-    slack = 20.0
+    # loopback and the event loop add a little on 2 busy cores, never subtract. The exact
+    # formulas are checked on hand-written timings; here the slack only has to absorb
+    # scheduling delay on a loaded CI machine.
+    slack = 150.0
     assert s["ttft_ms"]["min"] >= FIRST_S * 1000 and s["ttft_ms"]["max"] <= FIRST_S * 1000 + slack
     e2e = (FIRST_S + 4 * GAP_S) * 1000
     assert e2e <= s["e2e_ms"]["min"] and s["e2e_ms"]["max"] <= e2e + slack
@@ -126,7 +128,7 @@ def test_streaming_metrics_match_the_script(fixture_server) -> None:
     assert s["tpot_ms"]["mean"] == pytest.approx(GAP_S * 1000, abs=5.0)
     assert s["output_tokens"] == 4 * TOKENS
     # 2 clients x 2 rounds of ~220 ms: about 0.44 s for 4 requests.
-    assert s["window_s"] == pytest.approx(2 * (FIRST_S + 4 * GAP_S), abs=0.05)
+    assert s["window_s"] == pytest.approx(2 * (FIRST_S + 4 * GAP_S), abs=0.3)
 
 
 def test_serve_pipeline_poisson_sweep_with_slo(fixture_server) -> None:
