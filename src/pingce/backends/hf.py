@@ -5,8 +5,9 @@ encoded whole and split at the length of the encoded context, trailing context w
 to the continuation, and an empty context is replaced by the prefix token (BOS, else EOS).
 
 Multiple-choice requests that share a context are scored with prefix sharing: the context runs
-through the model once, its key/value cache is repeated for each continuation, and only the
-continuation tokens run again (docs/design/prefix-sharing.md).
+through the model once and only the continuation tokens run again, over the context's key/value
+cache (packed one row per context where the model allows, else the cache is repeated for each
+continuation; docs/design/prefix-sharing.md).
 """
 
 from __future__ import annotations
@@ -133,6 +134,10 @@ class HFCausalLM:
         # transformers 5.x renamed the cache argument and output; support both spellings.
         params = inspect.signature(self.model.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        # Models that can project selected positions only onto the vocabulary.
+        self._logits_to_keep = "logits_to_keep" in params
+        # Continuations scored packed per context (None: not yet checked on this model).
+        self._packed: bool | None = None
         tok = self.tokenizer
         if tok.pad_token_id is None:
             tok.pad_token = tok.eos_token if tok.eos_token is not None else tok.unk_token
@@ -219,7 +224,14 @@ class HFCausalLM:
         )
         return text
 
-    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    def encode_pair(
+        self,
+        context: str,
+        continuation: str,
+        ctx_cache: dict[str, list[int]] | None = None,
+    ) -> tuple[list[int], list[int]]:
+        """lm-eval's `_encode_pair`. `ctx_cache` (context text -> tokens) lets the choices of
+        one question encode their shared context once; the result is the same either way."""
         if not context:
             cont = self.tok_encode(continuation)
             if cont and cont[0] == self.prefix_token_id:
@@ -230,12 +242,18 @@ class HFCausalLM:
             continuation = context[-n_spaces:] + continuation
             context = context[:-n_spaces]
         whole = self.tok_encode(context + continuation)
-        ctx = self.tok_encode(context)
-        return ctx, whole[len(ctx) :]
+        if ctx_cache is None:
+            ctx = self.tok_encode(context)
+        else:
+            ctx = ctx_cache.get(context)  # type: ignore[assignment]
+            if ctx is None:
+                ctx = ctx_cache[context] = self.tok_encode(context)
+        return list(ctx), whole[len(ctx) :]
 
     # ---- loglikelihood with prefix sharing ---------------------------------------------
     def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[LoglikelihoodResult]:
-        encoded = [self.encode_pair(c, x) for c, x in requests]
+        ctx_cache: dict[str, list[int]] = {}
+        encoded = [self.encode_pair(c, x, ctx_cache) for c, x in requests]
         return self.loglikelihood_tokens(encoded)
 
     def loglikelihood_tokens(
@@ -244,7 +262,16 @@ class HFCausalLM:
         results: list[LoglikelihoodResult | None] = [None] * len(encoded)
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
         overflow: list[int] = []
+        # Identical pairs are scored once and share the result (lm-eval too computes a
+        # repeated request once), so two identical choices tie exactly.
+        first_of: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        repeats: list[tuple[int, int]] = []
         for i, (ctx, cont) in enumerate(encoded):
+            key = (tuple(ctx), tuple(cont))
+            if key in first_of:
+                repeats.append((i, first_of[key]))
+                continue
+            first_of[key] = i
             if not cont:
                 results[i] = LoglikelihoodResult(0.0, True, 0)
             elif len(ctx) + len(cont) - 1 > self.max_length:
@@ -259,6 +286,8 @@ class HFCausalLM:
                 results[i] = res
         for i in overflow:
             results[i] = self._score_truncated(*encoded[i])
+        for i, j in repeats:
+            results[i] = results[j]
         return [r for r in results if r is not None] if None not in results else _missing()
 
     def _score_shared(
@@ -269,68 +298,222 @@ class HFCausalLM:
         import torch
 
         dev = self.device
-        pad = self.tokenizer.pad_token_id
         ctx_lens = [len(ctx) for ctx, _ in batch]
+        # One row per continuation, pointing back at its group's cached context.
+        owners: list[int] = []
+        conts: list[list[int]] = []
+        ids: list[int] = []
+        for row, (_, members) in enumerate(batch):
+            for i in members:
+                owners.append(row)
+                conts.append(encoded[i][1])
+                ids.append(i)
+        n_rows = len(conts)
+        rest_len = max(len(c) for c in conts) - 1
+        owner_idx = torch.tensor(owners, device=dev)
+        with torch.inference_mode():
+            first_logp, cache, ctx_mask = self._context_pass([ctx for ctx, _ in batch])
+            # Per continuation token: its log-probability, and whether it was the argmax.
+            cont_mask = torch.zeros((n_rows, rest_len + 1), dtype=torch.bool)
+            targets = torch.zeros((n_rows, rest_len + 1), dtype=torch.long)
+            for r, cont in enumerate(conts):
+                targets[r, : len(cont)] = torch.tensor(cont)
+                cont_mask[r, : len(cont)] = True
+            targets = targets.to(dev)
+            cont_mask = cont_mask.to(dev)
+            token_lp = torch.zeros((n_rows, rest_len + 1), dtype=first_logp.dtype, device=dev)
+            token_ok = torch.ones((n_rows, rest_len + 1), dtype=torch.bool, device=dev)
+            # The first continuation token is predicted by the context's last logits.
+            owner_logp = first_logp[owner_idx]
+            token_lp[:, 0] = owner_logp.gather(1, targets[:, :1]).squeeze(1)
+            token_ok[:, 0] = owner_logp.argmax(dim=-1) == targets[:, 0]
+            if rest_len > 0:
+                # Logits at the positions that predict continuation tokens 2.., in row-major
+                # order of `needed`; log_softmax only there.
+                if self._packed is None:
+                    self._packed = self._check_packing()
+                rest_pass = self._rest_packed if self._packed else self._rest_repeated
+                rest = rest_pass(cache, conts, owners, ctx_lens, ctx_mask)
+                logp = torch.log_softmax(rest.float(), dim=-1)
+                del rest
+                needed = cont_mask[:, 1:]
+                want = targets[:, 1:][needed]
+                token_lp[:, 1:][needed] = logp.gather(1, want[:, None]).squeeze(1)
+                token_ok[:, 1:][needed] = logp.argmax(dim=-1) == want
+            # One float32 sum over the continuation's tokens, as lm-eval takes it.
+            totals = torch.where(cont_mask, token_lp, 0.0).sum(dim=1).tolist()
+            greedy = token_ok.all(dim=1).tolist()
+        return {
+            i: LoglikelihoodResult(float(totals[r]), bool(greedy[r]), len(conts[r]), ctx_lens[o])
+            for r, (i, o) in enumerate(zip(ids, owners, strict=True))
+        }
+
+    def _context_pass(self, contexts: list[Sequence[int]]) -> tuple[Any, Any, Any]:
+        """Run contexts once (right-padded): log-probabilities at each row's last token
+        `[rows, vocab]` (float32), the key/value cache, and the 0/1 padding mask (CPU)."""
+        import torch
+
+        dev = self.device
+        ctx_lens = [len(ctx) for ctx in contexts]
         width = max(ctx_lens)
-        ctx_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        ctx_mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, (ctx, _) in enumerate(batch):
+        ctx_ids = torch.full((len(contexts), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        ctx_mask = torch.zeros((len(contexts), width), dtype=torch.long)
+        for row, ctx in enumerate(contexts):
             ctx_ids[row, : len(ctx)] = torch.tensor(ctx)
             ctx_mask[row, : len(ctx)] = 1
-        out: dict[int, LoglikelihoodResult] = {}
+        # Only the last context position of each row is scored in this pass: ask for the
+        # logits there alone instead of projecting every context token onto the vocabulary.
+        last_pos = torch.tensor(ctx_lens) - 1
+        keep = torch.unique(last_pos)  # sorted
+        # No attention mask: with right padding and causal attention no context token can see
+        # the padding after it (lm-eval calls the model the same way). The padding's cache
+        # entries are masked out in the continuation pass.
+        inputs = {"input_ids": ctx_ids.to(dev), "use_cache": True}
+        out = None
+        if self._logits_to_keep:
+            try:
+                out = self.model(**inputs, logits_to_keep=keep.to(dev))
+            except (TypeError, ValueError):  # a model that takes an int only
+                self._logits_to_keep = False
+        if out is None:
+            out = self.model(**inputs)
+        logits = out.logits
+        col = torch.searchsorted(keep, last_pos) if logits.shape[1] == len(keep) else last_pos
+        logp = torch.log_softmax(logits[torch.arange(len(contexts)), col.to(dev)].float(), dim=-1)
+        return logp, getattr(out, self._cache_arg), ctx_mask
+
+    def _check_packing(self) -> bool:
+        """Whether packed continuations give the repeated path's numbers on this model.
+
+        Continuations are packed (one row per context, a 4-D mask keeps them apart) where the
+        model supports it, else the cache is repeated once per continuation. Once per model,
+        both run on a small fixed batch (two contexts of different lengths, two multi-token
+        continuations each); packing is kept only if they agree, so a model that handles
+        custom masks or positions its own way falls back for good. The outcome depends on the
+        model alone, never on the data, so a resumed run takes the same path."""
+        if not self._packing_supported():
+            return False
+        import copy
+
+        import torch
+
+        n_vocab = int(self.model.get_input_embeddings().num_embeddings)
+        tokens = torch.randint(0, n_vocab, (24,), generator=torch.Generator().manual_seed(0))
+        t = tokens.tolist()
+        contexts, ctx_lens = [t[:7], t[7:10]], [7, 3]
+        conts, owners = [t[10:14], t[14:17], t[17:22], t[22:24]], [0, 0, 1, 1]
         with torch.inference_mode():
-            first = self.model(
-                input_ids=ctx_ids.to(dev), attention_mask=ctx_mask.to(dev), use_cache=True
-            )
-            last_pos = torch.tensor(ctx_lens) - 1
-            first_logp = torch.log_softmax(
-                first.logits[torch.arange(len(batch)), last_pos.to(dev)].float(), dim=-1
-            )
-            # One row per continuation, pointing back at its group's cached context.
-            owners: list[int] = []
-            conts: list[list[int]] = []
-            ids: list[int] = []
-            for row, (_, members) in enumerate(batch):
-                for i in members:
-                    owners.append(row)
-                    conts.append(encoded[i][1])
-                    ids.append(i)
-            rest_len = max(len(c) for c in conts) - 1
-            rest_logp = None
-            if rest_len > 0:
-                owner_idx = torch.tensor(owners, device=dev)
-                cache = getattr(first, self._cache_arg)
-                cache.reorder_cache(owner_idx)
-                rest_ids = torch.full((len(conts), rest_len), pad, dtype=torch.long)
-                rest_mask = torch.zeros((len(conts), rest_len), dtype=torch.long)
-                for r, cont in enumerate(conts):
-                    n = len(cont) - 1
-                    if n:
-                        rest_ids[r, :n] = torch.tensor(cont[:-1])
-                        rest_mask[r, :n] = 1
-                starts = torch.tensor([ctx_lens[o] for o in owners])
-                positions = starts[:, None] + torch.arange(rest_len)[None, :]
-                mask = torch.cat([ctx_mask[owners], rest_mask], dim=1)
-                second = self.model(
-                    input_ids=rest_ids.to(dev),
-                    attention_mask=mask.to(dev),
-                    position_ids=positions.to(dev),
-                    use_cache=True,
-                    **{self._cache_arg: cache},
-                )
-                rest_logp = second.logits.float()
-            for r, (i, cont) in enumerate(zip(ids, conts, strict=True)):
-                logp_first = first_logp[owners[r]]
-                total = float(logp_first[cont[0]])
-                greedy = bool(int(logp_first.argmax()) == cont[0])
-                if len(cont) > 1 and rest_logp is not None:
-                    n = len(cont) - 1
-                    lp = torch.log_softmax(rest_logp[r, :n], dim=-1)
-                    target = torch.tensor(cont[1:], device=lp.device)
-                    total += float(lp.gather(1, target[:, None]).sum())
-                    greedy = greedy and bool((lp.argmax(dim=-1) == target).all())
-                out[i] = LoglikelihoodResult(total, greedy, len(cont), len(encoded[i][0]))
-        return out
+            _, cache, ctx_mask = self._context_pass(contexts)
+            reference = self._rest_repeated(copy.deepcopy(cache), conts, owners, ctx_lens, ctx_mask)
+            try:
+                packed = self._rest_packed(cache, conts, owners, ctx_lens, ctx_mask)
+            except Exception:  # a model that rejects 4-D masks or explicit positions
+                return False
+            return packed.shape == reference.shape and _close(packed, reference, self.torch_dtype)
+
+    def _packing_supported(self) -> bool:
+        """Attention that takes an additive 4-D mask, and no sliding-window or chunked layers
+        (a custom mask replaces the model's own window)."""
+        config = self.model.config
+        if getattr(config, "_attn_implementation", None) not in ("sdpa", "eager"):
+            return False
+        layer_types = getattr(config, "layer_types", None) or []
+        if any(t != "full_attention" for t in layer_types):
+            return False
+        return not (
+            getattr(config, "sliding_window", None) and getattr(config, "use_sliding_window", True)
+        )
+
+    def _rest_repeated(
+        self,
+        cache: Any,
+        conts: list[list[int]],
+        owners: list[int],
+        ctx_lens: list[int],
+        ctx_mask: Any,
+    ) -> Any:
+        """One row per continuation over a copy of its context's cache (right padding)."""
+        import torch
+
+        dev = self.device
+        pad = self.tokenizer.pad_token_id
+        rest_len = max(len(c) for c in conts) - 1
+        owner_idx = torch.tensor(owners)
+        _repeat_cache(cache, owner_idx.to(dev))
+        rest_ids = torch.full((len(conts), rest_len), pad, dtype=torch.long)
+        rest_mask = torch.zeros((len(conts), rest_len), dtype=torch.long)
+        for r, cont in enumerate(conts):
+            n = len(cont) - 1
+            if n:
+                rest_ids[r, :n] = torch.tensor(cont[:-1])
+                rest_mask[r, :n] = 1
+        positions = torch.tensor(ctx_lens)[owner_idx][:, None] + torch.arange(rest_len)[None, :]
+        mask = torch.cat([ctx_mask[owner_idx], rest_mask], dim=1)
+        out = self.model(
+            input_ids=rest_ids.to(dev),
+            attention_mask=mask.to(dev),
+            position_ids=positions.to(dev),
+            use_cache=True,
+            **{self._cache_arg: cache},
+        )
+        return out.logits[rest_mask.bool().to(dev)]
+
+    def _rest_packed(
+        self,
+        cache: Any,
+        conts: list[list[int]],
+        owners: list[int],
+        ctx_lens: list[int],
+        ctx_mask: Any,
+    ) -> Any:
+        """Each context row carries the inputs of all its continuations one after another
+        (each continuation but its last token). A 4-D additive mask lets a token see its
+        context (not the padding) and the earlier tokens of its own continuation only, and
+        its position id continues from the end of its context, so every continuation is
+        computed as if it ran alone after the context, without copying the cache."""
+        import torch
+
+        dev = self.device
+        pad = self.tokenizer.pad_token_id
+        n_ctx, width = ctx_mask.shape
+        fill = [0] * n_ctx
+        starts = []
+        for r, cont in enumerate(conts):
+            starts.append(fill[owners[r]])
+            fill[owners[r]] += len(cont) - 1
+        q_len = max(fill)
+        ids = torch.full((n_ctx, q_len), pad, dtype=torch.long)
+        positions = torch.tensor(ctx_lens)[:, None].repeat(1, q_len)
+        segment = torch.full((n_ctx, q_len), -1, dtype=torch.long)  # -1: padding
+        rows: list[int] = []
+        cols: list[int] = []
+        for r, cont in enumerate(conts):
+            n = len(cont) - 1
+            if not n:
+                continue
+            o, s = owners[r], starts[r]
+            ids[o, s : s + n] = torch.tensor(cont[:-1])
+            positions[o, s : s + n] = ctx_lens[o] + torch.arange(n)
+            segment[o, s : s + n] = r
+            rows.extend([o] * n)
+            cols.extend(range(s, s + n))
+        q = torch.arange(q_len)
+        # Padding queries see themselves (and earlier padding): no row is fully masked.
+        own = (segment[:, :, None] == segment[:, None, :]) & (q[:, None] >= q[None, :])
+        sees_ctx = ctx_mask.bool()[:, None, :].expand(n_ctx, q_len, width)
+        allowed = torch.cat([sees_ctx, own], dim=2)[:, None]
+        dtype = self.model.dtype
+        mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(
+            ~allowed, torch.finfo(dtype).min
+        )
+        out = self.model(
+            input_ids=ids.to(dev),
+            attention_mask=mask.to(dev),
+            position_ids=positions.to(dev),
+            use_cache=True,
+            **{self._cache_arg: cache},
+        )
+        return out.logits[torch.tensor(rows, device=dev), torch.tensor(cols, device=dev)]
 
     def _score_truncated(self, ctx: list[int], cont: list[int]) -> LoglikelihoodResult:
         """lm-eval's left truncation for a pair longer than the model's window."""
@@ -464,6 +647,37 @@ class HFCausalLM:
                 reason = "stop"
             gens.append(Generation(text, len(ctx), len(new), seconds, reason))
         return gens
+
+
+def _close(a: Any, b: Any, dtype: Any) -> bool:
+    """The packed and repeated continuation passes agree (log-probabilities)."""
+    import torch
+
+    tol = 1e-4 if dtype == torch.float32 else 5e-2
+    la = torch.log_softmax(a.float(), dim=-1)
+    lb = torch.log_softmax(b.float(), dim=-1)
+    return bool((la - lb).abs().max() <= tol)
+
+
+def _repeat_cache(cache: Any, index: Any) -> None:
+    """`cache.reorder_cache(index)` (row i of the result is row index[i]), done with gather
+    indexing where a layer keeps plain key/value tensors: transformers' `index_select` on the
+    transposed (non-contiguous) key/value tensors is an order of magnitude slower on CPU."""
+    try:
+        from transformers.cache_utils import CacheLayerMixin
+    except ImportError:  # transformers < 4.56: no per-layer cache objects
+        cache.reorder_cache(index)
+        return
+    layers = getattr(cache, "layers", None)
+    if not isinstance(layers, list):
+        cache.reorder_cache(index)
+        return
+    for layer in layers:
+        if type(layer).reorder_cache is not CacheLayerMixin.reorder_cache:
+            layer.reorder_cache(index)  # a layer type with its own state (e.g. linear attention)
+        elif layer.get_seq_length() > 0:
+            layer.keys = layer.keys[index.to(layer.keys.device)]
+            layer.values = layer.values[index.to(layer.values.device)]
 
 
 def _missing() -> Any:  # pragma: no cover - guards a bookkeeping bug
