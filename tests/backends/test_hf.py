@@ -448,12 +448,6 @@ def test_saved_generation_config_does_not_override_max_new_tokens(
         assert mine.text == ref.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hf.py bug: GenerationConfig fields left None (repetition_penalty, "
-    "no_repeat_ngram_size, top_k, ...) are filled from the model's saved "
-    "generation_config.json by transformers, so a saved config changes our outputs",
-)
 def test_saved_generation_config_does_not_leak_decoding_settings(
     lm: HFCausalLM, make_lm: Callable[..., HFCausalLM], model_copy: Callable[[str], Path]
 ) -> None:
@@ -472,12 +466,6 @@ def test_saved_generation_config_does_not_leak_decoding_settings(
         assert [g.text for g in copy.generate(requests)] == [g.text for g in lm.generate(requests)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hf.py bug: when pad_token_id != eos_token_id, tokens_out counts the padding "
-    "transformers appends to a row that stopped (stop string) while others in its batch "
-    "continue; only EOS is cut from the new tokens",
-)
 def test_tokens_out_does_not_count_batch_padding(
     make_lm: Callable[..., HFCausalLM], model_copy: Callable[[str], Path]
 ) -> None:

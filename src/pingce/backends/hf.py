@@ -147,6 +147,32 @@ class HFCausalLM:
         )
         self.max_length = max_length or self._detect_max_length()
         self.batch_size = self._parse_batch_size(batch_size)
+        self.ignored_generation_config = self._neutralise_generation_config()
+
+    def _neutralise_generation_config(self) -> dict[str, Any]:
+        """Replace the model's saved generation defaults with neutral ones; return what was dropped.
+
+        transformers fills every decoding setting a caller leaves at its default from the
+        model's `generation_config.json` (repetition_penalty, top_k, no_repeat_ngram_size, ...),
+        so a checkpoint's saved defaults would silently change a run. pingce passes every
+        parameter it uses explicitly and records the ignored defaults with the run.
+        """
+        from transformers import GenerationConfig
+
+        saved = getattr(self.model, "generation_config", None)
+        dropped: dict[str, Any] = {}
+        if saved is not None:
+            dropped = {
+                k: v
+                for k, v in saved.to_diff_dict().items()
+                if k not in {"transformers_version", "eos_token_id", "pad_token_id", "bos_token_id"}
+            }
+        self.model.generation_config = GenerationConfig(
+            eos_token_id=self.eot_token_id,
+            pad_token_id=self.tokenizer.pad_token_id,
+            bos_token_id=self.prefix_token_id,
+        )
+        return dropped
 
     # ---- loading ----------------------------------------------------------------------
     def _load(self, source: str, trust_remote_code: bool, revision: str | None) -> tuple[Any, Any]:
@@ -204,7 +230,12 @@ class HFCausalLM:
 
     def settings(self) -> dict[str, Any]:
         """Effective settings recorded with the run (not part of record keys)."""
-        return {"batch_size": self.batch_size, "threads": self.threads, **self.fingerprint()}
+        return {
+            "batch_size": self.batch_size,
+            "threads": self.threads,
+            **self.fingerprint(),
+            "ignored_generation_config": self.ignored_generation_config,
+        }
 
     # ---- tokenisation (lm-eval compatible) ---------------------------------------------
     def tok_encode(self, text: str) -> list[int]:
@@ -615,7 +646,9 @@ class HFCausalLM:
             do_sample=not params.greedy,
             temperature=params.temperature if not params.greedy else None,
             top_p=params.top_p if not params.greedy else None,
-            top_k=None,
+            top_k=0,  # 0 disables top-k; None would mean the library default of 50
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
             num_beams=1,
             eos_token_id=self.eot_token_id,
             pad_token_id=pad,
@@ -640,6 +673,10 @@ class HFCausalLM:
                 reason = "stop"
             else:
                 reason = "length"
+                # A row that stopped (stop string) while others went on is padded to the
+                # batch's length; the padding is not output.
+                while new and pad != self.eot_token_id and new[-1] == pad:
+                    new.pop()
             text = tokenizer.decode(new, skip_special_tokens=True)
             cut = min((text.index(s) for s in stops if s in text), default=None)
             if cut is not None:
