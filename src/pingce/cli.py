@@ -337,7 +337,8 @@ def demo(
     for name, step in steps:
         out.rule(name)
         run_id = step(ctx)
-        _finish(ctx.store, run_id, report_dir)
+        if run_id is not None:  # None: the step was skipped and said why
+            _finish(ctx.store, run_id, report_dir)
 
 
 @app.command("list")

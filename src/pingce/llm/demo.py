@@ -35,3 +35,78 @@ def run_llm_demo(ctx: DemoContext) -> str:
         },
     )
     return execute_run(ctx.store, request, show_progress=not ctx.quiet)
+
+
+def run_served_demo(ctx: DemoContext) -> str | None:
+    """The same tiny model behind `transformers serve`, evaluated over its OpenAI-compatible API.
+
+    Skipped with a one-line note when transformers' serving extra is not installed. Only the
+    generative tasks run: `transformers serve` returns no prompt logprobs, so loglikelihood
+    tasks need a server that does (vLLM; see docs/standards/llm-served.md).
+    """
+    import importlib.util
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from pingce.core.spec import load_suite, suite_from_dict
+    from pingce.llm.demo_model import ensure_demo_model
+
+    exe = Path(sys.executable).with_name("transformers")
+    missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing or not exe.exists():
+        ctx.console.print(
+            "[yellow]note:[/yellow] served-model demo skipped: install transformers[serving] "
+            "to evaluate the demo model through `transformers serve`"
+        )
+        return None
+    path = ensure_demo_model()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    cmd = [str(exe), "serve", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--device", "cpu", "--dtype", "float32"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    ctx.console.print(
+        f"[bold]llm (served)[/bold]: starting `transformers serve` on 127.0.0.1:{port}"
+    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                ctx.console.print(
+                    "[yellow]note:[/yellow] served-model demo skipped: the server exited"
+                )
+                return None
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    ctx.console.print("[yellow]note:[/yellow] served-model demo skipped: no health")
+                    return None
+                time.sleep(0.2)
+        quick = load_suite("llm/quick")
+        spec = quick.spec.model_dump(mode="json")
+        spec["name"] = "llm/quick-served"
+        spec["title"] = "Quick check, generative tasks over an OpenAI-compatible API"
+        spec["tasks"] = [t for t in spec["tasks"] if t["type"] == "generative"]
+        suite = suite_from_dict(spec, quick.source, quick.base_dir)
+        request = RunRequest(
+            suite=suite,
+            subject=f"openai://127.0.0.1:{port}/v1?model={path}",
+            standard="llm",
+            options={"concurrency": 4, "seed": 1234, "limit": ctx.limit or 8, "demo": True},
+        )
+        return execute_run(ctx.store, request, show_progress=not ctx.quiet)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

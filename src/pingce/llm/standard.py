@@ -393,13 +393,14 @@ def register() -> None:
     from pingce.backends import openai as openai_backend
     from pingce.core.registry import demos
     from pingce.llm import filters, metrics  # noqa: F401
-    from pingce.llm.demo import run_llm_demo
+    from pingce.llm.demo import run_llm_demo, run_served_demo
     from pingce.llm.tasks import generative, judged, multiple_choice, perplexity  # noqa: F401
 
     if "llm" not in standards._items:
         standards.register("llm", LLMStandard())
         backends.register("hf", open_hf)
         demos.register("10-llm", run_llm_demo)
+        demos.register("12-llm-served", run_served_demo)
     openai_backend.register()  # `openai://HOST:PORT/v1?model=NAME` subjects
     from pingce.llm import catalogue  # built-in benchmarks, safety, robustness, contamination
 
