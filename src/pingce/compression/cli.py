@@ -213,3 +213,62 @@ def run_cmd(
         quiet,
         db,
     )
+
+
+@app.command("llm")
+def llm_cmd(
+    model: Annotated[str, typer.Option("--model", "-m", help="Baseline LLM: hf:PATH.")],
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="int8, int4, fp16 or bf16.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="Where the compressed model folder is written.")
+    ] = Path("compressed"),
+    group_size: Annotated[int, typer.Option(help="Input columns per INT8/INT4 scale.")] = 32,
+    repeats: Repeats = 10,
+    threads: Threads = 1,
+    report_dir: ReportDir = Path("reports"),
+    quiet: Quiet = False,
+    db: Db = None,
+) -> None:
+    """Compress a Hugging Face causal LM and compare it with the baseline through the llm
+    module: bits_per_byte, MC accuracy (McNemar), top-1 agreement, compression ratio, latency."""
+    from pingce.cli import _check_writable, _print_summary, _store, out
+    from pingce.compression.llm import RECIPES, run_llm_compression
+    from pingce.core.report import write_report
+
+    if not model.startswith("hf:"):
+        raise SpecError(f"--model: expected hf:PATH, got {model!r}")
+    if recipe not in RECIPES:
+        raise SpecError(
+            f"--recipe: unknown LLM recipe {recipe!r}", hint=f"one of: {', '.join(RECIPES)}"
+        )
+    if group_size < 1:
+        raise SpecError(f"--group-size must be at least 1, got {group_size}")
+    if repeats < 5:
+        raise SpecError(f"--repeats must be at least 5 (latency CIs), got {repeats}")
+    path = Path(model[3:]).expanduser()
+    if not (path / "config.json").is_file():
+        raise SpecError(f"--model: {path} is not a Hugging Face model folder (no config.json)")
+    _check_writable(report_dir)
+    store = _store(db)
+    doc = run_llm_compression(
+        store,
+        path,
+        recipe,
+        out_dir,
+        group_size=group_size,
+        latency_repeats=repeats,
+        threads=threads,
+        show_progress=not quiet,
+    )
+    _print_summary(doc)
+    run_id = doc["run"]["id"]
+    paths = write_report(doc, report_dir / f"{run_id}-compression")
+    cmp = doc["extra"]["compression"]
+    out.print(
+        f"bits_per_byte {cmp['bits_per_byte_baseline']:.4f} → {cmp['bits_per_byte_compressed']:.4f}; "
+        f"MC acc {cmp['mc_accuracy_baseline']:.3f} → {cmp['mc_accuracy_compressed']:.3f} "
+        f"(McNemar p={cmp['mc_mcnemar']['p_value']:.3g}); top-1 agreement "
+        f"{cmp['mc_top1_agreement']:.3f}; ratio (quantised param bytes) "
+        f"{cmp['ratio_quantised_param_bytes']:.3f}x"
+    )
+    out.print(f"report: {', '.join(str(p) for p in paths)}")

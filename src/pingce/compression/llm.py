@@ -1,0 +1,466 @@
+"""LLM compression: build a compressed variant of a Hugging Face causal LM folder and compare it
+with its baseline through the llm module (perplexity + a multiple-choice task).
+
+Recipes: `int8` / `int4` (weight-only, symmetric per-group scales, every nn.Linear except the
+output head, which Qwen/Llama-style checkpoints tie to the input embedding) and `fp16` / `bf16`
+(every floating parameter cast).
+
+How a quantised variant is stored (the honest choice for an `hf:` evaluation): the integer codes
+are dequantised (q * s) back into the float weights and saved with `save_pretrained`, so the
+folder loads through the llm module's `hf:` backend unchanged and the evaluation sees exactly
+the quantisation error. The folder therefore does NOT shrink on disk; the compression ratio is
+computed from the quantised representation (int8 codes, or int4 codes packed two per byte, plus
+float32 scales) and labelled as such, next to the on-disk ratio of the folder as saved.
+`pingce-compression.json` in the folder records the recipe and all byte counts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+from pingce.core.errors import SpecError
+
+RECIPES = ("int8", "int4", "fp16", "bf16")
+METADATA = "pingce-compression.json"
+SKIP_LINEARS = ("lm_head",)  # tied to the embedding in most small checkpoints; kept in float
+DEFAULT_GROUP = 32
+
+
+def _load(model_dir: Path) -> Any:
+    from transformers import AutoModelForCausalLM
+
+    if not (model_dir / "config.json").is_file():
+        raise SpecError(f"{model_dir}: not a Hugging Face model folder (no config.json)")
+    return AutoModelForCausalLM.from_pretrained(str(model_dir), dtype="auto")
+
+
+def _tensor_bytes(t: Any) -> int:
+    return int(t.numel() * t.element_size())
+
+
+def compress_llm(
+    model_dir: Path, recipe: str, out_dir: Path, *, group_size: int = DEFAULT_GROUP
+) -> tuple[Path, dict[str, Any]]:
+    """Write the compressed variant of `model_dir` to out_dir/<recipe>/; returns (path, metadata).
+
+    Byte counts: `baseline_param_bytes` (unique floating parameters as loaded; non-persistent buffers
+    such as rotary tables are not stored and not counted),
+    `compressed_param_bytes` (the same with each quantised weight replaced by its codes and
+    float32 scales, or every float cast for fp16/bf16), `linear_*` the same restricted to the
+    quantised linear weights, `*_file_bytes` the safetensors files on disk.
+    """
+    import torch
+    from torch import nn
+
+    from pingce.compression.weight_only import pack_int4, quantize_weight
+
+    if recipe not in RECIPES:
+        raise SpecError(
+            f"--recipe: unknown LLM recipe {recipe!r}", hint=f"one of: {', '.join(RECIPES)}"
+        )
+    model = _load(model_dir)
+    seen: set[int] = set()
+    tensors = []
+    for t in model.parameters():  # unique: a tied head shares the embedding
+        if id(t) not in seen and t.is_floating_point():
+            seen.add(id(t))
+            tensors.append(t)
+    base_bytes = sum(_tensor_bytes(t) for t in tensors)
+    lin_base = lin_comp = 0
+    n_linear = 0
+    if recipe in ("int8", "int4"):
+        bits = 8 if recipe == "int8" else 4
+        with torch.no_grad():
+            for name, mod in model.named_modules():
+                if not isinstance(mod, nn.Linear) or name.split(".")[-1] in SKIP_LINEARS:
+                    continue
+                w = mod.weight
+                codes, scales = quantize_weight(w, bits, group_size)
+                stored = pack_int4(codes) if bits == 4 and codes.shape[1] % 2 == 0 else codes
+                group = w.shape[1] // scales.shape[1]
+                deq = (codes.float().reshape(w.shape[0], -1, group) * scales[..., None]).reshape(
+                    w.shape
+                )
+                w.copy_(deq.to(w.dtype))
+                lin_base += _tensor_bytes(w)
+                lin_comp += _tensor_bytes(stored) + _tensor_bytes(scales.float())
+                n_linear += 1
+        comp_bytes = base_bytes - lin_base + lin_comp
+    else:
+        dtype = torch.float16 if recipe == "fp16" else torch.bfloat16
+        model = model.to(dtype)
+        comp_bytes = sum(_tensor_bytes(t) for t in {id(t): t for t in model.parameters()}.values())
+        lin_base, lin_comp = base_bytes, comp_bytes
+    target = out_dir / recipe
+    if target.resolve() == model_dir.resolve():
+        raise SpecError(f"--out-dir: {target} is the baseline folder itself; choose another")
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    model.save_pretrained(str(target))
+    for f in model_dir.iterdir():  # tokenizer, chat template, generation config
+        # pingce-*.json markers describe the baseline, not the variant
+        if (
+            f.is_file()
+            and not (target / f.name).exists()
+            and f.suffix != ".safetensors"
+            and not f.name.startswith("pingce-")
+        ):
+            shutil.copy2(f, target / f.name)
+    meta = {
+        "recipe": recipe,
+        "baseline": str(model_dir.resolve()),
+        "group_size": group_size if recipe in ("int8", "int4") else None,
+        "quantised_linears": n_linear,
+        "skipped_linears": list(SKIP_LINEARS) if recipe in ("int8", "int4") else [],
+        "storage": "dequantised float weights (quantisation error only; no size saving on disk)"
+        if recipe in ("int8", "int4")
+        else f"{recipe} weights",
+        "baseline_param_bytes": base_bytes,
+        "compressed_param_bytes": comp_bytes,
+        "linear_baseline_bytes": lin_base,
+        "linear_compressed_bytes": lin_comp,
+        "baseline_file_bytes": _st_bytes(model_dir),
+        "compressed_file_bytes": _st_bytes(target),
+    }
+    (target / METADATA).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return target, meta
+
+
+def _st_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+
+
+def llm_suite(n_fewshot: int = 2) -> dict[str, Any]:
+    """The built-in llm/quick perplexity and knowledge-mc tasks (absolute data paths)."""
+    data = Path(__file__).resolve().parent.parent / "suites" / "llm" / "data"
+    return {
+        "standard": "llm",
+        "name": "compression/llm",
+        "title": "LLM compression check (perplexity + multiple choice)",
+        "title_zh": "大模型压缩检查（困惑度 + 单项选择）",
+        "tasks": [
+            {
+                "id": "perplexity",
+                "type": "perplexity",
+                "dimension": "language_modeling",
+                "language": "mixed",
+                "dataset": {"path": str(data / "perplexity.jsonl")},
+                "prompt": "{{ text }}",
+                "metrics": ["bits_per_byte", "byte_perplexity", "token_perplexity"],
+            },
+            {
+                "id": "knowledge-mc",
+                "type": "multiple_choice",
+                "dimension": "knowledge",
+                "language": "mixed",
+                "dataset": {
+                    "path": str(data / "knowledge_mc.jsonl"),
+                    "fewshot_path": str(data / "knowledge_mc_dev.jsonl"),
+                },
+                "prompt": "Question: {{ question }}\nAnswer:",
+                "choices": "choices",
+                "target": "answer",
+                "num_fewshot": n_fewshot,
+                "metrics": ["acc", "acc_norm"],
+            },
+        ],
+    }
+
+
+def forward_latency(model_dir: Path, *, repeats: int = 10, threads: int = 1) -> Any:
+    """Latency (pingce.core.measure) of one forward pass over a fixed 64-token input."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from pingce.core.measure import measure_latency
+
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype="auto").eval()
+    ids = torch.arange(64).remainder(model.config.vocab_size - 1).add(1).unsqueeze(0)
+
+    def call() -> None:
+        with torch.inference_mode():
+            model(input_ids=ids)
+
+    return measure_latency(call, warmup=2, repeats=repeats, threads=threads)
+
+
+def _ind(
+    iid: str,
+    name_zh: str,
+    unit: str,
+    direction: str,
+    definition: str,
+    value: float | None,
+    n: int | None,
+    ci: tuple[float | None, float | None] = (None, None),
+    threshold: float | None = None,
+    verdict: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": iid,
+        "name": iid,
+        "name_zh": name_zh,
+        "unit": unit,
+        "direction": direction,
+        "definition": definition,
+        "value": value if value is None or math.isfinite(value) else None,
+        "stderr": None,
+        "ci_low": ci[0],
+        "ci_high": ci[1],
+        "n": n,
+        "scope": "run",
+        "threshold": threshold,
+        "verdict": verdict,
+    }
+
+
+def _per_doc_bpb(recs: list[dict[str, Any]]) -> dict[str, float]:
+    """Bits per byte of each document: -log p(text) / (UTF-8 bytes * ln 2).
+
+    Perplexity records score [logprob, n_tokens, n_words, n_bytes] (pingce.llm.metrics).
+    """
+    return {
+        r["sample_id"]: -r["scores"]["bits_per_byte"][0]
+        / (r["scores"]["bits_per_byte"][3] * math.log(2))
+        for r in recs
+    }
+
+
+def compare_llm_runs(
+    store: Any,
+    base_run: str,
+    comp_run: str,
+    meta: dict[str, Any],
+    latency: tuple[Any, Any] | None = None,
+    bpb_tolerance: float = 0.05,
+) -> dict[str, Any]:
+    """One compression report document: the compressed variant's llm run plus the comparison.
+
+    Everything is recomputed from the two runs' stored records and the variant's metadata.
+    """
+    from pingce.core.reporting import build_report_doc
+    from pingce.core.stats import mcnemar, paired_bootstrap
+    from pingce.core.store import records_as_dicts
+    from pingce.llm.metrics import bits_per_byte
+
+    def recs(run: str, task: str) -> dict[str, dict[str, Any]]:
+        return {r["sample_id"]: r for r in records_as_dicts(store.records(run, task))}
+
+    b_mc, c_mc = recs(base_run, "knowledge-mc"), recs(comp_run, "knowledge-mc")
+    ids = sorted(set(b_mc) & set(c_mc))
+    if not ids:
+        raise SpecError("the two LLM runs share no multiple-choice items")
+    a = [int(b_mc[i]["scores"]["acc"]) for i in ids]
+    b = [int(c_mc[i]["scores"]["acc"]) for i in ids]
+    mc = mcnemar(a, b)
+    agree = [int(b_mc[i]["data"]["extracted"] == c_mc[i]["data"]["extracted"]) for i in ids]
+    b_pp, c_pp = recs(base_run, "perplexity"), recs(comp_run, "perplexity")
+    docs = sorted(set(b_pp) & set(c_pp))
+    bb, cb = _per_doc_bpb([b_pp[d] for d in docs]), _per_doc_bpb([c_pp[d] for d in docs])
+
+    def corpus(rs: dict[str, dict[str, Any]]) -> float:  # the llm module's own aggregation
+        return bits_per_byte([rs[d]["scores"]["bits_per_byte"] for d in docs])
+
+    bpb_base, bpb_comp = corpus(b_pp), corpus(c_pp)
+    bpb_delta = paired_bootstrap([bb[d] for d in docs], [cb[d] for d in docs])
+    ratio_model = meta["baseline_param_bytes"] / meta["compressed_param_bytes"]
+    ratio_linear = meta["linear_baseline_bytes"] / max(meta["linear_compressed_bytes"], 1)
+    ratio_file = meta["baseline_file_bytes"] / max(meta["compressed_file_bytes"], 1)
+    acc_b, acc_c = sum(a) / len(a), sum(b) / len(b)
+    rel_change = (bpb_comp - bpb_base) / bpb_base
+    comparison = {
+        "recipe": meta["recipe"],
+        "baseline_run": base_run,
+        "compressed_run": comp_run,
+        "bits_per_byte_baseline": bpb_base,
+        "bits_per_byte_compressed": bpb_comp,
+        "bits_per_byte_delta": bpb_comp - bpb_base,
+        "bits_per_byte_rel_change": rel_change,
+        "bits_per_byte_delta_paired": bpb_delta.to_dict(),
+        "mc_accuracy_baseline": acc_b,
+        "mc_accuracy_compressed": acc_c,
+        "mc_accuracy_drop": acc_b - acc_c,
+        "mc_mcnemar": mc.to_dict(),
+        "mc_top1_agreement": sum(agree) / len(agree),
+        "n_mc": len(ids),
+        "n_docs": len(docs),
+        "ratio_quantised_param_bytes": ratio_model,
+        "ratio_quantised_linear_bytes": ratio_linear,
+        "ratio_file_bytes_as_saved": ratio_file,
+        "metadata": meta,
+    }
+    if latency:
+        lb, lc = latency
+        comparison["latency_ms"] = {"baseline": lb.to_dict(), "compressed": lc.to_dict()}
+        comparison["speedup_p50"] = lb.p50_ms / lc.p50_ms
+    doc = build_report_doc(store, store.get_run(comp_run))
+    verdict = "pass" if abs(rel_change) <= bpb_tolerance else "fail"
+    doc["indicators"] = [
+        _ind(
+            "cmp_llm_ratio_quantised_param_bytes",
+            "压缩比（量化表示参数字节）",
+            "x",
+            "higher",
+            "baseline parameter bytes / parameter bytes of the quantised representation "
+            "(codes + float32 scales); not the on-disk size of the dequantised folder",
+            ratio_model,
+            None,
+        ),
+        _ind(
+            "cmp_llm_ratio_quantised_linear_bytes",
+            "压缩比（量化线性层字节）",
+            "x",
+            "higher",
+            "bytes of the quantised linear weights before / after (codes + scales)",
+            ratio_linear,
+            meta["quantised_linears"] or None,
+        ),
+        _ind(
+            "cmp_llm_ratio_file_bytes_as_saved",
+            "压缩比（保存文件字节）",
+            "x",
+            "higher",
+            "safetensors bytes baseline / variant folder as saved (1.0 for dequantised int8/int4)",
+            ratio_file,
+            None,
+        ),
+        _ind(
+            "cmp_llm_bits_per_byte_rel_change",
+            "每字节比特相对变化",
+            "fraction",
+            "lower",
+            "(bits_per_byte compressed - baseline) / baseline on the perplexity task",
+            rel_change,
+            len(docs),
+            threshold=bpb_tolerance,
+            verdict=verdict,
+        ),
+        _ind(
+            "cmp_llm_bits_per_byte_delta",
+            "每字节比特变化",
+            "bits/byte",
+            "lower",
+            "mean per-document bits_per_byte difference (compressed - baseline), paired bootstrap CI",
+            bpb_delta.delta,
+            len(docs),
+            (bpb_delta.ci_low, bpb_delta.ci_high),
+        ),
+        _ind(
+            "cmp_llm_mc_accuracy_drop",
+            "选择题准确率下降",
+            "fraction",
+            "lower",
+            "MC accuracy baseline - compressed; CI from McNemar's paired Wald interval",
+            acc_b - acc_c,
+            len(ids),
+            (-mc.ci_high, -mc.ci_low),
+        ),
+        _ind(
+            "cmp_llm_mc_top1_agreement",
+            "选择题首选一致率",
+            "fraction",
+            "higher",
+            "fraction of MC items where both models pick the same choice",
+            sum(agree) / len(agree),
+            len(ids),
+        ),
+    ]
+    rows = [
+        [
+            "bits_per_byte",
+            bpb_base,
+            bpb_comp,
+            bpb_comp - bpb_base,
+            f"[{bpb_delta.ci_low:.4f}, {bpb_delta.ci_high:.4f}]",
+            bpb_delta.p_value,
+        ],
+        [
+            "MC accuracy (knowledge-mc)",
+            acc_b,
+            acc_c,
+            acc_c - acc_b,
+            f"[{mc.ci_low:.4f}, {mc.ci_high:.4f}]",
+            mc.p_value,
+        ],
+    ]
+    sections = [
+        {
+            "id": "llm-compression",
+            "title": f"LLM compression: {meta['recipe']}",
+            "title_zh": f"大模型压缩：{meta['recipe']}",
+            "text": f"Baseline run {base_run}, compressed run {comp_run}. Storage: {meta['storage']}. "
+            f"Ratios: quantised parameter bytes {ratio_model:.3f}x, quantised linear bytes "
+            f"{ratio_linear:.3f}x, file bytes as saved {ratio_file:.3f}x. MC top-1 agreement "
+            f"{sum(agree) / len(agree):.3f} over {len(ids)} items.",
+            "table": {
+                "columns": ["metric", "baseline", "compressed", "change", "95% CI (paired)", "p"],
+                "rows": rows,
+            },
+        }
+    ]
+    notes = [
+        f"McNemar ({mc.method}) p = {mc.p_value:.3g}: the MC accuracy change is "
+        + ("significant." if mc.p_value < 0.05 else "not statistically significant."),
+    ]
+    if latency:
+        lb, lc = latency
+        sections[0]["table"]["rows"].append(
+            [
+                "forward latency p50 (ms)",
+                lb.p50_ms,
+                lc.p50_ms,
+                lc.p50_ms - lb.p50_ms,
+                f"baseline [{lb.ci_low_ms:.2f}, {lb.ci_high_ms:.2f}] / compressed "
+                f"[{lc.ci_low_ms:.2f}, {lc.ci_high_ms:.2f}]",
+                None,
+            ]
+        )
+        if meta["recipe"] in ("int8", "int4"):
+            notes.append(
+                "Latency of dequantised int8/int4 weights equals float latency by "
+                "construction; no integer kernels are used."
+            )
+    doc["sections"] = sections + doc["sections"]
+    doc["notes"] = notes + doc["notes"]
+    doc["extra"] = {**doc.get("extra", {}), "compression": comparison}
+    return doc
+
+
+def run_llm_compression(
+    store: Any,
+    model_dir: Path,
+    recipe: str,
+    out_dir: Path,
+    *,
+    group_size: int = DEFAULT_GROUP,
+    latency_repeats: int = 10,
+    threads: int = 1,
+    show_progress: bool = False,
+) -> dict[str, Any]:
+    """Compress, evaluate baseline and variant through the llm module, compare; returns the doc."""
+    from pingce.core.run import RunRequest, execute_run
+    from pingce.core.spec import suite_from_dict
+
+    target, meta = compress_llm(model_dir, recipe, out_dir, group_size=group_size)
+    runs = []
+    for folder in (model_dir, target):
+        suite = suite_from_dict(llm_suite(), "pingce compress llm", Path.cwd())
+        runs.append(
+            execute_run(
+                store,
+                RunRequest(suite=suite, subject=f"hf:{folder.resolve()}"),
+                show_progress=show_progress,
+            )
+        )
+    latency = None
+    if latency_repeats:
+        latency = (
+            forward_latency(model_dir, repeats=latency_repeats, threads=threads),
+            forward_latency(target, repeats=latency_repeats, threads=threads),
+        )
+    return compare_llm_runs(store, runs[0], runs[1], meta, latency)
