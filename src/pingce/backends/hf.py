@@ -646,7 +646,9 @@ class HFCausalLM:
             do_sample=not params.greedy,
             temperature=params.temperature if not params.greedy else None,
             top_p=params.top_p if not params.greedy else None,
-            top_k=0,  # 0 disables top-k; None would mean the library default of 50
+            # 0 disables top-k when sampling (None would mean the library default of 50);
+            # greedy decoding leaves it unset, which transformers expects.
+            top_k=0 if not params.greedy else None,
             repetition_penalty=1.0,
             no_repeat_ngram_size=0,
             num_beams=1,
