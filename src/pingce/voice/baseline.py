@@ -74,8 +74,8 @@ class LfccGmmDetector:
             )
 
 
-def load_detector(model: str) -> LfccGmmDetector:
-    """The detector saved by `train-baseline` (a .npz of GMM parameters; no pickle)."""
+def load_detector(model: str) -> Any:
+    """The detector saved by `train-baseline` (a .npz; no pickle): LFCC-GMM or LCNN."""
     path = Path(model).expanduser()
     if not path.is_file():
         raise ModelError(
@@ -84,6 +84,10 @@ def load_detector(model: str) -> LfccGmmDetector:
         )
     try:
         arrays = np.load(path, allow_pickle=False)
+        if "kind" in arrays.files:  # the LCNN countermeasure shares this loader
+            from pingce.voice.cnn import load_detector as load_cnn
+
+            return load_cnn(model)
         a, b = (float(v) for v in arrays["calibration"])
         return LfccGmmDetector(_gmm_from(arrays, "bona"), _gmm_from(arrays, "spoof"), a, b)
     except (KeyError, ValueError, OSError) as exc:
@@ -100,7 +104,8 @@ def read_metadata(data: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
-def _load(data: Path, utt: str) -> np.ndarray:
+def load_audio(data: Path, utt: str) -> np.ndarray:
+    """One clip of a built set as float64 samples at RATE."""
     import soundfile as sf
 
     x, rate = sf.read(str(data / "audio" / f"{utt}.wav"), dtype="float64")
@@ -111,16 +116,10 @@ def _load(data: Path, utt: str) -> np.ndarray:
     return x
 
 
-def train_from_testset(
-    data: Path, out: Path, *, components: int = 16, seed: int = 1234
-) -> dict[str, Any]:
-    """Fit on the train split, calibrate on dev, save to `out`; returns counts and dev EER."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.mixture import GaussianMixture
-
-    from pingce.voice.metrics import eer
-
-    rows = read_metadata(data)
+def split_rows(
+    data: Path, rows: list[dict[str, str]]
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The train and dev rows of a set's metadata; each must hold both classes."""
     train = [r for r in rows if r["split"] == "train"]
     dev = [r for r in rows if r["split"] == "dev"]
     for name, part in (("train", train), ("dev", dev)):
@@ -131,10 +130,34 @@ def train_from_testset(
                 f"{data}: the {name} split needs bona fide and spoof clips",
                 hint="build a larger set",
             )
+    return train, dev
+
+
+def fit_calibration(raw: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(a, b) of a*raw + b = LLR: logistic regression of the class (1 = bona fide) on the raw
+    score with balanced class weights, so the log-odds are an LLR under equal priors."""
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(class_weight="balanced").fit(raw.reshape(-1, 1), labels)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def train_from_testset(
+    data: Path, out: Path, *, components: int = 16, seed: int = 1234
+) -> dict[str, Any]:
+    """Fit on the train split, calibrate on dev, save to `out`; returns counts and dev EER."""
+    from sklearn.mixture import GaussianMixture
+
+    from pingce.voice.metrics import eer
+
+    rows = read_metadata(data)
+    train, dev = split_rows(data, rows)
     rng = np.random.default_rng(seed)
     gmms = {}
     for key in ("bonafide", "spoof"):
-        feats = np.vstack([lfcc(_load(data, r["utt"]), RATE) for r in train if r["key"] == key])
+        feats = np.vstack(
+            [lfcc(load_audio(data, r["utt"]), RATE) for r in train if r["key"] == key]
+        )
         if feats.shape[0] > MAX_FRAMES_PER_CLASS:
             feats = feats[rng.choice(feats.shape[0], MAX_FRAMES_PER_CLASS, replace=False)]
         k = min(components, max(1, feats.shape[0] // 20))
@@ -142,10 +165,9 @@ def train_from_testset(
             n_components=k, covariance_type="diag", reg_covar=1e-3, max_iter=200, random_state=seed
         ).fit(feats)
     det = LfccGmmDetector(gmms["bonafide"], gmms["spoof"])
-    raw = np.array([det.raw_score(_load(data, r["utt"]), RATE) for r in dev])
+    raw = np.array([det.raw_score(load_audio(data, r["utt"]), RATE) for r in dev])
     y = np.array([r["key"] == "bonafide" for r in dev], dtype=int)
-    lr = LogisticRegression(class_weight="balanced").fit(raw.reshape(-1, 1), y)
-    det.a, det.b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+    det.a, det.b = fit_calibration(raw, y)
     dev_eer = eer(raw[y == 1], raw[y == 0])[0]
     info = {
         "n_train": len(train),

@@ -155,6 +155,73 @@ def evaluate_cmd(
     _finish(store, run_id, report_dir)
 
 
+@app.command("evaluate-add")
+def evaluate_add_cmd(
+    pred: Annotated[
+        Path,
+        typer.Option("--pred", help="Predictions: UTT START END LABEL, or UTT PREDICTED TRUE."),
+    ],
+    task_kind: Annotated[
+        str,
+        typer.Option("--task", help="localisation (ADD 2023 track 2) or attribution (track 3)."),
+    ],
+    ref: Annotated[
+        Path | None,
+        typer.Option("--ref", help="localisation: reference segments (UTT START END LABEL)."),
+    ] = None,
+    frame_step: Annotated[
+        float, typer.Option("--frame-step", help="localisation: frame grid in seconds.")
+    ] = 0.01,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 1234,
+    report_dir: ReportDir = Path("reports"),
+    quiet: Quiet = False,
+    db: Db = None,
+) -> None:
+    """Score ADD challenge outputs: segment F1 / sentence accuracy, or attribution macro-F1."""
+    from pingce.cli import _check_writable, _finish, _store
+    from pingce.voice.add_task import ATTRIBUTION, LOCALISATION
+
+    if not pred.is_file():
+        raise SpecError(f"--pred file {pred} does not exist")
+    if task_kind == "localisation":
+        if ref is None:
+            raise SpecError("--task localisation needs --ref REFERENCE_SEGMENTS")
+        if not ref.is_file():
+            raise SpecError(f"--ref file {ref} does not exist")
+        if not 0 < frame_step <= 1:
+            raise SpecError(f"--frame-step must be in (0, 1] seconds, got {frame_step}")
+        task: dict[str, Any] = {
+            "id": "add-localisation",
+            "type": LOCALISATION,
+            "title": "Partially-fake localisation (ADD 2023 track 2)",
+            "title_zh": "部分伪造定位（ADD 2023 赛道2）",
+            "ref": str(ref.resolve()),
+            "frame_step": frame_step,
+        }
+    elif task_kind == "attribution":
+        if ref is not None:
+            raise SpecError("--task attribution reads the true labels from --pred; drop --ref")
+        task = {
+            "id": "add-attribution",
+            "type": ATTRIBUTION,
+            "title": "Algorithm attribution (ADD 2023 track 3)",
+            "title_zh": "生成算法溯源（ADD 2023 赛道3）",
+        }
+    else:
+        raise SpecError(f"--task must be localisation or attribution, got {task_kind!r}")
+    _check_writable(report_dir)
+    store = _store(db)
+    run_id = run_evaluation(
+        f"scores:{pred.resolve()}",
+        task,
+        {"seed": seed},
+        store=store,
+        base_dir=Path.cwd(),
+        quiet=quiet,
+    )
+    _finish(store, run_id, report_dir)
+
+
 @app.command("build-testset")
 def build_testset_cmd(
     out: Annotated[
@@ -207,16 +274,32 @@ def build_testset_cmd(
 def train_baseline_cmd(
     data: Annotated[Path, typer.Option("--data", help="A folder written by build-testset.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (.npz).")],
-    components: Annotated[int, typer.Option(help="Gaussians per class.")] = 16,
-    seed: Annotated[int, typer.Option(help="Seed for the GMM fits.")] = 1234,
+    kind: Annotated[
+        str, typer.Option("--kind", help="gmm (LFCC-GMM) or cnn (LFCC-LCNN, torch).")
+    ] = "gmm",
+    components: Annotated[int, typer.Option(help="gmm: Gaussians per class.")] = 16,
+    epochs: Annotated[int, typer.Option(help="cnn: training epochs.")] = 30,
+    seed: Annotated[int, typer.Option(help="Seed: same seed and set, same model file.")] = 1234,
+    quiet: Quiet = False,
 ) -> None:
-    """Train the LFCC-GMM reference detector on the train split, calibrate on the dev split."""
-    from pingce.voice.baseline import train_from_testset
+    """Train a reference detector on the train split, calibrate it on the dev split."""
+    if kind == "gmm":
+        from pingce.voice.baseline import train_from_testset
 
-    info = train_from_testset(data, out, components=components, seed=seed)
+        info = train_from_testset(data, out, components=components, seed=seed)
+        module = "pingce.voice.baseline"
+    elif kind == "cnn":
+        from pingce.voice.cnn import train_from_testset as train_cnn
+
+        if epochs < 1:
+            raise SpecError(f"--epochs must be at least 1, got {epochs}")
+        info = train_cnn(data, out, epochs=epochs, seed=seed, show_progress=not quiet)
+        module = "pingce.voice.cnn"
+    else:
+        raise SpecError(f"--kind must be gmm or cnn, got {kind!r}")
     typer.echo(
         f"model: {out}  (train {info['n_train']} clips, dev {info['n_dev']} clips; dev EER {info['dev_eer']:.4f})"
     )
     typer.echo(
-        f"evaluate it with: pingce voice evaluate --system 'python:pingce.voice.baseline:load_detector?model={out}' --keys {data}/protocol.eval.txt --audio-dir {data}/audio"
+        f"evaluate it with: pingce voice evaluate --system 'python:{module}:load_detector?model={out}' --keys {data}/protocol.eval.txt --audio-dir {data}/audio"
     )

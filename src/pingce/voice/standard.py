@@ -7,6 +7,8 @@ Two task types:
   protocol file), ``scores_format``, ``keys_format``.
 - ``voice-system``: the subject is a detector pingce runs (``cmd:...`` or ``python:...``) on
   the audio of a protocol; params: ``keys`` (protocol), ``audio_dir``, ``sample_rate``.
+Two more for the ADD challenges' other tracks (`pingce.voice.add_task`):
+``voice-add-localisation`` (partially-fake segments) and ``voice-add-attribution``.
 One record per trial, so runs resume and every number is recomputed from stored records.
 """
 
@@ -30,6 +32,13 @@ from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
 from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.core.stats import estimate
 from pingce.voice import metrics as vm
+from pingce.voice.add_task import (
+    ADD_METRICS,
+    ADD_TYPES,
+    AddTask,
+    register_add_metrics,
+    summarize_add,
+)
 from pingce.voice.breakdown import (
     Row,
     breakdown_section,
@@ -128,7 +137,7 @@ class VoiceTask:
         if spec.type not in PARAMS:
             raise SpecError(
                 f"{suite.source}: task {spec.id}: unknown type {spec.type!r}",
-                hint="voice-scores or voice-system",
+                hint="voice-scores, voice-system, " + " or ".join(ADD_TYPES),
             )
         self.spec = spec
         self.base = suite.base_dir
@@ -282,6 +291,10 @@ def _warm_up(subject: SystemSubject) -> None:
             subject.score(path, x, 16000)
 
 
+def _handler(spec: Any, suite: Suite) -> VoiceTask | AddTask:
+    return AddTask(spec, suite) if spec.type in ADD_TYPES else VoiceTask(spec, suite)
+
+
 class VoiceStandard:
     id = "voice"
     title = "Deepfake voice identification systems"
@@ -289,11 +302,12 @@ class VoiceStandard:
 
     def indicators(self) -> list[Indicator]:
         inds = [m.indicator() for m in VOICE_METRICS]
-        return inds + [TDCF_INDICATOR] + SYSTEM_INDICATORS
+        add = [m.indicator() for m in ADD_METRICS]
+        return inds + [TDCF_INDICATOR] + SYSTEM_INDICATORS + add
 
     def validate_suite(self, suite: Suite) -> None:
         for spec in suite.spec.tasks:
-            VoiceTask(spec, suite)
+            _handler(spec, suite)
 
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Any:
         return open_voice_subject(subject)
@@ -301,7 +315,7 @@ class VoiceStandard:
     def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
         tasks = []
         for spec in suite.spec.tasks:
-            handler = VoiceTask(spec, suite)
+            handler = _handler(spec, suite)
             tasks.append(PlannedTask(spec.id, handler.units(subject), handler))
         return Plan(
             tasks=tasks, settings={"tasks": {t.task_id: t.handler.provenance for t in tasks}}
@@ -313,19 +327,20 @@ class VoiceStandard:
             if isinstance(subject, SystemSubject):
                 _warm_up(subject)
             for task in ctx.plan.tasks:
-                h: VoiceTask = task.handler
-                fn = (
-                    h.process_scores
-                    if h.spec.type == "voice-scores"
-                    else (lambda us, h=h: h.process_system(subject, us))
-                )
+                h = task.handler
+                if isinstance(h, AddTask):
+                    fn = h.process
+                elif h.spec.type == "voice-scores":
+                    fn = h.process_scores
+                else:
+                    fn = lambda us, h=h: h.process_system(subject, us)  # noqa: E731
                 run_units(
                     ctx.store,
                     ctx.run_id,
                     task.task_id,
                     task.units,
                     fn,
-                    chunk_size=CHUNK if h.spec.type == "voice-scores" else 16,
+                    chunk_size=16 if h.spec.type == "voice-system" else CHUNK,
                     progress=ctx.progress,
                     description=task.task_id,
                 )
@@ -345,6 +360,12 @@ class VoiceStandard:
         extra: dict[str, Any] = {}
         for spec in suite["tasks"]:
             recs = sorted(by_task.get(spec["id"], []), key=lambda r: r["position"])
+            if spec["type"] in ADD_TYPES:
+                add_row, add_inds, add_sections = summarize_add(spec, recs, seed)
+                task_rows.append(add_row)
+                indicators.extend(add_inds)
+                sections.extend(add_sections)
+                continue
             scored = [r for r in recs if r["scores"]]
             failed = [r for r in recs if not r["scores"]]
             if not scored:
@@ -448,15 +469,16 @@ class VoiceStandard:
                     }
                 )
         tdcf_form = str(options.get("tdcf_formulation", "2019"))
-        notes.append(
-            "EER/minDCF CIs: seeded percentile bootstrap over trials. min t-DCF uses the "
-            f"ASVspoof {tdcf_form} formulation with "
-            + (
-                "the ASV error rates given for this run."
-                if options.get("asv_rates")
-                else "the ASVspoof 5 organisers' fixed ASV operating point."
+        if any(spec["type"] not in ADD_TYPES for spec in suite["tasks"]):
+            notes.append(
+                "EER/minDCF CIs: seeded percentile bootstrap over trials. min t-DCF uses the "
+                f"ASVspoof {tdcf_form} formulation with "
+                + (
+                    "the ASV error rates given for this run."
+                    if options.get("asv_rates")
+                    else "the ASVspoof 5 organisers' fixed ASV operating point."
+                )
             )
-        )
         return {
             "tasks": task_rows,
             "dimensions": [],
@@ -637,6 +659,7 @@ class VoiceStandard:
 def register() -> None:
     """Entry point of the `pingce.plugins` group for the voice standard."""
     register_metrics()
+    register_add_metrics()
     if "voice" not in standards._items:
         from pingce.voice.cli import app
         from pingce.voice.demo import run_voice_demo
