@@ -18,10 +18,10 @@ from pingce.conversion.models import LoadedModel, load_model
 from pingce.conversion.tasks import TASK_TYPES, ConversionTask, source_target_names
 from pingce.core.errors import SpecError
 from pingce.core.execute import run_units
+from pingce.core.metric import finite_or_none as _finite
 from pingce.core.registry import commands, demos, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite
 from pingce.core.standard import Plan, PlannedTask, RunContext
-from pingce.core.stats import estimate
 
 BOOTSTRAP_RESAMPLES = 1000
 THRESHOLDS = {"conv_allclose_rate": 1.0, "conv_checker_pass": 1.0, "conv_shape_pass_rate": 1.0}
@@ -211,22 +211,8 @@ def metric_rows(
         items = [r["scores"][name] for r in recs if name in r["scores"]]
         if not items:
             continue
-        est = estimate(items, mdef.statistic, n_resamples=BOOTSTRAP_RESAMPLES, seed=seed)
-        rows[name] = {
-            "value": est.value,
-            "stderr": _finite(est.stderr),
-            "ci_low": _finite(est.ci_low),
-            "ci_high": _finite(est.ci_high),
-            "n": est.n,
-            "direction": mdef.direction,
-            "unit": mdef.unit,
-            "scale": mdef.scale,
-        }
+        rows[name] = mdef.row(items, seed=seed, n_resamples=BOOTSTRAP_RESAMPLES)
     return rows
-
-
-def _finite(x: float | None) -> float | None:
-    return None if x is None or x != x or x in (float("inf"), float("-inf")) else float(x)
 
 
 def indicator_row(

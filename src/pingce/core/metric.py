@@ -10,6 +10,7 @@ the paired test.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -42,3 +43,29 @@ class MetricDef:
             definition=self.definition,
             threshold=threshold,
         )
+
+    def row(
+        self, items: Sequence[Any], *, seed: int = 0, n_resamples: int = 1000
+    ) -> dict[str, Any]:
+        """The report's metric row for per-sample `items`: value, stderr, seeded bootstrap CI."""
+        from pingce.core.stats import estimate
+
+        est = estimate(items, self.statistic, n_resamples=n_resamples, seed=seed)
+        return {
+            "value": est.value,
+            "stderr": finite_or_none(est.stderr),
+            "ci_low": finite_or_none(est.ci_low),
+            "ci_high": finite_or_none(est.ci_high),
+            "n": est.n,
+            "direction": self.direction,
+            "unit": self.unit,
+            "scale": self.scale,
+        }
+
+
+def finite_or_none(x: Any) -> float | None:
+    """A float, or None for None/NaN/±inf (reports hold no non-finite numbers)."""
+    if x is None:
+        return None
+    value = float(x)
+    return value if math.isfinite(value) else None

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from pingce.core.stats import estimate
+from pingce.core.metric import finite_or_none as _finite
 from pingce.kg.extraction import prf
 from pingce.kg.matching import CATEGORIES, SCHEMES, scheme_prf
 from pingce.kg.metrics import CATALOGUE
@@ -24,27 +24,13 @@ PRIMARY = {
 }
 
 
-def _finite(x: float | None) -> float | None:
-    return None if x is None or x != x or x in (float("inf"), float("-inf")) else float(x)
-
-
 def metric_rows(recs: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for name, mdef in CATALOGUE.items():
         items = [r["scores"][name] for r in recs if name in r["scores"]]
         if not items:
             continue
-        est = estimate(items, mdef.statistic, n_resamples=BOOTSTRAP, seed=seed)
-        rows[name] = {
-            "value": est.value,
-            "stderr": _finite(est.stderr),
-            "ci_low": _finite(est.ci_low),
-            "ci_high": _finite(est.ci_high),
-            "n": est.n,
-            "direction": mdef.direction,
-            "unit": mdef.unit,
-            "scale": mdef.scale,
-        }
+        rows[name] = mdef.row(items, seed=seed, n_resamples=BOOTSTRAP)
     return rows
 
 

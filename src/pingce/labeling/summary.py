@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pingce.core.measure import LatencyStats
+from pingce.core.metric import finite_or_none as _finite
 from pingce.core.stats import estimate
 from pingce.labeling.catalogue import BY_NAME
 from pingce.labeling.metrics.classification import classification_scores
@@ -26,10 +27,6 @@ from pingce.labeling.metrics.segmentation import summarize_segmentation
 RESAMPLES = 1000
 SIZES = (("small", 0.0, 32.0**2), ("medium", 32.0**2, 96.0**2), ("large", 96.0**2, math.inf))
 MAX_SAMPLES = 200
-
-
-def _finite(x: Any) -> float | None:
-    return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
 def metric_row(name: str, value: float, n: int, est: Any = None) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from pingce.core.execute import run_units
 from pingce.core.registry import backends, standards, task_types
 from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec
 from pingce.core.standard import Plan, PlannedTask, RunContext
-from pingce.core.stats import estimate
 from pingce.llm.metrics import get_metric
 from pingce.llm.taxonomy import rollup
 
@@ -214,17 +213,7 @@ class LLMStandard:
             for name in names:
                 mdef = get_metric(name)
                 items = [r["scores"][name] for r in recs]
-                est = estimate(items, mdef.statistic, n_resamples=BOOTSTRAP_RESAMPLES, seed=seed)
-                row = {
-                    "value": est.value,
-                    "stderr": _finite(est.stderr),
-                    "ci_low": est.ci_low,
-                    "ci_high": est.ci_high,
-                    "n": est.n,
-                    "direction": mdef.direction,
-                    "unit": mdef.unit,
-                    "scale": mdef.scale,
-                }
+                row = mdef.row(items, seed=seed, n_resamples=BOOTSTRAP_RESAMPLES)
                 metric_rows[name] = row
                 indicators.append(_indicator_row(mdef, row, scope=spec["id"]))
             prim = get_metric(primary)
@@ -307,10 +296,6 @@ class LLMStandard:
             "sections": served["sections"] + more["sections"],
             "extra": {"efficiency": efficiency, **served["extra"], "catalogue": more["extra"]},
         }
-
-
-def _finite(x: float | None) -> float | None:
-    return None if x is None or x != x or x in (float("inf"), float("-inf")) else x
 
 
 def _indicator_row(mdef: Any, row: dict[str, Any], scope: str) -> dict[str, Any]:

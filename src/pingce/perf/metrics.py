@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from pingce.core.measure import percentile_ms
 from pingce.core.metric import MetricDef
+from pingce.core.metric import finite_or_none as _finite
 from pingce.core.stats import estimate
 
 # Percentile CIs go through core.stats' per-item bootstrap path (a Python list per resample),
@@ -166,7 +166,3 @@ def plain_row(name: str, value: float, n: int) -> dict[str, Any]:
         "unit": m.unit,
         "scale": m.scale,
     }
-
-
-def _finite(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else x

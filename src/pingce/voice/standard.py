@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pingce.core.errors import SpecError
 from pingce.core.execute import Outcome, WorkUnit, run_units
 from pingce.core.fingerprint import content_hash
+from pingce.core.metric import finite_or_none as _finite
 from pingce.core.registry import commands, demos, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
 from pingce.core.standard import Plan, PlannedTask, RunContext
@@ -126,10 +127,6 @@ TDCF_INDICATOR = Indicator(
     direction="lower",
     definition="Normalised minimum tandem DCF of the CM with a fixed ASV (ASVspoof 2019 or 2021 formulation).",
 )
-
-
-def _finite(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 class VoiceTask:

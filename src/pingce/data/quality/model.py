@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from pingce.core.metric import finite_or_none as _finite
 from pingce.core.stats import estimate
 from pingce.data.minhash import candidate_edges, clusters
 from pingce.data.quality.indicators import CHARACTERISTICS, MEASURE_BY_ID, MEASURES, grade
@@ -16,10 +17,6 @@ from pingce.data.quality.indicators import CHARACTERISTICS, MEASURE_BY_ID, MEASU
 BOOTSTRAP_RESAMPLES = 1000
 SAMPLES_IN_REPORT = 50
 LENGTH_BINS = (0, 100, 300, 1000, 3000, 10_000)
-
-
-def _finite(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 def _row(value: float, n: int, mid: str, est: Any = None) -> dict[str, Any]:
