@@ -26,7 +26,16 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 Db = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
 Data = Annotated[
     str | None,
-    typer.Option("--data", "-d", help="Labelled NPZ (inputs + 'labels'), or zoo:digits."),
+    typer.Option(
+        "--data",
+        "-d",
+        help="Labelled NPZ (inputs + 'labels'), an ImageFolder directory, a JSONL of "
+        "{text, label}, zoo:digits or zoo:topics.",
+    ),
+]
+ImageSize = Annotated[
+    str | None,
+    typer.Option("--image-size", help="HxW images are resized to (default: the model's)."),
 ]
 Budget = Annotated[float, typer.Option(help="Allowed relative accuracy drop (0.01 = 1%).")]
 Batches = Annotated[str, typer.Option("--batch-sizes", help="Batch sizes timed (1 and N).")]
@@ -132,6 +141,7 @@ def test_cmd(
     repeats: Repeats = 20,
     threads: Threads = 1,
     limit: Limit = None,
+    image_size: ImageSize = None,
     report_dir: ReportDir = Path("reports"),
     quiet: Quiet = False,
     db: Db = None,
@@ -147,7 +157,12 @@ def test_cmd(
         threads=threads,
         limit=limit,
     )
-    options = {"variants": {label: _ref(compressed)}, "data": data, "threads": threads}
+    options = {
+        "variants": {label: _ref(compressed)},
+        "data": data,
+        "threads": threads,
+        "image_size": image_size,
+    }
     _run(suite, _ref(baseline), options, report_dir, quiet, db)
 
 
@@ -171,6 +186,7 @@ def run_cmd(
     repeats: Repeats = 20,
     threads: Threads = 1,
     limit: Limit = None,
+    image_size: ImageSize = None,
     report_dir: ReportDir = Path("reports"),
     quiet: Quiet = False,
     db: Db = None,
@@ -179,14 +195,13 @@ def run_cmd(
     from rich.console import Console
 
     from pingce.compression.compressors import compress, parse_recipes
-    from pingce.conversion.data import load_data
-    from pingce.conversion.models import load_model
-    from pingce.conversion.standard import default_data
+    from pingce.compression.data import load_eval_data
+    from pingce.compression.text import load_model_ref
 
     _check(budget, repeats, threads)
     recipes = parse_recipes(recipe)
-    base = load_model(model)
-    dataset = load_data(data or default_data(base), base.input_names)
+    base = load_model_ref(model)
+    dataset = load_eval_data(data, base, image_size)
     logging.getLogger().setLevel(logging.ERROR)  # ORT quantisation logs advice on the root logger
     console = Console()
     variants = {}
@@ -208,7 +223,7 @@ def run_cmd(
     _run(
         suite,
         _ref(model),
-        {"variants": variants, "data": data, "threads": threads},
+        {"variants": variants, "data": data, "threads": threads, "image_size": image_size},
         report_dir,
         quiet,
         db,

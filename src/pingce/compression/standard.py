@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from pingce.compression.data import load_eval_data
 from pingce.compression.metrics import BY_NAME, register_metrics
-from pingce.conversion.data import Dataset, load_data
-from pingce.conversion.models import LoadedModel, load_model
+from pingce.conversion.data import Dataset
+from pingce.conversion.models import LoadedModel, TorchModel
 from pingce.conversion.sections import _r
-from pingce.conversion.standard import default_data, indicator_row, metric_rows
+from pingce.conversion.standard import indicator_row, metric_rows
 from pingce.conversion.tasks import shaped_inputs
 from pingce.conversion.timing import compare_latency, speedup_statement
 from pingce.core.errors import SpecError
@@ -194,15 +195,26 @@ class CompressionStandard:
             CompressionTask(spec, suite.source)
 
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> CompressionSubject:
+        from pingce.compression.text import load_model_ref
+
         threads = options.get("threads")
-        baseline = load_model(subject.raw, threads=threads)
+        baseline = load_model_ref(subject.raw, threads=threads)
         variants = options.get("variants") or {}
         if not variants:
             raise SpecError(
                 "no compressed model to test", hint="pass --compressed MODEL or --recipe"
             )
-        loaded = {label: load_model(ref, threads=threads) for label, ref in variants.items()}
-        data = load_data(str(options.get("data") or default_data(baseline)), baseline.input_names)
+        loaded = {label: load_model_ref(ref, threads=threads) for label, ref in variants.items()}
+        for model in loaded.values():
+            # a traced wrapper (fp16/bf16 casts) names its input `x`; torch calls are
+            # positional, so the baseline's names feed it the same arrays
+            if (
+                isinstance(model, TorchModel)
+                and list(model.input_names) != list(baseline.input_names)
+                and len(model.input_names) == len(baseline.input_names)
+            ):
+                model.input_names = list(baseline.input_names)
+        data = load_eval_data(options.get("data"), baseline, options.get("image_size"))
         return CompressionSubject(baseline, loaded, data)
 
     def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
