@@ -20,6 +20,7 @@ from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.registry import task_types
 from pingce.llm.benchmarks.native import NativeFields, NativeTaskMixin
 from pingce.llm.datasets import Row
+from pingce.llm.tasks.base import score_continuations
 from pingce.llm.tasks.code_generation import CodeGenerationParams, CodeGenerationTask
 from pingce.llm.tasks.generative import GenerationSettings, GenerativeParams, GenerativeTask
 from pingce.llm.tasks.math_generative import MathGenerativeTask, MathParams
@@ -134,18 +135,13 @@ class CEvalTask(NativeTaskMixin, MultipleChoiceTask):
         if self.metric_names != ["answered"]:
             return super().process(lm, units)
         # Unlabelled test split: keep the highest-loglikelihood letter as the prediction.
-        pairs = [(u.payload["context"], c) for u in units for c in u.payload["continuations"]]
-        results = lm.loglikelihood(pairs)
         outcomes = []
-        at = 0
-        for unit in units:
+        for unit, res, usage in score_continuations(lm, units):
             p = unit.payload
-            lls = [r.logprob for r in results[at : at + len(p["choices"])]]
-            at += len(p["choices"])
+            lls = [r.logprob for r in res]
             pred = lls.index(max(lls))
             data = {"prompt": p["context"], "output": p["choices"][pred], "extracted": str(pred),
-                    "reference": "", "loglikelihoods": lls, "gold": None,
-                    "usage": {"tokens_in": 0, "tokens_out": 0, "requests": len(lls), "seconds": 0.0}}  # fmt: skip
+                    "reference": "", "loglikelihoods": lls, "gold": None, "usage": usage}  # fmt: skip
             outcomes.append(Outcome(scores={"answered": 1.0}, data=data))
         return outcomes
 

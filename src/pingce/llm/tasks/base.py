@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pingce.backends.base import LanguageModel
+from pingce.backends.base import LanguageModel, LoglikelihoodResult
 from pingce.core.errors import DataError, SpecError
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.fingerprint import content_hash
@@ -201,6 +201,34 @@ class LLMTask:
             if len(units) == 1:
                 return [failed_outcome(units[0], exc)]
             return [out for unit in units for out in self.run(lm, [unit])]
+
+
+def score_continuations(
+    lm: LanguageModel, units: Sequence[WorkUnit]
+) -> list[tuple[WorkUnit, list[LoglikelihoodResult], dict[str, Any]]]:
+    """Every unit's (context, continuation) pairs scored in one backend call.
+
+    Returns each unit with its results (in continuation order) and its usage record; the
+    batch's wall time is shared equally among its units.
+    """
+    pairs = [(u.payload["context"], c) for u in units for c in u.payload["continuations"]]
+    with Timer() as timer:
+        results = lm.loglikelihood(pairs)
+    per_unit = timer.seconds / max(1, len(units))
+    scored = []
+    at = 0
+    for unit in units:
+        n = len(unit.payload["continuations"])
+        res = list(results[at : at + n])
+        at += n
+        usage = {
+            "tokens_in": sum(r.n_context_tokens + r.n_tokens for r in res),
+            "tokens_out": 0,
+            "requests": len(res),
+            "seconds": per_unit,
+        }
+        scored.append((unit, res, usage))
+    return scored
 
 
 class Timer:

@@ -17,7 +17,13 @@ from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.registry import task_types
 from pingce.llm.datasets import Row
 from pingce.llm.prompts import render
-from pingce.llm.tasks.base import CommonParams, LLMTask, RunSettings, Timer, require_field
+from pingce.llm.tasks.base import (
+    CommonParams,
+    LLMTask,
+    RunSettings,
+    require_field,
+    score_continuations,
+)
 
 
 class MC2Params(CommonParams):
@@ -69,16 +75,9 @@ class MC2Task(LLMTask):
         }
 
     def process(self, lm: LanguageModel, units: list[WorkUnit]) -> list[Outcome]:
-        pairs = [(u.payload["context"], c) for u in units for c in u.payload["continuations"]]
-        with Timer() as timer:
-            results = lm.loglikelihood(pairs)
-        per_unit = timer.seconds / max(1, len(units))
         outcomes = []
-        at = 0
-        for unit in units:
+        for unit, res, usage in score_continuations(lm, units):
             p = unit.payload
-            res = results[at : at + len(p["choices"])]
-            at += len(p["choices"])
             lls = [r.logprob for r in res]
             score = mc2_score(lls, p["labels"])
             best = lls.index(max(lls))
@@ -94,12 +93,7 @@ class MC2Task(LLMTask):
                         ),
                         "loglikelihoods": lls,
                         "labels": p["labels"],
-                        "usage": {
-                            "tokens_in": sum(r.n_context_tokens + r.n_tokens for r in res),
-                            "tokens_out": 0,
-                            "requests": len(res),
-                            "seconds": per_unit,
-                        },
+                        "usage": usage,
                     },
                 )
             )

@@ -15,7 +15,13 @@ from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.registry import task_types
 from pingce.llm.datasets import Row
 from pingce.llm.prompts import render
-from pingce.llm.tasks.base import CommonParams, LLMTask, RunSettings, Timer, require_field
+from pingce.llm.tasks.base import (
+    CommonParams,
+    LLMTask,
+    RunSettings,
+    require_field,
+    score_continuations,
+)
 
 
 class MultipleChoiceParams(CommonParams):
@@ -97,16 +103,9 @@ class MultipleChoiceTask(LLMTask):
         }
 
     def process(self, lm: LanguageModel, units: list[WorkUnit]) -> list[Outcome]:
-        pairs = [(u.payload["context"], c) for u in units for c in u.payload["continuations"]]
-        with Timer() as timer:
-            results = lm.loglikelihood(pairs)
-        per_request = timer.seconds / max(1, len(units))
         outcomes = []
-        at = 0
-        for unit in units:
+        for unit, res, usage in score_continuations(lm, units):
             p = unit.payload
-            res = results[at : at + len(p["choices"])]
-            at += len(p["choices"])
             lls = [r.logprob for r in res]
             chars = [ll / max(1, len(c)) for ll, c in zip(lls, p["choices"], strict=True)]
             nbytes = [
@@ -130,12 +129,7 @@ class MultipleChoiceTask(LLMTask):
                         "loglikelihoods": lls,
                         "is_greedy": [r.is_greedy for r in res],
                         "gold": p["gold"],
-                        "usage": {
-                            "tokens_in": sum(r.n_context_tokens + r.n_tokens for r in res),
-                            "tokens_out": 0,
-                            "requests": len(res),
-                            "seconds": per_request,
-                        },
+                        "usage": usage,
                     },
                 )
             )
