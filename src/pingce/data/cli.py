@@ -118,14 +118,16 @@ def evaluate(
     """Grade a dataset with the data-quality model and write the report."""
     from pingce.cli import _check_writable, _finish, _store
 
+    store = _store(db)
+
     run_id = evaluate_dataset(
-        _store(db), dataset, profile=profile, sample=sample, seed=seed, target=_parse_target(target),
+        store, dataset, profile=profile, sample=sample, seed=seed, target=_parse_target(target),
         stats=stats, strict=strict, show_progress=not quiet,
         fields={"text_field": text_field, "id_field": id_field, "prompt_field": prompt_field,
                 "response_field": response_field, "messages_field": messages_field},
         check=lambda: None if no_report else _check_writable(report_dir),
     )  # fmt: skip
-    _finish(_store(db), run_id, None if no_report else report_dir)
+    _finish(store, run_id, None if no_report else report_dir)
 
 
 def evaluate_dataset(

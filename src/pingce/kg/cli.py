@@ -92,12 +92,12 @@ def evaluate(
     """Score extracted triples against a gold set (P/R/F1, WebNLG, entities, relations, hallucination)."""
     from pingce.cli import _check_writable, _finish, _store
 
+    store = _store(db)
+
     if not no_report:
         _check_writable(report_dir)
-    run_id = evaluate_predictions(
-        _store(db), pred, gold, ontology, fmt, subset, show_progress=not quiet
-    )
-    _finish(_store(db), run_id, None if no_report else report_dir)
+    run_id = evaluate_predictions(store, pred, gold, ontology, fmt, subset, show_progress=not quiet)
+    _finish(store, run_id, None if no_report else report_dir)
 
 
 QUALITY_TITLES = {
@@ -158,12 +158,12 @@ def quality(
     """Check a graph without gold: SHACL, completeness, consistency, redundancy, connectivity, CQs."""
     from pingce.cli import _check_writable, _finish, _store
 
+    store = _store(db)
+
     if not no_report:
         _check_writable(report_dir)
-    run_id = check_graph(
-        _store(db), graph, ontology, shapes, completeness, cq, owlrl_limit, not quiet
-    )
-    _finish(_store(db), run_id, None if no_report else report_dir)
+    run_id = check_graph(store, graph, ontology, shapes, completeness, cq, owlrl_limit, not quiet)
+    _finish(store, run_id, None if no_report else report_dir)
 
 
 def build_graph(store: Any, text: Path, model: str, ontology: Path | None = None, gold: Path | None = None,
@@ -258,15 +258,15 @@ def build(
     """Extract a knowledge graph from text with a language model (a baseline to compare against)."""
     from pingce.cli import _check_writable, _finish, _store
 
+    store = _store(db)
+
     if not no_report:
         _check_writable(report_dir)
     opts = {"batch_size": batch_size, "device": device}
-    run_id = build_graph(
-        _store(db), text, model, ontology, gold, shots, max_new_tokens, opts, not quiet
-    )
-    n = write_outputs(_store(db), run_id, out_path, ontology)
+    run_id = build_graph(store, text, model, ontology, gold, shots, max_new_tokens, opts, not quiet)
+    n = write_outputs(store, run_id, out_path, ontology)
     out.print(f"{n} triples → {out_path} and {out_path.with_suffix('.ttl')}")
-    _finish(_store(db), run_id, None if no_report else report_dir)
+    _finish(store, run_id, None if no_report else report_dir)
 
 
 @app.command()
