@@ -18,14 +18,14 @@ def run_compression_demo(ctx: DemoContext) -> str:
     from pingce.compression.compressors import compress, parse_recipes
     from pingce.conversion.data import load_data
     from pingce.conversion.models import load_model
-    from pingce.conversion.zoo import cache_dir
+    from pingce.core.paths import cache_root
 
     ctx.console.print(f"[bold]compression[/bold]: {INTRO}")
     base = load_model("zoo:digits-cnn")
     data = load_data("zoo:digits", base.input_names)
     recipe = parse_recipes("int8-dynamic")[0]
     with ctx.console.status("quantising the digits CNN…"):
-        path = compress(base, recipe, data, cache_dir() / "demo" / "compressed")
+        path = compress(base, recipe, data, cache_root() / "demo" / "compressed")
     suite = compression_suite([recipe.label], batch_sizes=[1, 32], repeats=10, limit=ctx.limit)
     request = RunRequest(
         suite=suite_from_dict(suite, "pingce demo (compression)", path.parent),

@@ -198,9 +198,9 @@ def text_topic() -> Any:
     """The trained text-topic model, cached under PINGCE_CACHE/zoo (built on first use, < 2 s)."""
     import torch
 
-    from pingce.conversion.zoo import cache_dir
+    from pingce.core.paths import cache_root
 
-    path = cache_dir() / "zoo" / f"text-topic-v{TEXT_VERSION}.pt"
+    path = cache_root() / "zoo" / f"text-topic-v{TEXT_VERSION}.pt"
     if path.is_file():
         model = _module()
         model.load_state_dict(torch.load(path, weights_only=True))

@@ -17,10 +17,10 @@ def run_conversion_demo(ctx: DemoContext) -> str:
     from pingce.conversion.cli import verify_suite
     from pingce.conversion.converters import convert
     from pingce.conversion.models import load_model
-    from pingce.conversion.zoo import cache_dir
+    from pingce.core.paths import cache_root
 
     ctx.console.print(f"[bold]conversion[/bold]: {INTRO}")
-    out = cache_dir() / "demo" / "digits-cnn.dynamo.onnx"
+    out = cache_root() / "demo" / "digits-cnn.dynamo.onnx"
     with ctx.console.status("exporting the digits CNN to ONNX…"):
         result = convert(load_model("zoo:digits-cnn"), out, to="onnx", exporter="dynamo")
     ctx.console.print(f"exported in {result.seconds:.1f} s → {out}")

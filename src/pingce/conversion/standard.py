@@ -107,9 +107,9 @@ class ConversionStandard:
 
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Any:
         if subject.scheme == "zoo" and subject.target == "all":
-            from pingce.conversion.zoo import cache_dir
+            from pingce.core.paths import cache_root
 
-            return ZooSubject(Path(options.get("workdir") or cache_dir() / "zoo" / "exports"))
+            return ZooSubject(Path(options.get("workdir") or cache_root() / "zoo" / "exports"))
         source_ref = options.get("source")
         if not source_ref:
             raise SpecError(

@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pingce.core.errors import ModelError
+from pingce.core.paths import cache_root
 
 ZOO_VERSION = 1
 SEED = 20261128
@@ -27,14 +27,6 @@ DIGITS_BATCH = 64
 DIGITS_TEST_FRACTION = 0.25
 VOCAB = 64  # token vocabulary of the text models
 N_CLASSES_TEXT = 4
-
-
-def cache_dir() -> Path:
-    """`PINGCE_CACHE`, else `$XDG_CACHE_HOME/pingce`, else `~/.cache/pingce`."""
-    if os.environ.get("PINGCE_CACHE"):
-        return Path(os.environ["PINGCE_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pingce"
 
 
 @dataclass(frozen=True)
@@ -153,7 +145,7 @@ def train_digits_cnn() -> Any:
 def digits_cnn() -> Any:
     """The trained digits CNN, cached under PINGCE_CACHE/zoo (built on first use, ~2 s)."""
     torch = _torch()
-    path = cache_dir() / "zoo" / f"digits-cnn-v{ZOO_VERSION}.pt"
+    path = cache_root() / "zoo" / f"digits-cnn-v{ZOO_VERSION}.pt"
     model = digits_cnn_architecture()
     if path.is_file():
         model.load_state_dict(torch.load(path, weights_only=True))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pingce.core.errors import ModelError
 from pingce.core.fingerprint import content_hash
+from pingce.core.paths import cache_root
 
 # Bump when anything below changes, so cached demo models are rebuilt.
 DEMO_MODEL_VERSION = 1
@@ -38,13 +39,6 @@ CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-
-
-def cache_root() -> Path:
-    """`PINGCE_CACHE`, else `$XDG_CACHE_HOME/pingce`, else `~/.cache/pingce`."""
-    if os.environ.get("PINGCE_CACHE"):
-        return Path(os.environ["PINGCE_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pingce"
 
 
 def training_texts() -> list[str]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from pingce.core.errors import SpecError
 from pingce.core.fingerprint import content_hash
+from pingce.core.paths import cache_root
 
 # Bump when the digits model or its training changes, so cached copies are rebuilt.
 DIGITS_VERSION = 1
@@ -44,13 +45,6 @@ class Dataset:
 
     def __len__(self) -> int:
         return int(self.inputs.shape[0])
-
-
-def cache_root() -> Path:
-    """`PINGCE_CACHE`, else `$XDG_CACHE_HOME/pingce`, else `~/.cache/pingce`."""
-    if os.environ.get("PINGCE_CACHE"):
-        return Path(os.environ["PINGCE_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pingce"
 
 
 def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
