@@ -49,7 +49,9 @@ class Format(StrEnum):
     json = "json"
 
 
-def _store(db: str | None) -> Any:
+# Public helpers: every standard's command group opens the store, checks the report folder,
+# and prints and writes its run the same way through these.
+def open_db(db: str | None) -> Any:
     from pingce.core.store import open_store
 
     return open_store(db)
@@ -221,10 +223,10 @@ def run(
             options["fewshot_trials"] = fewshot_trials
         request = RunRequest(suite=suite, subject=model, standard=standard, options=options)
     if not no_report:
-        _check_writable(report_dir)
+        check_writable(report_dir)
     if quiet:
         _quiet_libraries()
-    store = _store(db)
+    store = open_db(db)
     overrides: dict[str, Any] = {}
     if resume is not None:
         # Execution-only settings may change on resume; record keys do not depend on them.
@@ -240,10 +242,10 @@ def run(
     run_id = execute_run(
         store, request, resume=resume, show_progress=not quiet, overrides=overrides
     )
-    _finish(store, run_id, None if no_report else report_dir)
+    finish_run(store, run_id, None if no_report else report_dir)
 
 
-def _check_writable(folder: Path) -> None:
+def check_writable(folder: Path) -> None:
     """Fail before the work, not after it, when reports cannot be written."""
     from pingce.core.errors import ReportError
 
@@ -254,20 +256,20 @@ def _check_writable(folder: Path) -> None:
         raise ReportError(f"report folder {folder} is not writable", hint="pass --report-dir DIR")
 
 
-def _finish(store: Any, run_id: str, report_dir: Path | None) -> None:
+def finish_run(store: Any, run_id: str, report_dir: Path | None) -> None:
     from pingce.core.report import write_report
     from pingce.core.reporting import build_report_doc
 
     row = store.get_run(run_id)
     doc = build_report_doc(store, row)
-    _print_summary(doc)
+    print_summary(doc)
     if report_dir is not None:
         paths = write_report(doc, report_dir / run_id)
         out.print(f"report: {', '.join(str(p) for p in paths)}")
     out.print(f"run id: [bold]{run_id}[/bold]")
 
 
-def _print_summary(doc: dict[str, Any]) -> None:
+def print_summary(doc: dict[str, Any]) -> None:
     run = doc["run"]
     table = Table(title=f"{run['suite']} on {run['subject']}  ({run['status']})")
     for col in ("task", "dimension", "metric", "value", "95% CI", "n"):
@@ -314,14 +316,14 @@ def demo(
 
     if limit is not None and limit < 1:
         raise SpecError(f"--limit must be at least 1, got {limit}")
-    _check_writable(report_dir)
+    check_writable(report_dir)
     if quiet:
         _quiet_libraries()
     out.print(
         "[bold]pingce demo[/bold]: every step runs offline on data and models pingce builds itself."
     )
     ctx = DemoContext(
-        store=_store(db), report_dir=report_dir, console=out, quiet=quiet, limit=limit
+        store=open_db(db), report_dir=report_dir, console=out, quiet=quiet, limit=limit
     )
     steps = list(demos.items())
     if only:
@@ -338,7 +340,7 @@ def demo(
         out.rule(name)
         run_id = step(ctx)
         if run_id is not None:  # None: the step was skipped and said why
-            _finish(ctx.store, run_id, report_dir)
+            finish_run(ctx.store, run_id, report_dir)
 
 
 @app.command("list")
@@ -389,7 +391,7 @@ def list_(
     else:
         for col in ("run id", "standard", "suite", "subject", "status", "overall", "created"):
             table.add_column(col)
-        for row in _store(db).list_runs(standard=standard, limit=limit):
+        for row in open_db(db).list_runs(standard=standard, limit=limit):
             overall = (row.results or {}).get("overall", {}).get("score")
             table.add_row(
                 row.id,
@@ -411,7 +413,7 @@ def show(
     """Show one run: status, settings and scores."""
     from pingce.core.reporting import build_report_doc
 
-    store = _store(db)
+    store = open_db(db)
     row = store.get_run(run_id)
     out.print(
         f"run [bold]{row.id}[/bold]  status={row.status}  records={store.count_records(row.id)}"
@@ -419,7 +421,7 @@ def show(
     out.print(f"suite {row.suite}  subject {row.subject}  config {row.config_hash}")
     if row.error:
         out.print(f"[red]error:[/red] {escape(row.error)}")
-    _print_summary(build_report_doc(store, row))
+    print_summary(build_report_doc(store, row))
 
 
 @app.command()
@@ -438,7 +440,7 @@ def report(
     from pingce.core.report import write_report
     from pingce.core.reporting import build_report_doc
 
-    store = _store(db)
+    store = open_db(db)
     row = store.get_run(run_id)
     formats = [f.value for f in format] if format else ["html", "md", "json"]
     paths = write_report(build_report_doc(store, row), out_dir or Path("reports") / row.id, formats)
@@ -458,7 +460,7 @@ def compare(
     """Per-task deltas (B − A) with paired significance (McNemar for 0/1 scores, else paired bootstrap)."""
     from pingce.core.compare import compare_runs
 
-    store = _store(db)
+    store = open_db(db)
     a, b = store.get_run(run_a), store.get_run(run_b)
     deltas = compare_runs(store, a, b)
     table = Table(title=f"{b.id} vs {a.id} (B − A)")

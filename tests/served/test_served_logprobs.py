@@ -99,7 +99,7 @@ def _logprob_suite():
 def test_pipeline_run_equals_hf_and_keeps_the_key_out_of_every_artifact(
     logprob_server, tiny_model_dir, tmp_path, monkeypatch, capfd
 ) -> None:
-    from pingce.cli import _finish
+    from pingce.cli import finish_run
 
     monkeypatch.setenv("PINGCE_TEST_KEY", logprob_server.key)
     db = tmp_path / "store.db"
@@ -154,7 +154,7 @@ def test_pipeline_run_equals_hf_and_keeps_the_key_out_of_every_artifact(
     # The variable's NAME is recorded with the run; its value never is.
     assert store.get_run(run_served).config["settings"]["api_key_env"] == "PINGCE_TEST_KEY"
     reports = tmp_path / "reports"
-    _finish(store, run_served, reports)
+    finish_run(store, run_served, reports)
     store.close()
     captured = capfd.readouterr()
     secret = logprob_server.key.encode()

@@ -108,12 +108,12 @@ def _run(
     quiet: bool,
     db: str | None,
 ) -> str:
-    from pingce.cli import _check_writable, _finish, _store
+    from pingce.cli import check_writable, finish_run, open_db
     from pingce.core.run import RunRequest, execute_run
     from pingce.core.spec import suite_from_dict
 
-    _check_writable(report_dir)
-    store = _store(db)
+    check_writable(report_dir)
+    store = open_db(db)
     run_id = execute_run(
         store,
         RunRequest(
@@ -123,7 +123,7 @@ def _run(
         ),
         show_progress=not quiet,
     )
-    _finish(store, run_id, report_dir)
+    finish_run(store, run_id, report_dir)
     return run_id
 
 
@@ -246,7 +246,7 @@ def llm_cmd(
 ) -> None:
     """Compress a Hugging Face causal LM and compare it with the baseline through the llm
     module: bits_per_byte, MC accuracy (McNemar), top-1 agreement, compression ratio, latency."""
-    from pingce.cli import _check_writable, _print_summary, _store, out
+    from pingce.cli import check_writable, open_db, out, print_summary
     from pingce.compression.llm import RECIPES, run_llm_compression
     from pingce.core.report import write_report
 
@@ -263,8 +263,8 @@ def llm_cmd(
     path = Path(model[3:]).expanduser()
     if not (path / "config.json").is_file():
         raise SpecError(f"--model: {path} is not a Hugging Face model folder (no config.json)")
-    _check_writable(report_dir)
-    store = _store(db)
+    check_writable(report_dir)
+    store = open_db(db)
     doc = run_llm_compression(
         store,
         path,
@@ -275,7 +275,7 @@ def llm_cmd(
         threads=threads,
         show_progress=not quiet,
     )
-    _print_summary(doc)
+    print_summary(doc)
     run_id = doc["run"]["id"]
     paths = write_report(doc, report_dir / f"{run_id}-compression")
     cmp = doc["extra"]["compression"]

@@ -114,18 +114,18 @@ def _run(
     quiet: bool,
     db: str | None,
 ) -> str:
-    from pingce.cli import _check_writable, _finish, _store
+    from pingce.cli import check_writable, finish_run, open_db
     from pingce.core.run import RunRequest, execute_run
     from pingce.core.spec import suite_from_dict
 
     if report_dir is not None:
-        _check_writable(report_dir)
+        check_writable(report_dir)
     built = suite_from_dict(suite, "pingce convert", Path.cwd())
-    store = _store(db)
+    store = open_db(db)
     run_id = execute_run(
         store, RunRequest(suite=built, subject=subject, options=options), show_progress=not quiet
     )
-    _finish(store, run_id, report_dir)
+    finish_run(store, run_id, report_dir)
     return run_id
 
 

@@ -116,18 +116,18 @@ def evaluate(
     ] = None,
 ) -> None:
     """Grade a dataset with the data-quality model and write the report."""
-    from pingce.cli import _check_writable, _finish, _store
+    from pingce.cli import check_writable, finish_run, open_db
 
-    store = _store(db)
+    store = open_db(db)
 
     run_id = evaluate_dataset(
         store, dataset, profile=profile, sample=sample, seed=seed, target=_parse_target(target),
         stats=stats, strict=strict, show_progress=not quiet,
         fields={"text_field": text_field, "id_field": id_field, "prompt_field": prompt_field,
                 "response_field": response_field, "messages_field": messages_field},
-        check=lambda: None if no_report else _check_writable(report_dir),
+        check=lambda: None if no_report else check_writable(report_dir),
     )  # fmt: skip
-    _finish(store, run_id, None if no_report else report_dir)
+    finish_run(store, run_id, None if no_report else report_dir)
 
 
 def evaluate_dataset(

@@ -90,14 +90,14 @@ def evaluate(
     db: Db = None,
 ) -> None:
     """Score extracted triples against a gold set (P/R/F1, WebNLG, entities, relations, hallucination)."""
-    from pingce.cli import _check_writable, _finish, _store
+    from pingce.cli import check_writable, finish_run, open_db
 
-    store = _store(db)
+    store = open_db(db)
 
     if not no_report:
-        _check_writable(report_dir)
+        check_writable(report_dir)
     run_id = evaluate_predictions(store, pred, gold, ontology, fmt, subset, show_progress=not quiet)
-    _finish(store, run_id, None if no_report else report_dir)
+    finish_run(store, run_id, None if no_report else report_dir)
 
 
 QUALITY_TITLES = {
@@ -156,14 +156,14 @@ def quality(
     db: Db = None,
 ) -> None:
     """Check a graph without gold: SHACL, completeness, consistency, redundancy, connectivity, CQs."""
-    from pingce.cli import _check_writable, _finish, _store
+    from pingce.cli import check_writable, finish_run, open_db
 
-    store = _store(db)
+    store = open_db(db)
 
     if not no_report:
-        _check_writable(report_dir)
+        check_writable(report_dir)
     run_id = check_graph(store, graph, ontology, shapes, completeness, cq, owlrl_limit, not quiet)
-    _finish(store, run_id, None if no_report else report_dir)
+    finish_run(store, run_id, None if no_report else report_dir)
 
 
 def build_graph(store: Any, text: Path, model: str, ontology: Path | None = None, gold: Path | None = None,
@@ -256,17 +256,17 @@ def build(
     db: Db = None,
 ) -> None:
     """Extract a knowledge graph from text with a language model (a baseline to compare against)."""
-    from pingce.cli import _check_writable, _finish, _store
+    from pingce.cli import check_writable, finish_run, open_db
 
-    store = _store(db)
+    store = open_db(db)
 
     if not no_report:
-        _check_writable(report_dir)
+        check_writable(report_dir)
     opts = {"batch_size": batch_size, "device": device}
     run_id = build_graph(store, text, model, ontology, gold, shots, max_new_tokens, opts, not quiet)
     n = write_outputs(store, run_id, out_path, ontology)
     out.print(f"{n} triples → {out_path} and {out_path.with_suffix('.ttl')}")
-    _finish(store, run_id, None if no_report else report_dir)
+    finish_run(store, run_id, None if no_report else report_dir)
 
 
 @app.command()
@@ -378,15 +378,15 @@ def sector(
     db: Db = None,
 ) -> None:
     """One report on a model's steel knowledge (llm/sector/steel) and its KG extraction quality."""
-    from pingce.cli import _check_writable, _print_summary, _store
+    from pingce.cli import check_writable, open_db, print_summary
     from pingce.core.report import write_report
 
     if not no_report:
-        _check_writable(report_dir)
+        check_writable(report_dir)
     llm_id, kg_id, doc = sector_report(
-        _store(db), model, shots, max_new_tokens, limit, {"batch_size": batch_size}, not quiet
+        open_db(db), model, shots, max_new_tokens, limit, {"batch_size": batch_size}, not quiet
     )
-    _print_summary(doc)
+    print_summary(doc)
     if not no_report:
         paths = write_report(doc, report_dir / f"{kg_id}-sector")
         out.print(f"report: {', '.join(str(p) for p in paths)}")

@@ -54,9 +54,9 @@ def _subject(pred: str, pred_format: str, which: str) -> str:
 
 
 def _finish_with_gallery(store: Any, run_id: str, report_dir: Path | None) -> None:
-    from pingce.cli import _finish
+    from pingce.cli import finish_run
 
-    _finish(store, run_id, report_dir)
+    finish_run(store, run_id, report_dir)
     if report_dir is None:
         return
     from pingce.labeling.gallery import gallery_html
@@ -107,14 +107,14 @@ def evaluate(
     db: DbOpt = None,
 ) -> None:
     """Score predicted labels against gold labels and write the report."""
-    from pingce.cli import _check_writable, _store
+    from pingce.cli import check_writable, open_db
     from pingce.labeling.formats import read_labels
 
     if task == "auto":
         task = read_labels(gold, gold_format, images_dir=images, which="annotations").kind
     if not no_report:
-        _check_writable(report_dir)
-    store = _store(db)
+        check_writable(report_dir)
+    store = open_db(db)
     run_id = evaluate_labels(store, _subject(pred, pred_format, which), gold, task, gold_format=gold_format, images=images, iou=iou, show_progress=not quiet)  # fmt: skip
     _finish_with_gallery(store, run_id, None if no_report else report_dir)
 
@@ -144,7 +144,7 @@ def effort(
     db: DbOpt = None,
 ) -> None:
     """Measure how much a person changed the auto-labels, and the time that took or saved."""
-    from pingce.cli import _check_writable, _store
+    from pingce.cli import check_writable, open_db
 
     parsed: dict[str, float] = {}
     for part in (costs or "").split(","):
@@ -163,8 +163,8 @@ def effort(
     if unknown:
         raise SpecError(f"--costs: unknown action(s) {sorted(unknown)}", hint=f"known: {', '.join(EffortCosts().to_dict())}")  # fmt: skip
     if not no_report:
-        _check_writable(report_dir)
-    store = _store(db)
+        check_writable(report_dir)
+    store = open_db(db)
     run_id = evaluate_labels(store, _subject(pred, pred_format, which), corrected, "effort", gold_format=corrected_format, images=images, task_extra={"costs": parsed}, show_progress=not quiet)  # fmt: skip
     _finish_with_gallery(store, run_id, None if no_report else report_dir)
 
@@ -218,13 +218,13 @@ def run_labeler(
     for p in problems[:10]:
         out.print(f"[yellow]{p.kind}[/yellow] {p.file}: {p.detail}")
     if gold:
-        from pingce.cli import _check_writable, _store
+        from pingce.cli import check_writable, open_db
         from pingce.labeling.formats import read_labels
 
         task = read_labels(gold, images_dir=images, which="annotations").kind
         if not no_report:
-            _check_writable(report_dir)
-        store = _store(db)
+            check_writable(report_dir)
+        store = open_db(db)
         run_id = evaluate_labels(store, f"labeler:{labeler}", gold, task, images=images, show_progress=not quiet, threads=threads)  # fmt: skip
         _finish_with_gallery(store, run_id, None if no_report else report_dir)
 

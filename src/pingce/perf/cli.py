@@ -37,15 +37,15 @@ def _run(
     from pingce.core.spec import suite_from_dict
 
     if not no_report:
-        main_cli._check_writable(report_dir)
-    store = main_cli._store(db)
+        main_cli.check_writable(report_dir)
+    store = main_cli.open_db(db)
     if resume:
         run_id = execute_run(store, resume=resume, show_progress=not quiet)
     else:
         suite = suite_from_dict(suite_dict, source, Path.cwd())
         request = RunRequest(suite=suite, subject=subject, standard="server-perf", options=options)
         run_id = execute_run(store, request, show_progress=not quiet)
-    main_cli._finish(store, run_id, None if no_report else report_dir)
+    main_cli.finish_run(store, run_id, None if no_report else report_dir)
     return run_id
 
 

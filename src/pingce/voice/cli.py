@@ -115,7 +115,7 @@ def evaluate_cmd(
     db: Db = None,
 ) -> None:
     """Evaluate a detector's scores against keys (or run a detector on audio) and report."""
-    from pingce.cli import _check_writable, _finish, _store
+    from pingce.cli import check_writable, finish_run, open_db
 
     if tdcf not in {"2019", "2021"}:
         raise SpecError(f"--tdcf must be 2019 or 2021, got {tdcf!r}")
@@ -149,10 +149,10 @@ def evaluate_cmd(
             "sample_rate": sample_rate,
         }
         subject = str(system)
-    _check_writable(report_dir)
-    store = _store(db)
+    check_writable(report_dir)
+    store = open_db(db)
     run_id = run_evaluation(subject, task, options, store=store, base_dir=Path.cwd(), quiet=quiet)
-    _finish(store, run_id, report_dir)
+    finish_run(store, run_id, report_dir)
 
 
 @app.command("evaluate-add")
@@ -178,7 +178,7 @@ def evaluate_add_cmd(
     db: Db = None,
 ) -> None:
     """Score ADD challenge outputs: segment F1 / sentence accuracy, or attribution macro-F1."""
-    from pingce.cli import _check_writable, _finish, _store
+    from pingce.cli import check_writable, finish_run, open_db
     from pingce.voice.add_task import ATTRIBUTION, LOCALISATION
 
     if not pred.is_file():
@@ -209,8 +209,8 @@ def evaluate_add_cmd(
         }
     else:
         raise SpecError(f"--task must be localisation or attribution, got {task_kind!r}")
-    _check_writable(report_dir)
-    store = _store(db)
+    check_writable(report_dir)
+    store = open_db(db)
     run_id = run_evaluation(
         f"scores:{pred.resolve()}",
         task,
@@ -219,7 +219,7 @@ def evaluate_add_cmd(
         base_dir=Path.cwd(),
         quiet=quiet,
     )
-    _finish(store, run_id, report_dir)
+    finish_run(store, run_id, report_dir)
 
 
 @app.command("build-testset")
