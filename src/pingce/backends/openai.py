@@ -761,4 +761,4 @@ def register() -> None:
     from pingce.core.registry import backends
 
     if "openai" not in backends._items:
-        backends.register("openai", open_openai)
+        backends.register("openai", open_openai)  # the llm standard registers a lazy wrapper

@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from pingce.kg.model import Triple
 from pingce.kg.normalize import entity_key, relation_text_key, tokens
@@ -143,6 +142,8 @@ def element_counts(
     matched_r: set[int] = set()
     if pred and gold:
         sim = np.array([[_similarity(c, r) for r in gold] for c in pred])
+        from scipy.optimize import linear_sum_assignment  # ~0.1 s to import: only when used
+
         rows, cols = linear_sum_assignment(-sim)
         for i, j in zip(rows, cols, strict=True):
             if sim[i, j] <= 0.01:  # only exact-bonus noise: nothing in common

@@ -372,10 +372,16 @@ def open_hf(subject: SubjectSpec, options: dict[str, Any]) -> Any:
     )
 
 
+def open_openai(subject: SubjectSpec, options: dict[str, Any]) -> Any:
+    # Imported on use: the HTTP stack (aiohttp) costs ~0.1 s at every CLI start otherwise.
+    from pingce.backends.openai import open_openai as open_served
+
+    return open_served(subject, options)
+
+
 def register() -> None:
     """Entry point of the `pingce.plugins` group for the llm standard."""
     # Importing the task modules registers their task types, metrics and filters.
-    from pingce.backends import openai as openai_backend
     from pingce.core.registry import demos
     from pingce.llm import filters, metrics  # noqa: F401
     from pingce.llm.demo import run_llm_demo, run_served_demo
@@ -386,7 +392,8 @@ def register() -> None:
         backends.register("hf", open_hf)
         demos.register("10-llm", run_llm_demo)
         demos.register("12-llm-served", run_served_demo)
-    openai_backend.register()  # `openai://HOST:PORT/v1?model=NAME` subjects
+    if "openai" not in backends._items:  # `openai://HOST:PORT/v1?model=NAME` subjects
+        backends.register("openai", open_openai)
     from pingce.llm import catalogue  # built-in benchmarks, safety, robustness, contamination
 
     catalogue.register()
