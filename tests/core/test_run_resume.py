@@ -371,3 +371,41 @@ def test_resume_refuses_a_changed_suite(
         execute_run(store, resume=run_id, show_progress=False)
     assert store.get_run(run_id).status == "completed"
     store.close()
+
+
+# ---- (d) Ctrl-C landing inside a record INSERT ------------------------------------------------
+def test_interrupt_inside_an_insert_still_marks_the_run(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """A KeyboardInterrupt raised while a records INSERT holds SQLite's write lock.
+
+    SQLAlchemy invalidates the connection on an interrupt, but the aborted statement (held by
+    the traceback's frames) keeps the lock until it is collected. The run must still end up
+    `interrupted`, not fail with 'database is locked' after the busy timeout. Fault injection:
+    a real SQLAlchemy event hook raises the interrupt right after the first records INSERT.
+    """
+    from sqlalchemy import event
+
+    store = open_store(f"sqlite:///{tmp_path / 'insert.db'}")
+    fired: list[bool] = []
+
+    def interrupt(conn, cursor, statement, params, context, executemany) -> None:  # noqa: ANN001
+        if not fired and statement.lstrip().upper().startswith("INSERT INTO RECORDS"):
+            fired.append(True)
+            raise KeyboardInterrupt
+
+    event.listen(store.engine, "after_cursor_execute", interrupt)
+    options = {**OPTIONS, "batch_size": 16, "limit": 2, "threads": None}
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(
+            store,
+            RunRequest(suite="llm/quick", subject=f"hf:{tiny_model_dir}", options=options),
+            show_progress=False,
+        )
+    event.remove(store.engine, "after_cursor_execute", interrupt)
+    assert fired
+    assert time.monotonic() - started < 25  # well under the 30 s busy timeout
+    (row,) = store.list_runs()
+    assert row.status == "interrupted" and row.error == "interrupted by the user"
+    assert store.count_records(row.id) == 0  # the interrupted chunk was rolled back

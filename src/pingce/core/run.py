@@ -123,22 +123,49 @@ def execute_run(
     else:
         run_id = row.id
     store.update_run(run_id, status="running", error=None)
+    final: dict[str, Any] | None = None
     try:
         with make_progress(show_progress) as progress:
             ctx = RunContext(store, run_id, suite, subject, plan, request.options, progress)
             standard.execute(ctx)
         results = summarize_run(store, store.get_run(run_id))
     except KeyboardInterrupt:
-        store.update_run(run_id, status="interrupted", error="interrupted by the user")
-        raise
+        final = {"status": "interrupted", "error": "interrupted by the user"}
     except PingceError as exc:
-        store.update_run(run_id, status="failed", error=exc.one_line())
+        _mark_final(store, run_id, status="failed", error=exc.one_line())
         raise
     except BaseException as exc:
-        store.update_run(run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        _mark_final(store, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
+    if final is not None:
+        # Outside the except block, so the interrupted traceback (and the half-run SQLite
+        # statement its frames hold, which keeps the write lock) can be released first.
+        _mark_final(store, run_id, **final)
+        raise KeyboardInterrupt
     store.update_run(run_id, status="completed", results=results)
     return run_id
+
+
+def _mark_final(store: Store, run_id: str, **fields: Any) -> None:
+    """Record how a run ended, even when an interrupt left a write half-done.
+
+    Ctrl-C can land inside an INSERT; with SQLite the aborted statement keeps its connection's
+    write lock until it is finalized. Collect the dead frames, drop pooled connections and
+    retry, so the run is marked `interrupted`/`failed` rather than left `running`.
+    """
+    import gc
+
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(3):
+        gc.collect()
+        store.engine.dispose()
+        try:
+            store.update_run(run_id, **fields)
+            return
+        except OperationalError:
+            if attempt == 2:
+                raise
 
 
 def summarize_run(store: Store, row: RunRow) -> dict[str, Any]:
