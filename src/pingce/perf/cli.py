@@ -166,6 +166,9 @@ def infer(
     ] = True,
     batch_size: Annotated[int, typer.Option(help="SUT batch size (Offline, accuracy).")] = 32,
     threads: Annotated[int | None, typer.Option(help="SUT compute threads.")] = None,
+    device: Annotated[
+        str, typer.Option(help="Torch SUTs: cpu, cuda[:N] or auto (cuda when present).")
+    ] = "cpu",
     seed: Annotated[int, typer.Option()] = 1234,
     resume: Annotated[str | None, typer.Option(help="Resume this run id.")] = None,
     report_dir: ReportDir = Path("reports"),
@@ -190,7 +193,7 @@ def infer(
         search=search,
         seed=seed,
     )
-    options = {"batch_size": batch_size, "threads": threads, "seed": seed}
+    options = {"batch_size": batch_size, "threads": threads, "seed": seed, "device": device}
     _run(
         suite,
         model,

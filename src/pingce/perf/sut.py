@@ -280,14 +280,30 @@ def _int_param(params: dict[str, str], key: str, default: int | None) -> int | N
         raise SpecError(f"subject parameter {key}={params[key]!r}: expected an integer") from None
 
 
+def torch_device(name: str) -> str:
+    """'auto' -> cuda when torch sees a GPU, else cpu; 'cuda' without a GPU is a user error."""
+    if name not in ("auto", "cpu", "cuda") and not name.startswith("cuda:"):
+        raise SpecError(f"--device {name!r}: expected auto, cpu, cuda or cuda:N")
+    if name == "cpu":
+        return name
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda" if name == "auto" else name
+    if name == "auto":
+        return "cpu"
+    raise SpecError(f"--device {name}: torch sees no CUDA GPU on this machine", hint="use cpu")
+
+
 def open_sut(subject: SubjectSpec, options: dict[str, Any]) -> tuple[SUT, Dataset]:
     """The SUT and its samples for a subject spec (see the module docstring)."""
     params = dict(subject.params)
     batch = int(options.get("batch_size") or _int_param(params, "batch_size", 32) or 32)
     threads = options.get("threads") or _int_param(params, "threads", None)
+    device = torch_device(options.get("device") or params.get("device") or "cpu")
     if subject.scheme == "builtin":
         module, data = builtin_workload(subject.target, params)
-        return TorchSUT(module, subject.target, batch, threads), data
+        return TorchSUT(module, subject.target, batch, threads, device), data
     if subject.scheme == "torch":
         import torch
 
@@ -298,12 +314,12 @@ def open_sut(subject: SubjectSpec, options: dict[str, Any]) -> tuple[SUT, Datase
             if path.suffix == ".pt2":
                 module = torch.export.load(str(path)).module()
             else:
-                module = torch.jit.load(str(path), map_location="cpu")
+                module = torch.jit.load(str(path), map_location=device)
         except Exception as exc:  # torch raises RuntimeError/ValueError for foreign files
             raise ModelError(
                 f"cannot load {path} as TorchScript (.pt) or torch.export (.pt2): {exc}"
             ) from None
-        return TorchSUT(module, path.name, batch, threads), _dataset(params)
+        return TorchSUT(module, path.name, batch, threads, device), _dataset(params)
     if subject.scheme == "onnx":
         providers = [p for p in params.get("providers", "").split(",") if p] or None
         return OnnxSUT(subject.target, batch, providers, threads), _dataset(params)
