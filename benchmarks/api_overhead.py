@@ -9,7 +9,11 @@ Clients, each in a fresh child process, at concurrency 64 and 256, all sending t
 2,000 distinct prompts (greedy, 4 new tokens, non-streaming) after the same 50-request
 warm-up:
 
-- `pingce`: `OpenAICompatibleLM.generate` (the backend a run uses; request cache off);
+- `pingce`: `OpenAICompatibleLM.generate` (the backend a run uses; request cache off) with
+  its default transport (`pingce.backends.http_fast`: httptools on uvloop when installed);
+  the transport and event loop it used are recorded with every trial;
+- `pingce-aiohttp` (reported, not in the ratio): the same backend with
+  `http_transport=aiohttp`, the fallback transport, for comparison;
 - `lm-eval`: `LocalCompletionsAPI.generate_until` (the anchor; batch_size 1, as shipped);
 - `ceiling`: a bare aiohttp loop (one session, a semaphore, json in and out), the most a
   Python aiohttp client gets from this server on this machine;
@@ -19,8 +23,9 @@ warm-up:
 
 The machine may be shared, so every client is run `--rounds` times (default 3), the order
 of the clients rotating each round, and the median is reported with the spread. The load
-average before and after, and the server's own CPU time per request (so the fixture is seen
-not to be the bottleneck), are recorded. ratio = pingce req/s / lm-eval req/s (the worse of
+average before and after, and the server's own CPU time per request and its share of the
+wall time (read from the server's own process clock, so the fixture's cost is seen) are
+recorded. ratio = pingce req/s / lm-eval req/s (the worse of
 the two concurrencies); parity = pingce and lm-eval returned the same 2,000 answers.
 
     .venv/bin/python benchmarks/api_overhead.py [--rounds 3]
@@ -40,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -47,7 +53,7 @@ from typing import Any
 N_REQUESTS = 2000
 WARMUP = 50
 CONCURRENCY = (64, 256)
-TOOLS = ("pingce", "lm-eval", "ceiling", "pingce-pipeline")
+TOOLS = ("pingce", "lm-eval", "ceiling", "pingce-aiohttp", "pingce-pipeline")
 RESULT = Path(__file__).parent / "results" / "api_overhead.json"
 ANSWER = json.dumps(
     {
@@ -79,6 +85,13 @@ class _Instant(asyncio.Protocol):
             if head_end < 0:
                 return
             head = self.buf[:head_end].lower()
+            if head.startswith(b"get /cpu"):  # the driver reads the fixture's own CPU clock
+                self.buf = self.buf[head_end + 4 :]
+                cpu = json.dumps({"cpu_seconds": time.process_time()}).encode()
+                self.transport.write(  # type: ignore[attr-defined]
+                    b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(cpu), cpu)
+                )
+                continue
             length = 0
             at = head.find(b"content-length:")
             if at >= 0:
@@ -110,15 +123,17 @@ def _digest(answers: list[str]) -> str:
     return hashlib.sha256(json.dumps(answers).encode()).hexdigest()[:16]
 
 
-def run_pingce(port: int, concurrency: int) -> dict[str, Any]:
+def run_pingce(port: int, concurrency: int, transport: str = "auto") -> dict[str, Any]:
+    from pingce.backends.api_client import event_loop_name
     from pingce.backends.base import GenerationParams, GenerationRequest
     from pingce.backends.openai import open_openai
     from pingce.core.spec import parse_subject
 
     lm = open_openai(
         parse_subject(f"openai://127.0.0.1:{port}/v1?model=bench"),
-        {"concurrency": concurrency, "stream": False, "request_cache": False, "adaptive": False},
-    )
+        {"concurrency": concurrency, "stream": False, "request_cache": False, "adaptive": False,
+         "http_transport": transport},
+    )  # fmt: skip
     params = GenerationParams(max_new_tokens=4, until=())
     reqs = [GenerationRequest(p, params) for p in prompts()]
     lm.generate(
@@ -127,8 +142,13 @@ def run_pingce(port: int, concurrency: int) -> dict[str, Any]:
     wall, cpu = time.perf_counter(), time.process_time()
     out = lm.generate(reqs)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    used = {"transport": lm.client.transport, "event_loop": event_loop_name(lm._runner.get_loop())}
     lm.close()
-    return {"seconds": wall, "cpu_seconds": cpu, "answers": _digest([g.text for g in out])}
+    return {"seconds": wall, "cpu_seconds": cpu, "answers": _digest([g.text for g in out]), **used}
+
+
+def run_pingce_aiohttp(port: int, concurrency: int) -> dict[str, Any]:
+    return run_pingce(port, concurrency, "aiohttp")
 
 
 def run_lmeval(port: int, concurrency: int) -> dict[str, Any]:
@@ -241,37 +261,36 @@ CLIENTS = {
     "pingce": run_pingce,
     "lm-eval": run_lmeval,
     "ceiling": run_ceiling,
+    "pingce-aiohttp": run_pingce_aiohttp,
     "pingce-pipeline": run_pipeline,
 }
 
 
 # ---- the driver ----------------------------------------------------------------------------
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of process `pid` (Linux /proc; None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _server_cpu(port: int) -> float:
+    """The fixture's own CPU seconds (its process clock: exact, unlike /proc's 10 ms ticks)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/cpu", timeout=10) as resp:
+        return float(json.loads(resp.read())["cpu_seconds"])
 
 
-def child(tool: str, port: int, concurrency: int, server_pid: int) -> dict[str, Any]:
-    before = _cpu_seconds(server_pid)
+def child(tool: str, port: int, concurrency: int) -> dict[str, Any]:
+    before = _server_cpu(port)
     proc = subprocess.run(
         [sys.executable, __file__, "--client", tool, str(port), str(concurrency)],
         capture_output=True,
         text=True,
         check=False,
     )
-    after = _cpu_seconds(server_pid)
+    after = _server_cpu(port)
     if proc.returncode != 0:
         raise RuntimeError(f"{tool} at concurrency {concurrency} failed:\n{proc.stderr[-3000:]}")
     r: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     r["requests_per_second"] = N_REQUESTS / r["seconds"]
     r["cpu_ms_per_request"] = 1000.0 * r["cpu_seconds"] / N_REQUESTS
-    if before is not None and after is not None:
-        # Whole child run (warm-up included): an upper bound on the fixture's cost.
-        r["server_cpu_ms_per_request"] = 1000.0 * (after - before) / (N_REQUESTS + WARMUP)
+    # Whole child run (warm-up and connection set-up included): an upper bound on the
+    # fixture's cost per request, and its share of one core over the measured seconds.
+    r["server_cpu_ms_per_request"] = 1000.0 * (after - before) / (N_REQUESTS + WARMUP)
+    r["server_cpu_share"] = r["server_cpu_ms_per_request"] * N_REQUESTS / 1000.0 / r["seconds"]
     return r
 
 
@@ -292,10 +311,26 @@ def summary(trials: list[dict[str, Any]]) -> dict[str, Any]:
         "answers_sha256": sorted({t["answers"] for t in trials}),
         "trials": trials,
     }
-    server = [t["server_cpu_ms_per_request"] for t in trials if "server_cpu_ms_per_request" in t]
-    if server:
-        out["server_cpu_ms_per_request"] = statistics.median(server)
+    out["server_cpu_ms_per_request"] = statistics.median(
+        t["server_cpu_ms_per_request"] for t in trials
+    )
+    out["server_cpu_share"] = statistics.median(t["server_cpu_share"] for t in trials)
+    used = {(t["transport"], t["event_loop"]) for t in trials if "transport" in t}
+    if used:
+        out["transports"] = sorted(f"{a} on {b}" for a, b in used)
     return out
+
+
+def _transport_label(trials: dict[int, list[dict[str, Any]]]) -> str:
+    """What carried pingce's requests, with versions, e.g. 'httptools 0.9.0 on uvloop 0.23.0'."""
+    used = sorted({(t["transport"], t["event_loop"]) for ts in trials.values() for t in ts})
+    labels = []
+    for transport, loop in used:
+        lib = f"{transport} {version(transport)}"
+        labels.append(
+            f"{lib} on {loop} {version(loop)}" if loop == "uvloop" else f"{lib} on asyncio"
+        )
+    return "; ".join(labels)
 
 
 def free_port() -> int:
@@ -321,13 +356,15 @@ def main(rounds: int) -> None:
             order = TOOLS[rnd % len(TOOLS) :] + TOOLS[: rnd % len(TOOLS)]
             for c in CONCURRENCY:
                 for tool in order:
-                    r = child(tool, port, c, server.pid)
+                    r = child(tool, port, c)
                     r["load_average_1m"] = os.getloadavg()[0]
                     trials[tool][c].append(r)
                     print(f"round {rnd + 1} {tool:15s} concurrency {c:3d}: "
                           f"{r['requests_per_second']:8.1f} req/s, "
                           f"{r['cpu_ms_per_request']:.3f} ms CPU/request, "
-                          f"server {r.get('server_cpu_ms_per_request', float('nan')):.3f} ms",
+                          f"server {r['server_cpu_ms_per_request']:.3f} ms "
+                          f"({100 * r['server_cpu_share']:.0f}% of a core)"
+                          f"{' ' + r['transport'] + '/' + r['event_loop'] if 'transport' in r else ''}",
                           flush=True)  # fmt: skip
     finally:
         server.terminate()
@@ -350,6 +387,15 @@ def main(rounds: int) -> None:
         / res["pingce"][str(c)]["cpu_ms_per_request"]
         for c in CONCURRENCY
     }
+    # The fixture's own cost bounds what any client can get from it: it runs on one core,
+    # so no client exceeds 1 / (its CPU per request); other jobs on the machine lower it more.
+    server_ms = statistics.median(
+        t["server_cpu_ms_per_request"] for c in CONCURRENCY for t in trials["pingce"][c]
+    )
+    server_bound = {
+        str(c): (1000.0 / server_ms) / res["lm-eval"][str(c)]["requests_per_second"]
+        for c in CONCURRENCY
+    }
     worst = min(ratios.values())
     slowest = min(res["pingce"][str(c)]["requests_per_second"] for c in CONCURRENCY)
     answers = {t: {a for c in CONCURRENCY for a in res[t][str(c)]["answers_sha256"]} for t in TOOLS}
@@ -370,9 +416,16 @@ def main(rounds: int) -> None:
         },
         "pingce": {
             "seconds": res["pingce"][c0]["seconds"],
-            "http_client": f"aiohttp {version('aiohttp')}",
+            "http_client": _transport_label(trials["pingce"]),
             "by_concurrency": res["pingce"],
+            "aiohttp_transport_by_concurrency": res["pingce-aiohttp"],
             "pipeline_by_concurrency": res["pingce-pipeline"],
+        },
+        "server": {
+            "tool": "instant asyncio HTTP/1.1 server (benchmark fixture, one process)",
+            "cpu_ms_per_request": server_ms,
+            "max_requests_per_second": 1000.0 / server_ms,
+            "ratio_bound_vs_lm_eval": server_bound,
         },
         "ceiling": {
             "tool": "bare aiohttp client (one session, a semaphore, json)",
@@ -380,6 +433,11 @@ def main(rounds: int) -> None:
             "ratio_vs_lm_eval": ceiling_ratios,
         },
         "ratio": worst,
+        "transport_speedup_by_concurrency": {
+            str(c): res["pingce"][str(c)]["requests_per_second"]
+            / res["pingce-aiohttp"][str(c)]["requests_per_second"]
+            for c in CONCURRENCY
+        },
         "ratio_by_concurrency": ratios,
         "cpu_ratio_by_concurrency": cpu_ratios,
         "target": ">= 1000 requests/s at concurrency 64 and 256, and ratio >= 3 vs lm-eval",
@@ -390,15 +448,20 @@ def main(rounds: int) -> None:
         "notes": "Medians over the rounds (spread in *_min/*_max, every trial under "
         "'trials'); ratio = pingce req/s / lm-eval req/s, the worse of the two concurrencies; "
         "cpu_ratio = lm-eval CPU ms/request / pingce CPU ms/request (steadier under load). "
-        "Server, clients and whatever else runs on the machine share its cores: see "
-        "load_average and each trial's load_average_1m. parity: pingce and lm-eval returned "
-        "the same 2,000 answers. The ceiling is a bare aiohttp client against the same "
-        "server: no client in Python's aiohttp can beat it, so ceiling.ratio_vs_lm_eval "
-        "bounds the ratio any aiohttp-based pingce can reach on this fixture. "
-        "server_cpu_ms_per_request is the fixture's own CPU per request over a whole child "
-        "run (an upper bound), showing the server is not the bottleneck. "
-        "pingce.pipeline_by_concurrency times a whole execute_run (cold connections, "
-        "scoring, SQLite record and request-cache writes) and is not part of the ratio.",
+        "pingce uses its default transport (pingce.backends.http_fast: httptools' llhttp "
+        "parser on asyncio Protocols, uvloop when installed; see http_client and each "
+        "trial's transport/event_loop); pingce.aiohttp_transport_by_concurrency is the same "
+        "backend on its aiohttp fallback, and transport_speedup_by_concurrency the req/s "
+        "ratio of the two. The ceiling is a bare aiohttp client against the same server: "
+        "ceiling.ratio_vs_lm_eval bounds what any aiohttp-based client reaches here. "
+        "Server, clients and whatever else runs on the machine share its 2 cores: see "
+        "load_average and each trial's load_average_1m. The fixture's own CPU per request "
+        "(its process clock, over a whole child run: an upper bound) and share of a core "
+        "are recorded per trial; server.ratio_bound_vs_lm_eval is the ratio a client "
+        "costing nothing would reach against it. parity: pingce and lm-eval returned the "
+        "same 2,000 answers. pingce.pipeline_by_concurrency times a whole execute_run (cold "
+        "connections, scoring, SQLite record and request-cache writes) and is not part of "
+        "the ratio.",
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The aiohttp transport under `ApiClient`, against real local servers (fault_server.py).
+"""Both transports under `ApiClient` (httptools, the default, and aiohttp), against real local servers (fault_server.py).
 
 References: `pingce.core.request_cache.request_key` for the request key computed per request
 (it must be the same sha256); the server's own answer text for streamed events longer than
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 import socket
+from importlib.util import find_spec
 
 import pytest
 
@@ -18,6 +19,8 @@ from pingce.backends.failures import RequestsFailed
 from pingce.backends.openai import open_openai
 from pingce.core.request_cache import request_key
 from pingce.core.spec import parse_subject
+
+TRANSPORTS = ["httptools", "aiohttp"] if find_spec("httptools") else ["aiohttp"]
 
 
 def test_request_key_is_request_cache_key() -> None:
@@ -36,11 +39,13 @@ def test_request_key_is_request_cache_key() -> None:
     lm.close()
 
 
-def test_stream_events_longer_than_aiohttp_line_limit(fault_server) -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_stream_events_longer_than_aiohttp_line_limit(fault_server, transport) -> None:
     lm = open_openai(
         parse_subject(f"openai://127.0.0.1:{fault_server.port}/v1?model=m"),
-        {"stream": True, "request_cache": False},
+        {"stream": True, "request_cache": False, "http_transport": transport},
     )
+    assert lm.client.transport == transport
     [gen] = lm.generate([GenerationRequest("[[bigevent]] <<two words>>",
                                            GenerationParams(max_new_tokens=4))])  # fmt: skip
     assert gen.text == "two words"
@@ -48,14 +53,16 @@ def test_stream_events_longer_than_aiohttp_line_limit(fault_server) -> None:
     lm.close()
 
 
-def test_connection_refused_is_a_failed_request_with_reason() -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_connection_refused_is_a_failed_request_with_reason(transport) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens here
     lm = open_openai(
         parse_subject(f"openai://127.0.0.1:{port}/v1?model=m"),
-        {"stream": False, "max_retries": 1, "backoff_base_s": 0.01, "request_cache": False},
-    )
+        {"stream": False, "max_retries": 1, "backoff_base_s": 0.01, "request_cache": False,
+         "http_transport": transport},
+    )  # fmt: skip
     with pytest.raises(RequestsFailed) as err:
         lm.generate([GenerationRequest("hi", GenerationParams(max_new_tokens=2))])
     [reason] = err.value.reasons.values()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from email.utils import formatdate
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,8 @@ PROMPTS = [
     "plain <<a8>>",
     "plain <<a9>>",
 ]
+# The default and the fallback carry the same behaviour (httptools is optional).
+TRANSPORTS = ["httptools", "aiohttp"] if find_spec("httptools") else ["aiohttp"]
 FAST = {"timeout_s": 1.0, "max_retries": 2, "backoff_base_s": 0.05, "backoff_max_s": 0.2}
 
 
@@ -64,10 +67,12 @@ def _suite(tmp_path: Path):
     return suite_from_dict(spec, "faults", tmp_path)
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("stream", [True, False])
 def test_faults_recover_or_fail_with_reason_and_resume_redoes_exactly_those(
-    fault_server, tmp_path, stream
+    fault_server, tmp_path, stream, transport, monkeypatch
 ) -> None:
+    monkeypatch.setenv("PINGCE_HTTP_TRANSPORT", transport)
     store = open_store(f"sqlite:///{tmp_path / 'faults.db'}")
     subject = f"openai://127.0.0.1:{fault_server.port}/v1?model=fault-model"
     options = {**FAST, "concurrency": 4, "stream": stream}
@@ -110,13 +115,15 @@ def test_faults_recover_or_fail_with_reason_and_resume_redoes_exactly_those(
     store.close()
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("fault_server", [["--capacity", "4", "--delay", "0.05"]], indirect=True)
-def test_adaptive_concurrency_shrinks_under_overload(fault_server) -> None:
+def test_adaptive_concurrency_shrinks_under_overload(fault_server, transport) -> None:
     lm = open_openai(
         parse_subject(f"openai://127.0.0.1:{fault_server.port}/v1?model=m"),
         {"concurrency": 16, "stream": False, "max_retries": 20, "backoff_base_s": 0.02,
-         "backoff_max_s": 0.1, "request_cache": False},
+         "backoff_max_s": 0.1, "request_cache": False, "http_transport": transport},
     )  # fmt: skip
+    assert lm.client.transport == transport
     reqs = [
         GenerationRequest(f"item {i} <<r{i}>>", GenerationParams(max_new_tokens=4))
         for i in range(64)

@@ -14,31 +14,47 @@ server answer that shows a missing capability raises `ModelError` from the calle
 stops the run. Secrets (the API key) live only in the client's default headers in memory and
 never appear in a reason. See docs/standards/llm-served.md.
 
-Why aiohttp: the client's own CPU time bounds the requests/s a run sustains against a fast
-server. httpx/httpcore's pool scans every pooled connection (with a `getpeername` and a
-readability poll each) on every request, so its CPU cost grows with the concurrency
-(~2 ms/request at 256); aiohttp's pool and C HTTP parser cost ~0.1 ms/request at any
-concurrency (benchmarks/api_overhead.py, docs/standards/llm-served.md).
+Transports: the client's own CPU time bounds the requests/s a run sustains against a fast
+server. The default (`transport="auto"`) is `pingce.backends.http_fast` (keep-alive
+connections on asyncio Protocols, httptools' llhttp parser; ~0.03 ms of client CPU per
+request) on uvloop when installed; aiohttp (~0.09 ms/request) when httptools is missing, when
+a proxy applies (HTTP(S)_PROXY, honoured with NO_PROXY), or when chosen with
+`transport="aiohttp"` / `PINGCE_HTTP_TRANSPORT=aiohttp`. httpx/httpcore is not used: its pool
+scans every pooled connection on every request (~2 ms/request at concurrency 256).
+benchmarks/api_overhead.py and docs/standards/llm-served.md have the figures.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
+import urllib.request
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from pingce.core.errors import ModelError
 
+try:  # the lean transport's parser (optional: aiohttp carries every request without it)
+    from pingce.backends import http_fast
+except ImportError:  # httptools not installed
+    http_fast = None  # type: ignore[assignment]
+
+try:  # ~3x faster JSON in and out (optional)
+    import orjson
+except ImportError:
+    orjson = None  # type: ignore[assignment]
+
+TRANSPORTS = ("auto", "httptools", "aiohttp")
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 OVERLOAD_STATUSES = frozenset({429, 503, 529})
 
@@ -57,9 +73,79 @@ class ClientSettings:
     retry_after_max_s: float = 300.0  # longest Retry-After we honour as given
     requests_per_minute: float | None = None
     tokens_per_minute: float | None = None
+    transport: str = "auto"  # auto | httptools | aiohttp (see choose_transport)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def dumps(obj: Any) -> bytes:
+    """A request body as UTF-8 JSON (orjson when installed)."""
+    if orjson is not None:
+        try:
+            out: bytes = orjson.dumps(obj)
+            return out
+        except TypeError:  # e.g. an int beyond 64 bits: the standard library takes it
+            pass
+    return json.dumps(obj, ensure_ascii=False).encode("utf-8")
+
+
+def loads(data: bytes | str) -> Any:
+    """JSON from a server (orjson when installed). The standard library decides what orjson
+    refuses but Python accepts (NaN, Infinity, huge integers, lone surrogates)."""
+    if orjson is not None:
+        try:
+            return orjson.loads(data)
+        except ValueError:
+            pass
+    return json.loads(data)
+
+
+def env_proxy(base_url: str) -> str | None:
+    """The proxy URL the environment sets for `base_url` (HTTP(S)_PROXY minus NO_PROXY)."""
+    url = urlsplit(base_url)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(url.scheme)
+    if not proxy or urllib.request.proxy_bypass_environment(url.netloc, proxies):
+        return None
+    return proxy
+
+
+def choose_transport(base_url: str, requested: str) -> tuple[str, str]:
+    """(transport name, why) for a base URL: "httptools" (pingce.backends.http_fast) unless
+    aiohttp is asked for, httptools is not installed, or a proxy applies."""
+    if requested not in TRANSPORTS:
+        raise ValueError(f"transport {requested!r} is not one of {', '.join(TRANSPORTS)}")
+    if requested == "aiohttp":
+        return "aiohttp", "chosen"
+    if env_proxy(base_url):
+        return "aiohttp", "a proxy is set for this URL (HTTP(S)_PROXY)"
+    if http_fast is None:
+        return "aiohttp", "httptools is not installed"
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        return "aiohttp", "not an http(s) URL"
+    return "httptools", "chosen" if requested == "httptools" else "default"
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when installed (its callbacks and sockets cost about half of asyncio's),
+    unless PINGCE_EVENT_LOOP=asyncio; None means asyncio's own."""
+    if os.environ.get("PINGCE_EVENT_LOOP", "").lower() == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+# Transport-level failures of the lean transport (connect, reset, cut or malformed answer).
+_HTTP_ERRORS: tuple[type[Exception], ...] = (http_fast.HttpError,) if http_fast else ()
+
+
+def event_loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
 
 
 class RequestFailed(Exception):
@@ -210,7 +296,7 @@ def _short(text: str, n: int = 200) -> str:
 def _error_detail(body: bytes) -> str:
     """The server's own error message, if its body says one."""
     try:
-        data = json.loads(body)
+        data = loads(body)
     except ValueError:
         return _short(body.decode("utf-8", "replace"))
     err = data.get("error", data) if isinstance(data, dict) else data
@@ -222,24 +308,24 @@ def _error_detail(body: bytes) -> str:
 class Reply:
     """One 2xx answer as a parser sees it: the whole body, or (streaming) its lines.
 
-    A thin view over `aiohttp.ClientResponse`, so parsers do not depend on the HTTP library.
+    The same for every transport, so parsers do not depend on the HTTP library.
     """
 
-    __slots__ = ("path", "status", "headers", "content", "_resp")
+    __slots__ = ("path", "status", "headers", "content", "_chunks")
 
     def __init__(
         self,
         path: str,
         status: int,
-        headers: CIMultiDictProxy[str],
+        headers: Mapping[str, str],
         content: bytes,
-        resp: aiohttp.ClientResponse | None = None,
+        chunks: Callable[[], AsyncIterator[bytes]] | None = None,
     ) -> None:
         self.path = path  # the endpoint path, e.g. /v1/completions (for messages)
         self.status = status
-        self.headers = headers
+        self.headers = headers  # case-insensitive
         self.content = content  # the body (b"" for a stream not yet read)
-        self._resp = resp
+        self._chunks = chunks
 
     @property
     def text(self) -> str:
@@ -248,13 +334,13 @@ class Reply:
     async def lines(self) -> AsyncIterator[str]:
         """The streamed body line by line (without line ends), as it arrives.
 
-        Split here rather than by aiohttp's line iterator, whose line-length limit (the
-        stream's high-water mark, 128 KiB by default) differs between aiohttp versions: a
-        server-sent event carrying top logprobs can be longer.
+        Split here rather than by a library's line reader, whose line-length limit (aiohttp's
+        is its stream's high-water mark, 128 KiB by default, and differs between versions)
+        a server-sent event carrying top logprobs can pass.
         """
-        assert self._resp is not None, "lines() is for streamed answers"
+        assert self._chunks is not None, "lines() is for streamed answers"
         buf = bytearray()
-        async for chunk in self._resp.content.iter_any():
+        async for chunk in self._chunks():
             buf += chunk
             end = buf.rfind(b"\n")
             if end < 0:
@@ -266,44 +352,30 @@ class Reply:
             yield bytes(buf).rstrip(b"\r").decode("utf-8", "replace")
 
 
-# What a parser gets: the answer after a 2xx status and when the attempt started.
-Parser = Callable[[Reply, float], Awaitable[Any]]
+# What a transport hands back: (status, headers, whole body, or b"" and the body's chunks).
+Handler = Callable[
+    [int, Mapping[str, str], bytes, Callable[[], AsyncIterator[bytes]] | None], Awaitable[Any]
+]
 
 
-class ApiClient:
-    """Sends requests to one OpenAI-compatible server under `ClientSettings`.
+class AiohttpTransport:
+    """The aiohttp transport: one `ClientSession` whose keep-alive pool is sized to the
+    concurrency; proxies from the environment when one applies (`trust_env`)."""
 
-    The session is made lazily inside the event loop that uses it, and must be closed there
-    (`aclose`).
-    """
+    name = "aiohttp"
 
-    def __init__(
-        self, base_url: str, settings: ClientSettings, headers: dict[str, str] | None = None
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.settings = settings
-        self._headers = dict(headers or {})
-        self._session: aiohttp.ClientSession | None = None
+    def __init__(self, base_url: str, settings: ClientSettings, headers: Mapping[str, str]) -> None:
+        self.base_url = base_url
         self._urls: dict[str, URL] = {}  # parsed once per path: yarl parsing is not free
-        self.limiter = AdaptiveLimiter(settings.concurrency, settings.adaptive)
-        self.rpm = (
-            RateBudget(settings.requests_per_minute) if settings.requests_per_minute else None
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=settings.concurrency, limit_per_host=0),
+            headers={"content-type": "application/json", **headers},
+            # The total deadline is ApiClient's (asyncio.timeout in `request`); aiohttp bounds
+            # only connecting, and its own 5-minute default total is switched off.
+            timeout=aiohttp.ClientTimeout(total=None, connect=settings.connect_timeout_s),
+            raise_for_status=False,
+            trust_env=env_proxy(base_url) is not None,
         )
-        self.tpm = RateBudget(settings.tokens_per_minute) if settings.tokens_per_minute else None
-        self.stats = ClientStats()
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            s = self.settings
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=s.concurrency, limit_per_host=0),
-                headers={"content-type": "application/json", **self._headers},
-                # The total deadline is ours (asyncio.timeout in `request`); aiohttp bounds
-                # only connecting, and its own 5-minute default total is switched off.
-                timeout=aiohttp.ClientTimeout(total=None, connect=s.connect_timeout_s),
-                raise_for_status=False,
-            )
-        return self._session
 
     def _url(self, path: str) -> URL:
         url = self._urls.get(path)
@@ -311,19 +383,78 @@ class ApiClient:
             url = self._urls[path] = URL(self.base_url + path)
         return url
 
+    async def exchange(
+        self, method: str, path: str, content: bytes, stream: bool, handle: Handler
+    ) -> Any:
+        async with self.session.request(method, self._url(path), data=content or None) as resp:
+            if not stream or resp.status >= 300:
+                body = await resp.read()
+                return await handle(resp.status, resp.headers, body, None)
+            return await handle(resp.status, resp.headers, b"", resp.content.iter_any)
+
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.session.close()
+
+
+# What a parser gets: the answer after a 2xx status and when the attempt started.
+Parser = Callable[[Reply, float], Awaitable[Any]]
+
+
+class ApiClient:
+    """Sends requests to one OpenAI-compatible server under `ClientSettings`.
+
+    The transport is chosen at construction (`transport`, `transport_reason`) and made lazily
+    inside the event loop that uses it; close it there (`aclose`).
+    """
+
+    def __init__(
+        self, base_url: str, settings: ClientSettings, headers: dict[str, str] | None = None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._base_path = urlsplit(self.base_url).path.rstrip("/")
+        self.settings = settings
+        self._headers = dict(headers or {})
+        for k, v in self._headers.items():
+            if any(c in k + v for c in "\r\n"):  # never echo the value: it may be the key
+                raise ModelError(f"the HTTP header {k!r} contains a line break")
+        self.transport, self.transport_reason = choose_transport(self.base_url, settings.transport)
+        self._http: Any = None  # AiohttpTransport | http_fast.FastTransport
+        self.limiter = AdaptiveLimiter(settings.concurrency, settings.adaptive)
+        self.rpm = (
+            RateBudget(settings.requests_per_minute) if settings.requests_per_minute else None
+        )
+        self.tpm = RateBudget(settings.tokens_per_minute) if settings.tokens_per_minute else None
+        self.stats = ClientStats()
+
+    @property
+    def is_open(self) -> bool:
+        return self._http is not None
+
+    def _open(self) -> Any:
+        if self._http is None:
+            if self.transport == "httptools":
+                self._http = http_fast.FastTransport(
+                    self.base_url, self._headers, connect_timeout_s=self.settings.connect_timeout_s
+                )
+            else:
+                self._http = AiohttpTransport(self.base_url, self.settings, self._headers)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
 
     async def get_json(self, path: str) -> Any:
         """One GET without retries (for discovery such as /models); None on any failure."""
+
+        async def handle(status: int, _h: Any, body: bytes, _c: Any) -> Any:
+            return loads(body) if status == 200 else None
+
         try:
             async with asyncio.timeout(self.settings.timeout_s):
-                async with self._http().get(self._url(path)) as resp:
-                    body = await resp.read()
-            return json.loads(body) if resp.status == 200 else None
-        except (aiohttp.ClientError, TimeoutError, ValueError):
+                return await self._open().exchange("GET", path, b"", False, handle)
+        except (aiohttp.ClientError, *_HTTP_ERRORS, OSError, ValueError):  # timeouts included
             return None
 
     async def request(
@@ -335,7 +466,7 @@ class ApiClient:
         the parsed result is a dict with `tokens_in`/`tokens_out`, the estimate is corrected.
         """
         s = self.settings
-        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        content = dumps(body)
         attempt = 0
         while True:
             if self.rpm is not None:
@@ -349,13 +480,13 @@ class ApiClient:
                     result = await self._attempt(path, content, parse, stream)
             except Retryable as exc:
                 failure = exc
-            except TimeoutError as exc:  # our deadline, or aiohttp's connect timeout
+            except TimeoutError as exc:  # our deadline, or the transport's connect timeout
                 failure = Retryable(
                     f"connecting timed out after {s.connect_timeout_s:g} s"
-                    if isinstance(exc, aiohttp.ClientError)
+                    if isinstance(exc, (aiohttp.ClientError, *_HTTP_ERRORS))
                     else f"timed out after {s.timeout_s:g} s"
                 )
-            except aiohttp.ClientError as exc:  # refused, reset, truncated body
+            except (aiohttp.ClientError, *_HTTP_ERRORS) as exc:  # refused, reset, cut body
                 failure = Retryable(f"connection failed: {type(exc).__name__}: {_short(str(exc))}")
             else:
                 self.limiter.on_success()
@@ -387,18 +518,26 @@ class ApiClient:
         return cap / 2 + random.uniform(0, cap / 2)  # "equal jitter": never zero, never lockstep
 
     async def _attempt(self, path: str, content: bytes, parse: Parser, stream: bool) -> Any:
-        url = self._url(path)
         started = time.perf_counter()
-        async with self._http().post(url, data=content) as resp:
-            if not stream or resp.status >= 300:
-                body = await resp.read()
-                self._check_status(url.path, resp.status, resp.headers, body)
-                return await parse(Reply(url.path, resp.status, resp.headers, body), started)
-            return await parse(Reply(url.path, resp.status, resp.headers, b"", resp), started)
+        endpoint = self._path_of(path)
 
-    def _check_status(
-        self, path: str, code: int, headers: CIMultiDictProxy[str], body: bytes
-    ) -> None:
+        async def handle(
+            status: int,
+            headers: Mapping[str, str],
+            body: bytes,
+            chunks: Callable[[], AsyncIterator[bytes]] | None,
+        ) -> Any:
+            if chunks is None:
+                self._check_status(endpoint, status, headers, body)
+            return await parse(Reply(endpoint, status, headers, body, chunks), started)
+
+        return await self._open().exchange("POST", path, content, stream, handle)
+
+    def _path_of(self, path: str) -> str:
+        """The URL path of an endpoint, as messages name it (e.g. /v1/completions)."""
+        return self._base_path + path
+
+    def _check_status(self, path: str, code: int, headers: Mapping[str, str], body: bytes) -> None:
         if code < 300:
             return
         detail = _error_detail(body)
@@ -424,7 +563,7 @@ class ApiClient:
 def parse_json_body(reply: Reply) -> dict[str, Any]:
     """A 2xx body as a JSON object; malformed JSON is retryable (proxies truncate bodies)."""
     try:
-        data = json.loads(reply.content)
+        data = loads(reply.content)
     except ValueError:
         raise Retryable(f"malformed JSON from {reply.path}: {_short(reply.text, 80)!r}") from None
     if not isinstance(data, dict):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
+import math
 import os
 import time
 import weakref
@@ -35,11 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from pingce.backends.api_client import (
+    TRANSPORTS,
     ApiClient,
     ClientSettings,
     Reply,
     RequestFailed,
     Retryable,
+    event_loop_factory,
+    loads,
     parse_json_body,
 )
 from pingce.backends.base import (
@@ -55,6 +58,11 @@ from pingce.backends.served import ChatGenerationRequest, ServedGeneration
 from pingce.core.errors import ModelError, SpecError
 from pingce.core.fingerprint import canonical_json
 from pingce.core.spec import SubjectSpec
+
+try:  # faster request keys (optional)
+    import orjson
+except ImportError:
+    orjson = None  # type: ignore[assignment]
 
 ENDPOINTS = ("auto", "chat", "completions")
 MAX_STOP_SEQUENCES = 4  # OpenAI's own API rejects more; the rest are applied client-side
@@ -121,8 +129,38 @@ def _tokenizer_digest(path: str) -> str:
 
 
 def _apply_stops(text: str, until: Sequence[str]) -> tuple[str, bool]:
+    if not until:
+        return text, False
     cut = min((text.index(s) for s in until if s and s in text), default=None)
     return (text, False) if cut is None else (text[:cut], True)
+
+
+def _orjson_agrees(obj: Any) -> bool:
+    """Whether orjson writes `obj` byte for byte as `canonical_json` does: only str keys,
+    plain str/int/bool/None/list/tuple/dict values, and no float that orjson writes in
+    positional notation where Python uses an exponent (0 < |x| < 1e-4) or as null (NaN, inf)."""
+    t = type(obj)
+    if t is str or t is int or t is bool or obj is None:
+        return True
+    if t is float:
+        return obj == 0.0 or 1e-4 <= abs(obj) < math.inf
+    if t is dict:
+        return all(type(k) is str and _orjson_agrees(v) for k, v in obj.items())
+    if t is list or t is tuple:
+        return all(_orjson_agrees(v) for v in obj)
+    return False  # anything else goes through canonical_json's `default=str`
+
+
+def _canonical(obj: Any) -> str:
+    """`canonical_json(obj)` (the request cache's key text), by orjson when that gives the
+    same text: the key is made for every request, and the standard library's sorted dump is
+    most of its cost."""
+    if orjson is not None and _orjson_agrees(obj):
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+        except TypeError:  # integers beyond 64 bits, lone surrogates, deep nesting
+            pass
+    return canonical_json(obj)
 
 
 class OpenAICompatibleLM:
@@ -178,7 +216,7 @@ class OpenAICompatibleLM:
             headers["authorization"] = f"Bearer {secret}"
             del secret
         self.client = ApiClient(self.base_url, self.client_settings, headers)
-        self._runner = asyncio.Runner()
+        self._runner = asyncio.Runner(loop_factory=event_loop_factory())
         weakref.finalize(self, _shutdown, self._runner, self.client)
         self._key_prefix: str | None = None
         self._cache: Any = None
@@ -283,7 +321,7 @@ class OpenAICompatibleLM:
         if self._key_prefix is None:
             self._key_prefix = "[" + canonical_json(self.fingerprint()) + ","
         keyed = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
-        text = f"{self._key_prefix}{canonical_json(path)},{canonical_json(keyed)},{int(repeat)}]"
+        text = f"{self._key_prefix}{canonical_json(path)},{_canonical(keyed)},{int(repeat)}]"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def _call(
@@ -628,7 +666,7 @@ class OpenAICompatibleLM:
                 done = True
                 break
             try:
-                event = json.loads(payload)
+                event = loads(payload)
             except ValueError:
                 raise Retryable(f"malformed JSON in the stream: {payload[:60]!r}") from None
             if not isinstance(event, dict):
@@ -672,7 +710,7 @@ def _shutdown(runner: asyncio.Runner, client: ApiClient) -> None:
         return
     if loop.is_running() or asyncio._get_running_loop() is not None:
         return  # collected inside another event loop: leave the sockets to the GC
-    if client._session is not None:
+    if client.is_open:
         runner.run(client.aclose())
     runner.close()
 
@@ -724,11 +762,20 @@ def open_openai(subject: SubjectSpec, options: dict[str, Any]) -> OpenAICompatib
     Options read (all optional): base_url, api_key_env, concurrency (32), adaptive (true),
     timeout_s (120), max_retries (6), backoff_base_s (0.5), backoff_max_s (30),
     requests_per_minute, tokens_per_minute, stream (true), endpoint, tokenizer, max_length,
-    prices (mapping or file), request_cache (true). Subject query parameters tokenizer,
-    endpoint and revision work too.
+    prices (mapping or file), request_cache (true), http_transport (auto; else the
+    PINGCE_HTTP_TRANSPORT environment variable: auto, httptools or aiohttp). Subject query
+    parameters tokenizer, endpoint and revision work too.
     """
     base_url, model = base_url_of(subject, options)
     p = subject.params
+    transport = str(
+        options.get("http_transport") or os.environ.get("PINGCE_HTTP_TRANSPORT") or "auto"
+    ).lower()
+    if transport not in TRANSPORTS:
+        raise SpecError(
+            f"http_transport {transport!r} is not one of {', '.join(TRANSPORTS)}",
+            hint="set the option or PINGCE_HTTP_TRANSPORT to auto, httptools or aiohttp",
+        )
     client = ClientSettings(
         concurrency=_positive(options, "concurrency", 32, int),
         adaptive=bool(options.get("adaptive", True)),
@@ -739,6 +786,7 @@ def open_openai(subject: SubjectSpec, options: dict[str, Any]) -> OpenAICompatib
         backoff_max_s=_positive(options, "backoff_max_s", 30.0),
         requests_per_minute=_positive(options, "requests_per_minute", None),
         tokens_per_minute=_positive(options, "tokens_per_minute", None),
+        transport=transport,
     )
     max_length = options.get("max_length") or p.get("max_length")
     return OpenAICompatibleLM(
