@@ -65,15 +65,26 @@ def process(
         bool, typer.Option(help="Replace an output folder of another pipeline.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="local (processes), ray (a local Ray with --workers CPUs), auto or "
+            "ray://HOST:PORT (a Ray cluster); the output is the same."
+        ),
+    ] = "local",
 ) -> None:
     """Run a processing pipeline over shards (resumes finished shards after a crash)."""
     from pingce.data.pipeline import run_pipeline
     from pingce.data.pipeline_spec import load_pipeline
+    from pingce.data.ray_executor import parse_executor
 
     if workers is not None and workers < 1:
         raise SpecError(f"--workers must be at least 1, got {workers}")
+    parse_executor(executor)  # a bad value fails before the pipeline is read
     pipe = load_pipeline(pipeline)
-    stats = run_pipeline(pipe, workers=workers, overwrite=overwrite, show_progress=not quiet)
+    stats = run_pipeline(
+        pipe, workers=workers, overwrite=overwrite, show_progress=not quiet, executor=executor
+    )
     if stats.get("resumed") == "already complete":
         out.print("[green]already complete[/green] (stats.json exists); pass --overwrite to redo")
     print_funnel(stats)
@@ -101,6 +112,9 @@ def evaluate(
     target: Annotated[
         str | None, typer.Option(help="Target language shares, e.g. en=0.5,zh=0.5.")
     ] = None,
+    topics: Annotated[
+        int, typer.Option(help="Topics K of the topic model (at most documents / 5).")
+    ] = 8,
     stats: Annotated[
         Path | None,
         typer.Option(
@@ -122,7 +136,7 @@ def evaluate(
 
     run_id = evaluate_dataset(
         store, dataset, profile=profile, sample=sample, seed=seed, target=_parse_target(target),
-        stats=stats, strict=strict, show_progress=not quiet,
+        stats=stats, strict=strict, show_progress=not quiet, topics=topics,
         fields={"text_field": text_field, "id_field": id_field, "prompt_field": prompt_field,
                 "response_field": response_field, "messages_field": messages_field},
         check=lambda: None if no_report else check_writable(report_dir),
@@ -144,6 +158,7 @@ def evaluate_dataset(
     show_progress: bool = True,
     demo: bool = False,
     check: Any = None,
+    topics: int = 8,
 ) -> str:
     """Run the data-quality suite on a dataset through the shared run pipeline; returns the run id."""
     from pingce.core.run import RunRequest, execute_run
@@ -154,6 +169,8 @@ def evaluate_dataset(
         raise SpecError(f"--profile must be pretrain or sft, got {profile!r}")
     if sample is not None and sample < 1:
         raise SpecError(f"--sample must be at least 1, got {sample}")
+    if not 2 <= topics <= 100:
+        raise SpecError(f"--topics must be between 2 and 100, got {topics}")
     scheme, sep, rest = dataset.partition(":")
     subject = dataset if sep and scheme in FORMATS and len(scheme) > 1 else f"data:{dataset}"
     path = Path(subject.split(":", 1)[1].split("?", 1)[0])
@@ -170,7 +187,15 @@ def evaluate_dataset(
             "title_zh": "训练数据质量评价（预训练）"
             if profile == "pretrain"
             else "训练数据质量评价（指令）",
-            "tasks": [{"id": "corpus", "type": TASK_TYPE, "profile": profile, "target": target}],
+            "tasks": [
+                {
+                    "id": "corpus",
+                    "type": TASK_TYPE,
+                    "profile": profile,
+                    "target": target,
+                    "topics": topics,
+                }
+            ],
         },
         source=f"pingce data evaluate --profile {profile}",
         base_dir=Path.cwd(),

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import SpecError
-from pingce.core.execute import make_progress
 from pingce.data.document import Document
 from pingce.data.io.readers import InputProblem, Shard, list_shards, problem_dict, read_shard
 from pingce.data.io.writers import ShardWriter, open_out, remove_shard_outputs
@@ -280,14 +279,8 @@ class _NoPool:
         return None
 
 
-def run_pipeline(
-    pipe: Pipeline,
-    *,
-    workers: int | None = None,
-    overwrite: bool = False,
-    show_progress: bool = True,
-) -> dict[str, Any]:
-    """Run (or resume) the pipeline; returns the funnel written to OUTPUT/stats.json."""
+def prepare_output(pipe: Pipeline, overwrite: bool) -> tuple[Path, dict[str, Any] | None]:
+    """Check (or clear, with overwrite) the output folder; (folder, stats if already complete)."""
     out_dir = pipe.resolve(pipe.spec.output.path)
     state_path = out_dir / STATE_FILE
     digest = pipe.sha256()
@@ -314,8 +307,38 @@ def run_pipeline(
     if stats_path.is_file():
         done = json.loads(stats_path.read_text(encoding="utf-8"))
         done["resumed"] = "already complete"
-        return done
+        return out_dir, done
     _atomic_json(state_path, {"pipeline_sha256": digest, "source": pipe.source})
+    return out_dir, None
+
+
+def run_pipeline(
+    pipe: Pipeline,
+    *,
+    workers: int | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    executor: str | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) the pipeline; returns the funnel written to OUTPUT/stats.json.
+
+    `executor`: None/"local" (processes on this machine), or "ray", "auto", "ray://HOST:PORT"
+    (pingce.data.ray_executor: Ray Data and Ray tasks, the same output).
+    """
+    if executor not in (None, "", "local"):
+        from pingce.data.ray_executor import run_pipeline_ray
+
+        return run_pipeline_ray(
+            pipe,
+            executor=str(executor),
+            workers=workers,
+            overwrite=overwrite,
+            show_progress=show_progress,
+        )
+    out_dir, done = prepare_output(pipe, overwrite)
+    if done is not None:
+        return done
+    stats_path = out_dir / STATS_FILE
     shards = list_shards(pipe.spec.input, pipe.base_dir)
     ops = pipe.build()
     segs = segments(ops)
@@ -330,6 +353,10 @@ def run_pipeline(
         if n_workers > 1 and len(shards) > 1
         else None
     )
+    # Imported here: pingce.core.execute pulls in the store (sqlalchemy), which spawned
+    # workers never need; keeping it out of this module's imports saves each worker ~0.2 s.
+    from pingce.core.execute import make_progress
+
     with make_progress(show_progress) as progress, pool or _NoPool():
         for k, (_, glob_idx) in enumerate(segs):
             stage = _stage_dir(out_dir, k)
