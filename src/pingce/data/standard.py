@@ -25,6 +25,7 @@ from pingce.data.operators.language import DEFAULT_CANDIDATES
 from pingce.data.quality.indicators import CHARACTERISTICS, MEASURES
 from pingce.data.quality.model import summarize_quality
 from pingce.data.quality.scoring import ScoringSettings, score_items
+from pingce.data.quality.topics import DEFAULT_TOPICS
 
 STANDARD_ID = "data-quality"
 TASK_TYPE = "data.profile"
@@ -45,6 +46,7 @@ class ProfileTask(OpParams):
     profile: Literal["pretrain", "sft"] = "pretrain"
     languages: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES))
     target: dict[str, float] | None = None  # declared language shares for the balance measure
+    topics: int = Field(default=DEFAULT_TOPICS, ge=2, le=100)  # K of the topic model (capped)
 
 
 class DatasetSubject:
@@ -197,6 +199,7 @@ class DataQualityStandard:
         options.setdefault("profile", task.get("profile", "pretrain"))
         if options.get("target") is None and task.get("target"):
             options["target"] = task["target"]
+        options.setdefault("topics", task.get("topics", DEFAULT_TOPICS))
         return summarize_quality(records, options, config.get("settings", {}))
 
 

@@ -5,6 +5,7 @@ from pingce.data.operators import (  # noqa: F401
     dedup,
     heuristics,
     language,
+    perplexity,
     pii,
     toxicity,
 )

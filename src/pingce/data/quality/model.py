@@ -13,6 +13,13 @@ from pingce.core.metric import finite_or_none as _finite
 from pingce.core.stats import estimate
 from pingce.data.minhash import candidate_edges, clusters
 from pingce.data.quality.indicators import CHARACTERISTICS, MEASURE_BY_ID, MEASURES, grade
+from pingce.data.quality.topics import (
+    DEFAULT_TOPICS,
+    MAX_DOCS,
+    MIN_DOCS,
+    TopicResult,
+    topic_distribution,
+)
 
 BOOTSTRAP_RESAMPLES = 1000
 SAMPLES_IN_REPORT = 50
@@ -122,6 +129,9 @@ def summarize_quality(
         )
     else:
         shares, labels = {}, np.arange(0)
+    topics = _topics(docs, options, seed)
+    if topics is not None:
+        values["data_topic_entropy"] = _row(topics.entropy, topics.documents, "data_topic_entropy")
     tasks, dims = [], []
     weighted = total_w = 0.0
     for ch in CHARACTERISTICS:
@@ -168,7 +178,9 @@ def summarize_quality(
         _indicator(mid, row, MEASURE_BY_ID[mid].characteristic) for mid, row in values.items()
     ]
     indicators.insert(0, _overall_indicator(overall_score, n_docs + len(problems)))
-    notes = _notes(settings, len(recs))
+    if topics is None:  # listed as not measurable rather than left out
+        indicators.append(_not_measured("data_topic_entropy", n_docs))
+    notes = _notes(settings, len(recs), topics, n_docs)
     return {
         "tasks": tasks,
         "dimensions": dims,
@@ -176,14 +188,15 @@ def summarize_quality(
         "indicators": indicators,
         "samples": _samples(docs),
         "notes": notes,
-        "sections": _sections(
-            docs, problems, shares, labels, dims, overall_score, letter, settings
-        ),
+        "sections": _sections(docs, problems, shares, labels, dims, overall_score, letter, settings)
+        + _topic_sections(topics)
+        + _perplexity_sections(docs),
         "extra": {
             "grade": letter,
             "documents": n_docs,
             "problems": len(problems),
             "language_shares": shares,
+            "topics": _topics_extra(topics),
             "profile": options.get("profile", "pretrain"),
         },
     }
@@ -228,7 +241,114 @@ def _overall_indicator(score: float | None, n: int) -> dict[str, Any]:
     }
 
 
-def _notes(settings: dict[str, Any], n: int) -> list[str]:
+def _topics(
+    docs: Sequence[dict[str, Any]], options: dict[str, Any], seed: int
+) -> TopicResult | None:
+    """The topic distribution of the stored documents' content terms (None: not measurable)."""
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:  # pragma: no cover - scikit-learn ships with the data extra
+        return None
+    k = int(options.get("topics") or DEFAULT_TOPICS)
+    return topic_distribution([d["data"].get("terms") for d in docs], k=k, seed=seed)
+
+
+def _not_measured(mid: str, n: int) -> dict[str, Any]:
+    row = {"value": None, "stderr": None, "ci_low": None, "ci_high": None, "n": n}
+    return _indicator(mid, row, MEASURE_BY_ID[mid].characteristic)
+
+
+def _topics_extra(t: TopicResult | None) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    return {
+        "k": t.k,
+        "found": t.found,
+        "documents": t.documents,
+        "entropy": t.entropy,
+        "silhouette": t.silhouette,
+        "null_silhouette": t.null_silhouette,
+        "shares": t.shares,
+        "top_words": t.top_words,
+    }
+
+
+def _topic_sections(t: TopicResult | None) -> list[dict[str, Any]]:
+    if t is None:
+        return []
+    if t.silhouette is None:
+        how = (
+            f"No topic structure: the best NMF assignment's silhouette did not beat a shuffled "
+            f"corpus's ({t.null_silhouette:.3f}) by the margin, so all documents form one topic."
+        )
+    else:
+        how = (
+            f"{t.found} topics kept (silhouette {t.silhouette:.3f} vs {t.null_silhouette:.3f} "
+            "on a shuffled corpus)."
+        )
+    names = [f"T{i + 1}: " + " ".join(w[:3]) for i, w in enumerate(t.top_words)]
+    return [
+        {
+            "id": "topics",
+            "title": "Topic distribution (NMF over TF-IDF)",
+            "title_zh": "主题分布（TF-IDF + NMF）",
+            "text": f"{t.documents} documents, up to K = {t.k} topics. {how} "
+            f"Normalised topic entropy {t.entropy:.3f}.",
+            "charts": [
+                {
+                    "kind": "bars",
+                    "title": "share of documents per dominant topic",
+                    "labels": names,
+                    "series": [{"name": "share", "values": [round(v, 4) for v in t.shares]}],
+                    "unit": "ratio",
+                }
+            ],
+            "table": {
+                "columns": ["topic", "share", "documents", "top words"],
+                "rows": [
+                    [f"T{i + 1}", round(share, 4), round(share * t.documents), ", ".join(words)]
+                    for i, (share, words) in enumerate(zip(t.shares, t.top_words, strict=True))
+                ],
+            },
+        }
+    ]
+
+
+def _perplexity_sections(docs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Histogram of the `perplexity` annotations a processing pipeline left (if any)."""
+    values = [d["data"]["perplexity"] for d in docs if d["data"].get("perplexity") is not None]
+    if not values:
+        return []
+    top = max(1, math.ceil(math.log10(max(values))))
+    edges = [10.0**e for e in range(0, top + 1)]  # decades: 1, 10, 100, ...
+    counts = [0] * (len(edges) - 1)
+    for v in values:
+        idx = int(np.searchsorted(edges, v, side="right")) - 1
+        counts[min(max(idx, 0), len(counts) - 1)] += 1
+    labels = [f"{lo:g}-{hi:g}" for lo, hi in zip(edges, edges[1:], strict=False)]
+    med = float(np.median(values))
+    return [
+        {
+            "id": "perplexity",
+            "title": "Perplexity (perplexity_filter annotations)",
+            "title_zh": "困惑度分布（perplexity_filter 标注）",
+            "text": f"{len(values)} of {len(docs)} documents carry a perplexity; median {med:.4g}.",
+            "charts": [
+                {
+                    "kind": "bars",
+                    "title": "documents per perplexity decade",
+                    "labels": labels,
+                    "series": [{"name": "documents", "values": counts}],
+                    "unit": "docs",
+                }
+            ],
+        }
+    ]
+
+
+def _notes(
+    settings: dict[str, Any], n: int, topics: TopicResult | None = None, n_docs: int = 0
+) -> list[str]:
     notes = []
     sample = settings.get("sample")
     if sample and settings.get("population", 0) > n:
@@ -237,7 +357,15 @@ def _notes(settings: dict[str, Any], n: int) -> list[str]:
             f"(seed {settings.get('seed')}); CIs are 95% bootstrap intervals. Duplicate rates are "
             "within the sample and understate the corpus rate."
         )
-    notes.append("Topic distribution is not measured; language shares stand in for distribution.")
+    if topics is None:
+        notes.append(
+            f"Topic distribution not measurable: it needs at least {MIN_DOCS} documents with content "
+            f"words shared by two documents ({n_docs} documents here)."
+        )
+    elif topics.documents < n_docs and n_docs > MAX_DOCS:
+        notes.append(
+            f"Topic shares are estimated from a seeded sample of {MAX_DOCS} of {n_docs} documents."
+        )
     return notes
 
 

@@ -1,8 +1,8 @@
 """Per-record measurements of the data-quality model (stored as run records).
 
-Everything corpus-level (duplicates, schema, language shares, balance) is recomputed in
+Everything corpus-level (duplicates, schema, language shares, balance, topics) is recomputed in
 `summarize` from what each record stores here: its normalised-text hash, its LSH band keys,
-its field set and its detected language.
+its field set, its detected language and its most frequent content terms.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pingce.data.operators.heuristics import (
 from pingce.data.operators.language import DEFAULT_CANDIDATES, identify
 from pingce.data.operators.toxicity import _matcher
 from pingce.data.pii import find_pii
+from pingce.data.quality.topics import doc_terms
 from pingce.data.text import TERMINAL_PUNCTUATION, is_punct_token, resolve_language, words
 
 Profile = Literal["pretrain", "sft"]
@@ -131,6 +132,14 @@ def score_items(items: list[Document | InputProblem], s: ScoringSettings) -> lis
     return outs
 
 
+def _annotated_perplexity(record: dict[str, Any]) -> float | None:
+    """The `perplexity` a `perplexity_filter` wrote under the default annotations field."""
+    ann = record.get("pingce")
+    value = ann.get("perplexity") if isinstance(ann, dict) else None
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
 def _doc_outcome(
     doc: Document,
     text: str,
@@ -205,6 +214,8 @@ def _doc_outcome(
         "exact": normalized_hash(text, ExactParams()).hex(),
         "bands": [f"{int(k):016x}" for k in band_keys] if band_keys is not None else None,
         "pii_kinds": sorted({sp.kind for sp in pii_spans}),
+        "terms": doc_terms(toks),  # content-term counts for the topic model
+        "perplexity": _annotated_perplexity(doc.record),
         "failed_rules": failed,
         "preview": text[:300],
     }

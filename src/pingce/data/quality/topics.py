@@ -1,0 +1,221 @@
+"""Topic distribution of a corpus: TF-IDF over content words, NMF, dominant topic per document.
+
+Per record the scorer stores the document's most frequent content terms (`doc_terms`: regex
+words for English, jieba words for Chinese, stop words, numbers and one-letter/one-character
+tokens dropped). `topic_distribution` recomputes the model from those stored terms:
+
+1. TF-IDF (sublinear tf, smoothed idf, L2 rows) over the terms that occur in at least two
+   documents (scikit-learn's `DictVectorizer` + `TfidfTransformer`).
+2. NMF (`init="nndsvda"`, fixed `random_state`) for every topic count k = 2 .. K, where K is
+   the requested number of topics capped at one topic per `DOCS_PER_TOPIC` documents. Each
+   document's topic is its largest NMF weight.
+3. The topic count kept is the one whose assignment has the highest silhouette (cosine distance
+   on the TF-IDF rows). The assignment is kept only if that silhouette beats, by `NULL_MARGIN`,
+   the best silhouette the same procedure reaches on `NULL_REPLICATES` shuffled corpora (every
+   term occurrence moved to a random document: same lengths and term frequencies, no
+   co-occurrence structure; the reference-distribution idea of the gap statistic, Tibshirani et
+   al. 2001). Otherwise the corpus has no topic structure a bag-of-words model can tell from
+   chance and every document is put in one topic (entropy 0): without this test a single-theme
+   corpus would be split into K noise "topics" and look maximally diverse.
+4. Shares per topic, each topic's top words (largest NMF loadings), and the normalised topic
+   entropy  H = -Σ_i p_i ln p_i / ln K  (0 = one topic, 1 = all K topics equally common).
+
+Fewer than `MIN_DOCS` documents with terms, or fewer than two usable terms: not measurable.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pingce.data.text import CHINESE_STOP_WORDS
+
+DEFAULT_TOPICS = 8
+TERMS_PER_DOC = 64  # terms stored per record (the most frequent ones)
+MIN_DOCS = 10  # fewer documents with terms: the topic distribution is not measurable
+DOCS_PER_TOPIC = 5  # K is capped at n_docs // DOCS_PER_TOPIC
+MIN_DOC_FREQ = 2  # terms in fewer documents carry no shared topic signal
+MAX_DOCS = 5000  # the model is fitted on a seeded sample of at most this many documents
+NULL_REPLICATES = 2  # shuffled corpora the silhouette is compared with
+NULL_MARGIN = 0.1  # topics are kept only when the silhouette beats the null's by this much
+SILHOUETTE_SAMPLE = 2000  # documents in the silhouette computation (it is O(n²))
+TOP_WORDS = 8
+NMF_MAX_ITER = 200
+NMF_TOL = 1e-3  # the argmax assignment settles long before the loss does
+
+
+@lru_cache(maxsize=1)
+def _english_stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def doc_terms(tokens: Sequence[str], limit: int = TERMS_PER_DOC) -> dict[str, int]:
+    """The `limit` most frequent content terms of a document's lower-cased word tokens.
+
+    Dropped: stop words (scikit-learn's English list, pingce's Chinese list), tokens without a
+    letter, one-letter Latin tokens and one-character Han tokens (mostly function words).
+    """
+    stop = _english_stop_words()
+    counts: Counter[str] = Counter()
+    for tok in tokens:
+        if len(tok) < 2 or tok in stop or tok in CHINESE_STOP_WORDS:
+            continue
+        if not any(ch.isalpha() for ch in tok):
+            continue
+        counts[tok] += 1
+    return dict(counts.most_common(limit))
+
+
+@dataclass(frozen=True)
+class TopicResult:
+    """A fitted topic distribution.
+
+    `k` is the topic budget K (requested, capped by corpus size) used to normalise the entropy;
+    `labels` holds each input document's topic (None for documents without terms); `shares`
+    and `top_words` are per found topic, largest share first.
+    """
+
+    k: int
+    found: int
+    labels: list[int | None]
+    shares: list[float]
+    top_words: list[list[str]]
+    entropy: float  # normalised to 0-1 by ln k
+    silhouette: float | None  # of the kept assignment; None when no k beat the null corpus
+    null_silhouette: float  # best silhouette on the shuffled (structure-free) corpus
+    documents: int  # documents the model was fitted on
+
+
+def normalised_entropy(shares: Sequence[float], k: int) -> float | None:
+    """-Σ p ln p / ln k over the given shares (p > 0); None when k < 2."""
+    if k < 2:
+        return None
+    h = -sum(p * math.log(p) for p in shares if p > 0)
+    return max(0.0, h / math.log(k))  # max: a lone share gives -0.0
+
+
+def topic_budget(requested: int, n_docs: int) -> int:
+    """K: the requested topic count capped at one topic per DOCS_PER_TOPIC documents."""
+    return max(0, min(requested, n_docs // DOCS_PER_TOPIC))
+
+
+def _shuffled(counts: Any, seed: int) -> Any:
+    """The null corpus: every term occurrence moved to a random document, keeping each
+    document's length and each term's corpus frequency (co-occurrence structure destroyed)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    counts = counts.tocsr()
+    lengths = np.asarray(counts.sum(axis=1)).ravel().astype(np.int64)
+    rows = np.repeat(np.arange(counts.shape[0]), lengths)
+    cols = np.repeat(counts.indices, counts.data.astype(np.int64))
+    cols = np.random.default_rng(seed).permutation(cols)
+    return sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=counts.shape)
+
+
+def _best_assignment(counts: Any, budget: int, seed: int) -> tuple[float, Any, Any] | None:
+    """(silhouette, topic per row, NMF topic-term loadings) of the best k in 2..budget.
+
+    Every row of `counts` must have a term (a zero TF-IDF row has no cosine distance)."""
+    from sklearn.decomposition import NMF
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.metrics import silhouette_score
+
+    x = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
+    n = x.shape[0]
+    best: tuple[float, Any, Any] | None = None
+    sample = min(n, SILHOUETTE_SAMPLE)
+    for n_topics in range(2, min(budget, n - 1) + 1):
+        model = NMF(
+            n_components=n_topics,
+            init="nndsvda",
+            random_state=seed,
+            max_iter=NMF_MAX_ITER,
+            tol=NMF_TOL,
+        )
+        with warnings.catch_warnings():
+            # Not converging in NMF_MAX_ITER only costs precision the argmax does not need.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            assigned = model.fit_transform(x).argmax(axis=1)
+        if len(set(assigned.tolist())) < 2:
+            continue
+        s = float(
+            silhouette_score(x, assigned, metric="cosine", sample_size=sample, random_state=seed)
+        )
+        if best is None or s > best[0]:
+            best = (s, assigned, model.components_)
+    return best
+
+
+def topic_distribution(
+    terms: Sequence[dict[str, int] | None], k: int = DEFAULT_TOPICS, seed: int = 0
+) -> TopicResult | None:
+    """Fit the topic model on per-document term counts; None when not measurable."""
+    import numpy as np
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    usable = [i for i, t in enumerate(terms) if t]
+    if len(usable) > MAX_DOCS:
+        usable = sorted(random.Random(seed).sample(usable, MAX_DOCS))
+    if len(usable) < MIN_DOCS:
+        return None
+    vec = DictVectorizer(sort=True)
+    counts = vec.fit_transform([terms[i] for i in usable]).tocsc()
+    df = np.asarray((counts > 0).sum(axis=0)).ravel()
+    cols = np.flatnonzero(df >= MIN_DOC_FREQ)
+    vocab = vec.get_feature_names_out()[cols]
+    counts = counts[:, cols].tocsr()
+    rows = np.flatnonzero(counts.getnnz(axis=1) > 0)  # documents with a shared term
+    budget = min(topic_budget(k, len(rows)), len(cols))
+    if len(rows) < MIN_DOCS or budget < 2:
+        return None
+    counts = counts[rows]
+    real = _best_assignment(counts, budget, seed)
+    nulls = [
+        _best_assignment(_shuffled(counts, seed + r), budget, seed) for r in range(NULL_REPLICATES)
+    ]
+    null = max((b[0] for b in nulls if b is not None), default=0.0)
+    if real is not None and real[0] - null >= NULL_MARGIN:
+        silhouette: float | None = real[0]
+        assigned, components = real[1], real[2]
+    else:
+        # No structure beyond chance: one topic, described by the highest mean TF-IDF terms.
+        silhouette = None
+        assigned = np.zeros(len(rows), dtype=int)
+        components = np.asarray(
+            TfidfTransformer(sublinear_tf=True).fit_transform(counts).mean(axis=0)
+        )
+    counts_by_topic = Counter(assigned.tolist())
+    order = sorted(counts_by_topic, key=lambda t: (-counts_by_topic[t], t))
+    renumber = {t: i for i, t in enumerate(order)}
+    shares = [counts_by_topic[t] / len(rows) for t in order]
+    top_words = [
+        [str(vocab[j]) for j in np.argsort(-components[t], kind="stable")[:TOP_WORDS]]
+        for t in order
+    ]
+    labels: list[int | None] = [None] * len(terms)
+    for r, topic in zip(rows.tolist(), assigned.tolist(), strict=True):
+        labels[usable[r]] = renumber[topic]
+    entropy = normalised_entropy(shares, budget)
+    assert entropy is not None  # budget >= 2 here
+    return TopicResult(
+        k=budget,
+        found=len(order),
+        labels=labels,
+        shares=shares,
+        top_words=top_words,
+        entropy=entropy,
+        silhouette=silhouette,
+        null_silhouette=null,
+        documents=len(rows),
+    )
