@@ -10,8 +10,14 @@ and recall on the Chinese and English duplicates.
 Tokenisation is each tool's own: datatrove uses its English word tokenizer (spaCy's rule-based
 `en` tokenizer, no model download) for all documents (its default; Chinese has no spaces, so
 whole clauses become single "words"); datasketch users shingle whitespace-split words; pingce
-uses words plus one token per Han character. datatrove hashes shingles with its sha1 path: its
+uses words plus one token per Han character (so a Chinese "word 5-gram" is a character 5-gram). datatrove hashes shingles with its sha1 path: its
 xxhash path passes str to xxhash 4.x, which raises.
+
+The generator's near duplicates replace the same share of shingle tokens (Han characters,
+English words) in both languages; the script measures the resulting true Jaccard distribution
+per language (exact set Jaccard of the shingles) so the Chinese/English recall comparison can
+be judged against it. The 1-minute load average is recorded before and after every run: the
+machine is shared, and worker scaling means little when other jobs hold the cores.
 
 Run: .venv/bin/python benchmarks/data_dedup_vs_datatrove.py [--docs 50000]
 Needs the bench-only packages datatrove and datasketch (never runtime dependencies of pingce).
@@ -162,6 +168,7 @@ def measure(tool: str, data: Path, workers: int, records: list[dict[str, Any]]) 
 
     out = Path(tempfile.mkstemp(suffix=".json")[1])
     env = dict(os.environ, PYTHONHASHSEED="0")
+    load_before = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     cmd = [
         sys.executable,
@@ -178,16 +185,98 @@ def measure(tool: str, data: Path, workers: int, records: list[dict[str, Any]]) 
     subprocess.run(cmd, check=True, env=env)
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     res = json.loads(out.read_text(encoding="utf-8"))
-    scores = dedup_scores(records, set(res["removed"]))
+    removed = set(res["removed"])
+    scores = dedup_scores(records, removed)
     row = {
         "workers": workers,
         "seconds": round(res["seconds"], 3),
         "docs_per_s": round(len(records) / res["seconds"], 1),
         "peak_rss_mb": round(max(peak_kb, before) / 1024, 1),
+        "load_1m_before": round(load_before, 2),
+        "load_1m_after": round(os.getloadavg()[0], 2),
         **{k: round(v, 4) for k, v in scores.items()},
+        **near_dup_recall_by_language(records, removed),
     }
     print(tool, json.dumps(row), flush=True)
     return row
+
+
+def near_dup_recall_by_language(records: list[dict[str, Any]], removed: set[str]) -> dict[str, Any]:
+    """Recall on the injected near duplicates of each language, with a 95 % bootstrap CI."""
+    from pingce.core.stats import estimate
+
+    out: dict[str, Any] = {}
+    for lang in ("en", "zh"):
+        hits = [
+            float(r["id"] in removed)
+            for r in records
+            if r["gt_kind"] == "near_dup" and r["lang"] == lang
+        ]
+        e = estimate(hits)
+        out[f"recall_near_dup_{lang}"] = round(e.value, 4)
+        out[f"recall_near_dup_{lang}_ci95"] = [round(e.ci_low, 4), round(e.ci_high, 4)]
+    return out
+
+
+def true_jaccard(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Exact Jaccard of each near duplicate with its original, per language, under three
+    shingle definitions (all word 5-grams): pingce's (words + one token per Han character),
+    jieba words for Chinese, and whitespace words (what datasketch users and datatrove's
+    fallback see). `p_candidate` is the mean LSH candidate probability
+    1 - (1 - J^rows)^bands over the pairs: the recall a single pair comparison would expect."""
+    import numpy as np
+
+    from pingce.data.minhash import MinHashConfig, MinHasher
+
+    by_id = {r["id"]: r for r in records}
+    hashers = {
+        "pingce_chars": MinHasher(MinHashConfig(NGRAM, PERMS, BANDS)),
+        "jieba_words": MinHasher(MinHashConfig(NGRAM, PERMS, BANDS, tokenizer="jieba")),
+    }
+
+    def whitespace(text: str) -> set[str]:
+        toks = text.lower().split()
+        return {" ".join(toks[i : i + NGRAM]) for i in range(max(1, len(toks) - NGRAM + 1))}
+
+    def jac(a: set[Any], b: set[Any]) -> float:
+        return len(a & b) / len(a | b) if a | b else 1.0
+
+    out: dict[str, Any] = {}
+    for lang in ("en", "zh"):
+        pairs = [
+            (by_id[r["gt_of"]]["text"], r["text"])
+            for r in records
+            if r["gt_kind"] == "near_dup" and r["lang"] == lang
+        ]
+        per: dict[str, Any] = {"pairs": len(pairs)}
+        for name, h in hashers.items():
+            if lang == "en" and name == "jieba_words":
+                continue  # jieba splits English text like the default tokenizer
+            js = np.array(
+                [jac(set(h.shingles(a).tolist()), set(h.shingles(b).tolist())) for a, b in pairs]
+            )
+            per[name] = _describe(js)
+        per["whitespace_words"] = _describe(
+            np.array([jac(whitespace(a), whitespace(b)) for a, b in pairs])
+        )
+        out[lang] = per
+    return out
+
+
+def _describe(js: Any) -> dict[str, float]:
+    import numpy as np
+
+    p_cand = 1 - (1 - js**ROWS) ** BANDS
+    q = np.percentile(js, [5, 50, 95])
+    return {
+        "mean": round(float(js.mean()), 4),
+        "p5": round(float(q[0]), 4),
+        "median": round(float(q[1]), 4),
+        "p95": round(float(q[2]), 4),
+        "min": round(float(js.min()), 4),
+        "below_lsh_threshold": round(float((js < (1 / BANDS) ** (1 / ROWS)).mean()), 4),
+        "p_candidate": round(float(p_cand.mean()), 4),
+    }
 
 
 def main() -> None:
@@ -206,7 +295,6 @@ def main() -> None:
     if args.child:
         child(args.child, Path(args.data), int(args.workers), Path(args.result))
         return
-    import datasketch
     import datatrove
 
     from pingce.core.fingerprint import machine_summary
@@ -225,6 +313,8 @@ def main() -> None:
     records = generate(cfg)
     data = Path(tempfile.mkdtemp(prefix="bench-corpus-"))
     write_corpus(records, data / "corpus.jsonl.gz", shards=args.shards)
+    jaccard = true_jaccard(records)
+    print("true Jaccard", json.dumps(jaccard), flush=True)
     results: dict[str, list[dict[str, Any]]] = {}
     for tool in args.tools.split(","):
         for w in (int(x) for x in args.workers.split(",")):
@@ -256,6 +346,7 @@ def main() -> None:
             "near_dup_rate": cfg.near_dup_rate,
             "shards": args.shards,
             "generator": "pingce.data.generator seed 0",
+            "near_dup_true_jaccard": jaccard,
         },
         "params": {
             "shingle": f"word {NGRAM}-gram",
@@ -286,15 +377,57 @@ def main() -> None:
             "faster_than_datasketch": p1["docs_per_s"] > s1["docs_per_s"],
             "f1_ge_both": parity,
             "zh_recall_ge_en": p1["recall_zh"] >= p1["recall_en"],
+            "two_workers_faster_than_one": best("pingce", 2)["docs_per_s"] > p1["docs_per_s"],
         },
-        "notes": "docs/s = corpus documents / wall seconds of the whole dedup run (reading, hashing, clustering, writing). "
-        "Peak RSS is the largest single process (ru_maxrss of children). The machine is shared with other jobs, so "
-        "absolute times are noisy; the three tools ran back to back on the same files. datatrove used its default "
-        "English (spaCy) word tokenizer and its sha1 shingle hash; datasketch used whitespace word 5-grams. "
-        f"datasketch {datasketch.__name__} signatures were computed in a process pool for 2 workers; LSH insertion is sequential.",
+        "notes": _notes(results, jaccard, p1, best("pingce", 2)),
     }
     Path(args.out).write_text(json.dumps(doc, indent=2), encoding="utf-8")
     print(json.dumps({k: doc[k] for k in ("ratio", "parity", "checks")}, indent=2))
+
+
+def _notes(
+    results: dict[str, list[dict[str, Any]]],
+    jaccard: dict[str, Any],
+    p1: dict[str, Any],
+    p2: dict[str, Any],
+) -> str:
+    loads = [(r["load_1m_before"], r["load_1m_after"]) for rows in results.values() for r in rows]
+    zj, ej = jaccard["zh"]["pingce_chars"], jaccard["en"]["pingce_chars"]
+    return (
+        "docs/s = corpus documents / wall seconds of the whole dedup run (reading, hashing, "
+        "clustering, writing). Peak RSS is the largest single process (ru_maxrss of children). "
+        "The three tools ran back to back on the same files; datatrove used its default English "
+        "(spaCy) word tokenizer and its sha1 shingle hash; datasketch used whitespace word "
+        "5-grams, its signatures computed in a process pool for 2 workers (LSH insertion is "
+        "sequential). "
+        f"Machine load (1-minute load average on this 2-core machine, shared with other "
+        f"engineers' test runs) ranged {min(x for x, _ in loads):.2f}-"
+        f"{max(max(x, y) for x, y in loads):.2f} over the runs (per run: load_1m_before/after); "
+        "a load near or above 2 means other jobs held the cores, so 2-worker figures taken then "
+        "measure contention, not scaling. "
+        f"pingce at 1 worker: {p1['docs_per_s']} docs/s, at 2 workers: {p2['docs_per_s']} docs/s. "
+        "Chinese vs English: the generator's near duplicates replace round(tokens/60) shingle "
+        "tokens (Han characters, English words) in both languages; true Jaccard of pingce's "
+        f"shingles, near duplicate vs original: zh mean {zj['mean']} (p5 {zj['p5']}, min "
+        f"{zj['min']}), en mean {ej['mean']} (p5 {ej['p5']}, min {ej['min']}); expected LSH "
+        f"candidate probability zh {zj['p_candidate']}, en {ej['p_candidate']}. The same near "
+        "duplicates segmented with jieba (word 5-grams over jieba words) have mean Jaccard "
+        f"{jaccard['zh']['jieba_words']['mean']} (a one-character edit re-segments its "
+        "neighbours), and whitespace 5-grams (datasketch, datatrove's fallback) "
+        f"{jaccard['zh']['whitespace_words']['mean']}: character tokens keep the most Chinese "
+        "recall at these parameters. Near-duplicate recall per language has a 95 % bootstrap "
+        "CI in each run (recall_near_dup_*_ci95): with equal Jaccard distributions, zh vs en "
+        "differences inside the CIs are sampling noise of LSH. Before this version the "
+        "generator replaced floor(n/60) whitespace-split tokens in English (some replaced by the "
+        "same noun, some swallowing a paragraph break) but floor(n/60) Han characters in Chinese, "
+        "so English near duplicates were edited less (1.44 % vs 1.60 % of shingle tokens; true "
+        "Jaccard mean 0.856 vs 0.846) and English recall was higher (0.993 vs 0.988). "
+        "The previous result file (pingce 1230 docs/s at 1 worker, 775 at 2; datatrove 176) was "
+        "taken under heavy load from other jobs: that code, re-timed at load ~1, took 7.7-8.4 s "
+        "at 1 worker and 5.2 s at 2 workers (datasketch 13.5 s); a run of this version at load "
+        "5.5-5.8 gave 6762 docs/s at 1 worker and 4291 at 2, i.e. with other jobs holding both "
+        "cores a second worker only adds contention."
+    )
 
 
 def _version(pkg: str) -> str:
