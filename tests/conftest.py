@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +41,23 @@ def tiny_model_dir(pingce_cache: Path) -> Path:
         return ensure_demo_model()
     finally:
         mp.undo()
+
+
+@pytest.fixture
+def pingce_cli() -> CliRunner:
+    """Run the real `python -m pingce.cli ARGS` in a subprocess (plain, wide output)."""
+
+    def run(
+        args: Sequence[str], cwd: Path, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "250"}
+        return subprocess.run(
+            [sys.executable, "-m", "pingce.cli", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run

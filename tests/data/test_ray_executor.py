@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -291,20 +288,8 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "250"}
-    return subprocess.run(
-        [sys.executable, "-m", "pingce.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_cli_executor_errors_are_one_line(
-    local_ray: Any, corpus: tuple[Path, list[dict[str, Any]]]
+    local_ray: Any, corpus: tuple[Path, list[dict[str, Any]]], pingce_cli: Any
 ) -> None:
     from typer.testing import CliRunner
 
@@ -314,11 +299,11 @@ def test_cli_executor_errors_are_one_line(
     path = _pipeline(root, "cli", ["clean_whitespace"])
     # The real command (a subprocess, no Ray running in it): one line on stderr, exit 2.
     address = f"ray://127.0.0.1:{_closed_port()}"
-    res = _cli(["data", "process", str(path), "-q", "--executor", address], root)
+    res = pingce_cli(["data", "process", str(path), "-q", "--executor", address], root)
     assert res.returncode == 2, res.stderr
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and f"cannot reach the Ray cluster at {address}" in lines[0], lines
-    res = _cli(["data", "process", str(path), "-q", "--executor", "rayy"], root)
+    res = pingce_cli(["data", "process", str(path), "-q", "--executor", "rayy"], root)
     assert res.returncode == 2 and "--executor must be local, ray, auto or ray://" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
     # And the working form, on the module's Ray.

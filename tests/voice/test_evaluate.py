@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pingce.voice import metrics as vm
-
-
-def _pingce(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "pingce.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture
@@ -50,9 +35,11 @@ def score_pair(tmp_path: Path) -> tuple[Path, Path, np.ndarray, np.ndarray]:
     return scores, keys, np.array(bona), np.array(spoof)
 
 
-def test_evaluate_writes_report_with_metrics_sections_and_cis(tmp_path: Path, score_pair) -> None:
+def test_evaluate_writes_report_with_metrics_sections_and_cis(
+    tmp_path: Path, score_pair, pingce_cli
+) -> None:
     scores, keys, bona, spoof = score_pair
-    res = _pingce(
+    res = pingce_cli(
         [
             "voice",
             "evaluate",
@@ -95,7 +82,7 @@ def test_evaluate_writes_report_with_metrics_sections_and_cis(tmp_path: Path, sc
     assert not any("look reversed" in n for n in doc["notes"])
 
 
-def test_reversed_scores_are_reported_not_flipped(tmp_path: Path, score_pair) -> None:
+def test_reversed_scores_are_reported_not_flipped(tmp_path: Path, score_pair, pingce_cli) -> None:
     scores, keys, bona, spoof = score_pair
     flipped = tmp_path / "flipped.txt"
     flipped.write_text(
@@ -104,7 +91,7 @@ def test_reversed_scores_are_reported_not_flipped(tmp_path: Path, score_pair) ->
             for a, b, c, d in (ln.split() for ln in scores.read_text().splitlines())
         )
     )
-    res = _pingce(
+    res = pingce_cli(
         [
             "voice",
             "evaluate",
@@ -125,7 +112,7 @@ def test_reversed_scores_are_reported_not_flipped(tmp_path: Path, score_pair) ->
     )
     assert any("look reversed" in n for n in doc["notes"])
     # --negate is the user's explicit word: then the metrics equal the original file's
-    res = _pingce(
+    res = pingce_cli(
         [
             "voice",
             "evaluate",
@@ -144,12 +131,14 @@ def test_reversed_scores_are_reported_not_flipped(tmp_path: Path, score_pair) ->
     assert doc["tasks"][0]["metrics"]["voice_eer"]["value"] == pytest.approx(vm.eer(bona, spoof)[0])
 
 
-def test_bad_score_file_is_one_line_exit_2(tmp_path: Path, score_pair) -> None:
+def test_bad_score_file_is_one_line_exit_2(tmp_path: Path, score_pair, pingce_cli) -> None:
     scores, keys, _, _ = score_pair
     text = scores.read_text().splitlines()
     bad = tmp_path / "bad.txt"
     bad.write_text("\n".join(text[:-5]) + "\n")  # five keyed trials without a score
-    res = _pingce(["voice", "evaluate", "--scores", str(bad), "--keys", str(keys), "-q"], tmp_path)
+    res = pingce_cli(
+        ["voice", "evaluate", "--scores", str(bad), "--keys", str(keys), "-q"], tmp_path
+    )
     assert res.returncode == 2
     lines = [ln for ln in (res.stdout + res.stderr).splitlines() if ln.strip()]
     assert len(lines) == 1 and "5 keyed utterance(s) have no score" in lines[0]
