@@ -419,6 +419,40 @@ def run_child(
     return out
 
 
+def run_cli(tool: str, task: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    """Process wall time of each tool's own command line, as a user runs it.
+
+    lm-eval: `lm-eval run --model hf ... --include_path DIR` (its CLI also indexes its
+    built-in task files); pingce: `pingce run --suite FILE ... --no-report`. Neither writes
+    result files; both get the same threads (OMP/MKL env; pingce's --threads) and batch size.
+    """
+    bin_dir = Path(sys.executable).parent
+    model = args.workdir / "model"
+    if tool == "lm-eval":
+        cmd = [
+            str(bin_dir / "lm-eval"), "run", "--model", "hf",
+            "--model_args", f"pretrained={model},dtype=float32",
+            "--tasks", f"bench_mc_{task}", "--include_path", str(args.workdir / "lmeval_tasks"),
+            "--batch_size", str(args.batch_size), "--device", "cpu",
+        ]  # fmt: skip
+    else:
+        db = args.workdir / f"cli_{task}.db"
+        db.unlink(missing_ok=True)
+        cmd = [
+            str(bin_dir / "pingce"), "run", "--suite", str(args.workdir / f"suite_{task}.yaml"),
+            "--model", f"hf:{model}", "--device", "cpu", "--dtype", "float32",
+            "--batch-size", str(args.batch_size), "--threads", str(args.threads),
+            "--db", f"sqlite:///{db}", "--no-report", "-q",
+        ]  # fmt: skip
+    load = wait_for_quiet(args.max_load, args.max_wait)
+    started = time.time()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    seconds = time.time() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{tool} CLI on task {task} failed:\n{proc.stderr[-3000:]}")
+    return {"seconds": round(seconds, 3), "load_before": round(load, 3), "command": cmd[1:3]}
+
+
 def wait_for_quiet(max_load: float, max_wait: float) -> float:
     """Wait (at most `max_wait` s) until the 1-minute load average is at most `max_load`."""
     deadline = time.time() + max_wait
@@ -570,6 +604,27 @@ def parent_main(args: argparse.Namespace) -> None:
                         f"peak RSS {o['peak_rss_mb']:.0f} MB",
                         flush=True,
                     )
+        cli_runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+            "lm-eval": {"a": [], "b": []},
+            "pingce": {"a": [], "b": []},
+        }
+        for rep in range(args.repeat):
+            for task in ("a", "b"):
+                tools = ["lm-eval", "pingce"]
+                for key in tools if rep % 2 == 0 else tools[::-1]:
+                    o = run_cli(key, task, args, env)
+                    cli_runs[key][task].append(o)
+                    print(f"CLI run {rep + 1} task {task}: {key} {o['seconds']:.1f} s", flush=True)
+        cli_wall = {
+            key: {
+                t: {
+                    "seconds": min(r["seconds"] for r in cli_runs[key][t]),
+                    "runs": cli_runs[key][t],
+                }
+                for t in ("a", "b")
+            }
+            for key in cli_runs
+        }
         outs = {key: {t: best_of(runs[key][t]) for t in ("a", "b")} for key in runs}
         parity = {t: compare(outs["lm-eval"][t], outs["pingce"][t]) for t in ("a", "b")}
         lm = {t: figures(outs["lm-eval"][t], items[t]) for t in ("a", "b")}
@@ -579,12 +634,21 @@ def parent_main(args: argparse.Namespace) -> None:
             for kind in ("scoring", "wall", "scoring_cpu")
             for t in ("a", "b")
         }
+        for t in ("a", "b"):
+            ratios[f"cli_wall_{t}"] = round(
+                cli_wall["lm-eval"][t]["seconds"] / cli_wall["pingce"][t]["seconds"], 2
+            )
         rss_lm = max(lm[t]["peak_rss_mb"] for t in lm)
         rss_pc = max(pc[t]["peak_rss_mb"] for t in pc)
         met = {
             "scoring_ratio_b": ratios["scoring_b"] >= TARGETS["scoring_ratio_b"],
             "scoring_ratio_a": ratios["scoring_a"] >= TARGETS["scoring_ratio_a"],
-            "wall_ratio": min(ratios["wall_a"], ratios["wall_b"]) >= TARGETS["wall_ratio"],
+            # The issue's wall time is "the total wall time of the process": each tool's own
+            # command line as users run it. The fastest programmatic lm-eval path is reported
+            # beside it (wall_fastest_path).
+            "wall_ratio": min(ratios["cli_wall_a"], ratios["cli_wall_b"]) >= TARGETS["wall_ratio"],
+            "wall_ratio_fastest_path": min(ratios["wall_a"], ratios["wall_b"])
+            >= TARGETS["wall_ratio"],
             "rss": all(pc[t]["peak_rss_mb"] <= lm[t]["peak_rss_mb"] for t in lm),
         }
         ok = all(p["ok"] for p in parity.values())
@@ -597,12 +661,14 @@ def parent_main(args: argparse.Namespace) -> None:
                 "seconds": lm["b"]["scoring_seconds"],
                 "peak_rss_mb": rss_lm,
                 "tasks": lm,
+                "cli_wall": cli_wall["lm-eval"],
             },
             "pingce": {
                 "version": pingce.__version__,
                 "seconds": pc["b"]["scoring_seconds"],
                 "peak_rss_mb": rss_pc,
                 "tasks": pc,
+                "cli_wall": cli_wall["pingce"],
             },
             "ratio": ratios["scoring_b"],
             "ratios": ratios,
@@ -656,8 +722,11 @@ def notes(
         "ratio = lm-eval scoring seconds / pingce scoring seconds on task b (long contexts). "
         f"Scoring ratio a {ratios['scoring_a']} (target >= 1: {yes(met['scoring_ratio_a'])}), "
         f"b {ratios['scoring_b']} (target >= 2: {yes(met['scoring_ratio_b'])}); "
-        f"wall ratio a {ratios['wall_a']}, b {ratios['wall_b']} "
-        f"(target >= 2 on both: {yes(met['wall_ratio'])}); "
+        f"wall ratio (each tool's own CLI process, as users run it) a {ratios['cli_wall_a']}, "
+        f"b {ratios['cli_wall_b']} (target >= 2 on both: {yes(met['wall_ratio'])}); against "
+        "lm-eval's fastest programmatic path (simple_evaluate, only the benchmark's task YAMLs "
+        f"indexed) a {ratios['wall_a']}, b {ratios['wall_b']} "
+        f"(>= 2 on both: {yes(met['wall_ratio_fastest_path'])}); "
         f"peak RSS a {pc['a']['peak_rss_mb']} vs {lm['a']['peak_rss_mb']} MB, "
         f"b {pc['b']['peak_rss_mb']} vs {lm['b']['peak_rss_mb']} MB "
         f"(pingce vs lm-eval; target not above: {yes(met['rss'])}). "
@@ -676,8 +745,10 @@ def notes(
         "report files), excluding the benchmark's own result dump. Times are the minimum over "
         "the repeats, peak RSS the maximum; each run waited for a quiet machine (1-minute load "
         "average) first, and runs[].others_cpu_share records how much CPU other processes used "
-        "meanwhile. lm-eval runs through simple_evaluate with TaskManager(include_defaults="
-        "False); its CLI would add several seconds of task indexing. lm-eval's datasets cache "
+        "meanwhile. The scoring/start-up/RSS figures come from children that run lm-eval through "
+        "simple_evaluate with TaskManager(include_defaults=False) and pingce through cli.main(); "
+        "cli_wall times the real `lm-eval run` and `pingce run` commands (minimum over the "
+        "repeats), where lm-eval also indexes its built-in tasks. lm-eval's datasets cache "
         "is built in an untimed warm-up. The model is randomly initialised, so accuracies are "
         "near chance."
     )
