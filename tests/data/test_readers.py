@@ -127,3 +127,29 @@ def test_writer_shards_parts_atomically(tmp_path: Path) -> None:
         "part-00003-002.jsonl.gz",
     ]
     assert sum(len(gzip.decompress(p.read_bytes()).splitlines()) for p in paths) == 5
+
+
+def test_hf_datasets_saved_folder_with_splits(tmp_path: Path) -> None:
+    """format: hf reads a folder written by datasets' save_to_disk (a DatasetDict here).
+
+    Reference: the rows written by the test; splits are read in name order.
+    """
+    datasets = pytest.importorskip("datasets")
+    dd = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list(
+                [{"id": "t1", "text": "first train row"}, {"id": "t2", "text": "second"}]
+            ),
+            "test": datasets.Dataset.from_list([{"id": "e1", "text": "a test row"}]),
+        }
+    )
+    dd.save_to_disk(str(tmp_path / "saved"))
+    docs, probs = _split(read_all(InputSpec(path=str(tmp_path / "saved"), format="hf")))
+    assert not probs
+    assert [(d.id, d.text) for d in docs] == [
+        ("e1", "a test row"),
+        ("t1", "first train row"),
+        ("t2", "second"),
+    ]
+    with pytest.raises(DataError, match="not a folder saved by datasets' save_to_disk"):
+        list(read_all(InputSpec(path=str(tmp_path / "missing"), format="hf")))
