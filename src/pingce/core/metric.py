@@ -62,6 +62,20 @@ class MetricDef:
             "scale": self.scale,
         }
 
+    def fixed_row(self, value: float | None, n: int) -> dict[str, Any]:
+        """The report's metric row for one figure with no sampling distribution (a throughput,
+        an energy total): no stderr and no CI, `n` the count it was measured over."""
+        return {
+            "value": finite_or_none(value),
+            "stderr": None,
+            "ci_low": None,
+            "ci_high": None,
+            "n": n,
+            "direction": self.direction,
+            "unit": self.unit,
+            "scale": self.scale,
+        }
+
 
 def finite_or_none(x: Any) -> float | None:
     """A float, or None for None/NaN/±inf (reports hold no non-finite numbers)."""

@@ -155,14 +155,4 @@ def _metric_row(name: str, items: tuple[float, ...], seed: int) -> dict[str, Any
 
 def plain_row(name: str, value: float, n: int) -> dict[str, Any]:
     """A metric row for a single figure without a sampling distribution (throughput)."""
-    m = METRIC_BY_NAME[name]
-    return {
-        "value": float(value),
-        "stderr": None,
-        "ci_low": None,
-        "ci_high": None,
-        "n": n,
-        "direction": m.direction,
-        "unit": m.unit,
-        "scale": m.scale,
-    }
+    return METRIC_BY_NAME[name].fixed_row(float(value), n)

@@ -13,7 +13,6 @@ from pingce.core.fingerprint import content_hash
 from pingce.core.metric import MetricDef
 from pingce.core.spec import TaskSpec, validate_params
 from pingce.core.standard import RunContext
-from pingce.core.stats import estimate
 from pingce.perf.serve.load import Endpoint, dataset_prompts, run_level, synthetic_prompts
 from pingce.perf.serve.metrics import level_summary, request_metrics
 
@@ -173,22 +172,7 @@ def _row(
     name: str, items: list[float] | None = None, value: float | None = None, n: int = 0
 ) -> dict[str, Any]:
     m = _BY_NAME[name]
-    if items:
-        est = estimate(items, n_resamples=1000, seed=0)
-        val, se, lo, hi, n = est.value, est.stderr, est.ci_low, est.ci_high, est.n
-        se = None if se is None or se != se else se
-    else:
-        val, se, lo, hi = float(value or 0.0), None, None, None
-    return {
-        "value": val,
-        "stderr": se,
-        "ci_low": lo,
-        "ci_high": hi,
-        "n": n,
-        "direction": m.direction,
-        "unit": m.unit,
-        "scale": m.scale,
-    }
+    return m.row(items) if items else m.fixed_row(float(value or 0.0), n)
 
 
 def summarize_serve(spec: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from pingce.core.fingerprint import content_hash
 from pingce.core.metric import MetricDef
 from pingce.core.spec import TaskSpec, validate_params
 from pingce.core.standard import RunContext
-from pingce.core.stats import estimate
 from pingce.perf.train.workload import TrainConfig, mlperf_trimmed, train_digits
 
 TRAIN_METRICS = [
@@ -153,29 +152,8 @@ def _row(
 ) -> dict[str, Any]:
     m = _BY[name]
     if items and len(items) > 1:
-        e = estimate(items, n_resamples=1000, seed=0)
-        se = None if e.stderr is None or e.stderr != e.stderr else e.stderr
-        return {
-            "value": e.value,
-            "stderr": se,
-            "ci_low": e.ci_low,
-            "ci_high": e.ci_high,
-            "n": e.n,
-            "direction": m.direction,
-            "unit": m.unit,
-            "scale": m.scale,
-        }
-    v = items[0] if items else float(value or 0.0)
-    return {
-        "value": float(v),
-        "stderr": None,
-        "ci_low": None,
-        "ci_high": None,
-        "n": n,
-        "direction": m.direction,
-        "unit": m.unit,
-        "scale": m.scale,
-    }
+        return m.row(items)
+    return m.fixed_row(float(items[0] if items else value or 0.0), n)
 
 
 def summarize_train(spec: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
