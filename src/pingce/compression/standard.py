@@ -31,6 +31,7 @@ from pingce.core.fingerprint import content_hash
 from pingce.core.registry import commands, demos, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
 from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.store import records_by_task
 
 DEFAULT_BUDGET = 0.01  # relative accuracy drop
 
@@ -240,13 +241,11 @@ class CompressionStandard:
     def summarize(
         self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
     ) -> dict[str, Any]:
-        by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for rec in records:
-            by_task[rec["task"]].append(rec)
+        by_task = records_by_task(records)
         tasks, indicators = [], []
         per_variant: dict[str, dict[str, Any]] = defaultdict(dict)
         for spec in suite["tasks"]:
-            recs = sorted(by_task.get(spec["id"], []), key=lambda r: r["position"])
+            recs = by_task.get(spec["id"], [])
             if not recs:
                 continue
             rows = metric_rows(recs, BY_NAME)

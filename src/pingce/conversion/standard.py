@@ -7,7 +7,6 @@ for the conversion success rate. Suites are usually built in code by `pingce con
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from pingce.core.metric import finite_or_none as _finite
 from pingce.core.registry import commands, demos, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite
 from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.store import records_by_task
 
 BOOTSTRAP_RESAMPLES = 1000
 THRESHOLDS = {"conv_allclose_rate": 1.0, "conv_checker_pass": 1.0, "conv_shape_pass_rate": 1.0}
@@ -159,12 +159,10 @@ class ConversionStandard:
     ) -> dict[str, Any]:
         from pingce.conversion.sections import build_sections
 
-        by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for rec in records:
-            by_task[rec["task"]].append(rec)
+        by_task = records_by_task(records)
         tasks, indicators = [], []
         for spec in suite["tasks"]:
-            recs = sorted(by_task.get(spec["id"], []), key=lambda r: r["position"])
+            recs = by_task.get(spec["id"], [])
             if not recs:
                 continue
             rows = metric_rows(recs, BY_NAME)

@@ -296,3 +296,13 @@ def records_as_dicts(rows: Sequence[RecordRow]) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def records_by_task(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Record dicts grouped by task id, each group in sample (position) order."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for rec in records:
+        groups.setdefault(rec["task"], []).append(rec)
+    for group in groups.values():
+        group.sort(key=lambda r: r["position"])
+    return groups

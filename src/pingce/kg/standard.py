@@ -13,7 +13,6 @@ Three kinds of subject, one pipeline:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from pingce.core.execute import run_units
 from pingce.core.registry import backends, commands, demos, metrics, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite
 from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.store import records_by_task
 from pingce.kg.metrics import CATALOGUE
 from pingce.kg.tasks import (
     BuildParams,
@@ -153,13 +153,11 @@ class KGStandard:
             samples,
         )
 
-        by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for rec in records:
-            by_task[rec["task"]].append(rec)
+        by_task = records_by_task(records)
         tasks, indicators, sections, notes, sample_rows = [], [], [], [], []
         overall_parts: list[float] = []
         for spec in suite["tasks"]:
-            recs = sorted(by_task.get(spec["id"], []), key=lambda r: r["position"])
+            recs = by_task.get(spec["id"], [])
             if not recs:
                 continue
             rows = metric_rows(recs, seed=int(config.get("options", {}).get("seed", 0)))

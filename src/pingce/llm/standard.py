@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +10,7 @@ from pingce.core.execute import run_units
 from pingce.core.registry import backends, standards, task_types
 from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec
 from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.store import records_by_task
 from pingce.llm.metrics import get_metric
 from pingce.llm.taxonomy import rollup
 
@@ -196,14 +196,12 @@ class LLMStandard:
 
         seed = int(config.get("options", {}).get("seed", 1234))
         records, failed = partition_failed(records)
-        by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for rec in records:
-            by_task[rec["task"]].append(rec)
+        by_task = records_by_task(records)
         task_rows: list[dict[str, Any]] = []
         indicators: list[dict[str, Any]] = []
         samples: list[dict[str, Any]] = []
         for spec in suite["tasks"]:
-            recs = sorted(by_task.get(spec["id"], []), key=lambda r: r["position"])
+            recs = by_task.get(spec["id"], [])
             if not recs:
                 continue
             cls = task_types.get(spec["type"])

@@ -3,12 +3,12 @@ latency histograms and CDFs, throughput against load, scheduling error, energy, 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from pingce.core.store import records_by_task
 from pingce.perf.conformance import PRIMARY, accuracy_verdict, scenario_figures, scenario_verdict
 from pingce.perf.metrics import METRIC_BY_NAME, metric_row, plain_row
 from pingce.perf.tasks import accuracy_gate
@@ -115,9 +115,7 @@ def summarize_perf(
     suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
 ) -> dict[str, Any]:
     """The report body for a server-perf run (see Standard.summarize)."""
-    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for rec in records:
-        by_task[rec["task"]].append(rec)
+    by_task = records_by_task(records)
     gate = accuracy_gate(list(records))
     tasks, indicators, notes = [], [], []
     conformance: list[list[Any]] = []
@@ -126,7 +124,7 @@ def summarize_perf(
     open_division = False
     settings = config.get("settings", {})
     for spec in suite["tasks"]:
-        recs = sorted(by_task.get(spec["id"], []), key=lambda r: r["position"])
+        recs = by_task.get(spec["id"], [])
         if not recs:
             continue
         kind = spec["type"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +31,7 @@ from pingce.core.registry import commands, demos, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
 from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.core.stats import estimate
+from pingce.core.store import records_by_task
 from pingce.voice import metrics as vm
 from pingce.voice.add_task import (
     ADD_METRICS,
@@ -350,13 +350,11 @@ class VoiceStandard:
     ) -> dict[str, Any]:
         options = config.get("options", {})
         seed = int(options.get("seed", 1234))
-        by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in records:
-            by_task[r["task"]].append(r)
+        by_task = records_by_task(records)
         task_rows, indicators, samples, notes, sections = [], [], [], [], []
         extra: dict[str, Any] = {}
         for spec in suite["tasks"]:
-            recs = sorted(by_task.get(spec["id"], []), key=lambda r: r["position"])
+            recs = by_task.get(spec["id"], [])
             if spec["type"] in ADD_TYPES:
                 add_row, add_inds, add_sections = summarize_add(spec, recs, seed)
                 task_rows.append(add_row)
