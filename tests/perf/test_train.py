@@ -76,3 +76,30 @@ def test_train_task_through_the_pipeline_with_gloo_scaling(tmp_path: Path) -> No
     eff = ddp[1]["samples_per_s"] / (2 * ddp[0]["samples_per_s"])
     assert task["metrics"]["train_scaling_efficiency"]["value"] == pytest.approx(eff)
     assert any(s["id"] == "train-train" for s in doc["sections"])
+
+
+def test_a_hung_ddp_worker_is_killed_with_a_one_line_error(tmp_path: Path) -> None:
+    """A real hang: one worker of a world of two waits forever in gloo's rendezvous.
+
+    The join must kill it after the timeout and fail with one line, not hang the run.
+    """
+    import time
+
+    import torch.multiprocessing as mp
+
+    from pingce.core.errors import PingceError
+    from pingce.perf.train.distributed import _free_port, _join, _worker
+
+    ctx = mp.start_processes(
+        _worker,
+        args=(2, _free_port(), "gloo", 1, 8, 0, str(tmp_path)),
+        nprocs=1,  # rank 1 never comes
+        join=False,
+        start_method="spawn",
+    )
+    started = time.monotonic()
+    with pytest.raises(PingceError, match="did not finish within 5 s") as info:
+        _join(ctx, 5.0)
+    assert time.monotonic() - started < 30
+    assert not any(p.is_alive() for p in ctx.processes)
+    assert "\n" not in info.value.one_line()

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 from typing import Any
+
+from pingce.core.errors import PingceError
 
 
 def _free_port() -> int:
@@ -72,8 +73,29 @@ def _worker(
         dist.destroy_process_group()
 
 
+def _join(ctx: Any, timeout_s: float) -> None:
+    """Wait for every worker; past `timeout_s` kill them all and fail with one line."""
+    deadline = time.monotonic() + timeout_s
+    while not ctx.join(timeout=1.0):  # raises if a worker failed
+        if time.monotonic() > deadline:
+            for proc in ctx.processes:
+                if proc.is_alive():
+                    proc.kill()
+            for proc in ctx.processes:
+                proc.join(5)
+            raise PingceError(
+                f"DDP workers did not finish within {timeout_s:.0f} s (killed)",
+                hint="a worker hung in rendezvous or a collective; rerun, or use --workers 1",
+            )
+
+
 def scaling_run(
-    world: int, steps: int = 100, batch_size: int = 64, backend: str = "auto", seed: int = 0
+    world: int,
+    steps: int = 100,
+    batch_size: int = 64,
+    backend: str = "auto",
+    seed: int = 0,
+    timeout_s: float = 600.0,
 ) -> dict[str, Any]:
     """One DDP run at `world` workers; returns samples/s over all workers and the timings."""
     import torch
@@ -88,16 +110,17 @@ def scaling_run(
         env_threads = os.environ.get("OMP_NUM_THREADS")
         os.environ["OMP_NUM_THREADS"] = "1"
         try:
-            # fork on CPU: workers start in milliseconds instead of re-importing torch; CUDA
-            # cannot be forked, so nccl runs use spawn.
-            method = "spawn" if backend == "nccl" or sys.platform != "linux" else "fork"
-            mp.start_processes(
+            # spawn, never fork: a forked child inherits the parent's OpenMP/allocator locks
+            # (a long-lived process has run torch ops on other threads) and can deadlock in its
+            # first parallel region; that hung a test run. Spawned workers re-import torch.
+            ctx = mp.start_processes(
                 _worker,
                 args=(world, port, backend, steps, batch_size, seed, out),
                 nprocs=world,
-                join=True,
-                start_method=method,
+                join=False,
+                start_method="spawn",
             )
+            _join(ctx, timeout_s)
         finally:
             if env_threads is None:
                 os.environ.pop("OMP_NUM_THREADS", None)
