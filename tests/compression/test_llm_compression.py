@@ -1,8 +1,9 @@
 """LLM compression through the llm module, on the tiny local Qwen2 model (tests/conftest.py).
 
 References: compression ratios are hand-computed from the checkpoint's linear-layer shapes
-(int8: 1 byte per weight, int4: 1/2 byte, plus one float32 scale per group of 32 input columns,
-or per row when the row length is not a multiple of 32); the bits_per_byte values are recomputed
+(int8: 1 byte per weight plus one bfloat16 scale per output channel; int4: 1/2 byte per weight
+plus one bfloat16 scale per group of 32 input columns, the last group of a row possibly
+shorter); the bits_per_byte values are recomputed
 here from the stored per-document log-likelihoods; McNemar's p-value is checked against
 scipy.stats.binomtest on the discordant counts.
 """
@@ -30,9 +31,9 @@ def _hand_ratios(model_dir: Path, bits: int) -> tuple[float, float]:
     shapes = [(h, h), (kv * hd, h), (kv * hd, h), (h, h), (i, h), (i, h), (h, i)]
     lin_w = lin_c = 0.0
     for out_f, in_f in shapes:
-        group = 32 if in_f % 32 == 0 else in_f
+        scales = 1 if bits == 8 else math.ceil(in_f / 32)
         lin_w += out_f * in_f * 4
-        lin_c += out_f * in_f * bits / 8 + out_f * (in_f // group) * 4
+        lin_c += out_f * in_f * bits / 8 + out_f * scales * 2
     layers = cfg["num_hidden_layers"]
     lin_w, lin_c = lin_w * layers, lin_c * layers
     # everything else stays float32: embedding (tied head), q/k/v biases, 2 norms per layer, final norm
@@ -64,7 +65,15 @@ def test_reports_validate_and_load_through_hf(docs: dict, tiny_model_dir: Path) 
         doc = docs[r]
         validate_report(doc)
         cmp = doc["extra"]["compression"]
-        assert doc["run"]["subject"].startswith("hf:") and doc["run"]["subject"].endswith(f"/{r}")
+        subject = doc["run"]["subject"]
+        assert subject.startswith("hf:")
+        if r == "fp16":
+            assert subject.endswith(f"/{r}") and "execution_path" in cmp
+        else:  # int8/int4 variants run (evaluation and latency) on the integer kernels
+            assert subject.endswith(f"/{r}?weight_only=kernels&device=cpu")
+            assert cmp["execution_path"] == "kernels"
+            assert any("weight-only CPU kernels" in n for n in doc["notes"])
+        assert cmp["decode_latency_ms"]["compressed"]["n"] == 5
         assert cmp["n_mc"] > 0 and cmp["n_docs"] > 0
         ids = {i["id"] for i in doc["indicators"]}
         assert "cmp_llm_mc_top1_agreement" in ids and "cmp_llm_bits_per_byte_rel_change" in ids

@@ -106,6 +106,7 @@ class HFCausalLM:
         threads: int | None = None,
         trust_remote_code: bool = False,
         revision: str | None = None,
+        weight_only: str = "auto",
     ) -> None:
         import torch
 
@@ -131,6 +132,9 @@ class HFCausalLM:
         self.tokenizer, self.model = self._load(source, trust_remote_code, revision)
         self.model.to(self.device)
         self.model.eval()
+        self.weight_only = self._weight_only_hook(
+            weight_only, Path(source) if local.exists() else None
+        )
         # transformers 5.x renamed the cache argument and output; support both spellings.
         params = inspect.signature(self.model.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
@@ -192,6 +196,21 @@ class HFCausalLM:
             ) from None
         return tokenizer, model
 
+    def _weight_only_hook(self, mode: str, folder: Path | None) -> str:
+        """Run the INT8/INT4 weight-only kernels of a folder written by `pingce compress llm`
+        (pingce.compression.weight_only_kernels); returns "kernels" or "dequantised". A folder
+        without the kernel manifest, or mode "dequantised", leaves the model untouched."""
+        if mode == "dequantised" or (folder is None and mode == "auto"):
+            return "dequantised"
+        from pingce.compression.weight_only_kernels import KernelError, apply_weight_only
+
+        if folder is None:
+            raise ModelError(f"weight_only={mode} needs a local model folder, not {self.name!r}")
+        try:
+            return apply_weight_only(self.model, folder, mode, self.device)
+        except KernelError as exc:
+            raise ModelError(f"weight_only={mode}: {exc}") from None
+
     def _detect_max_length(self) -> int:
         config = self.model.config
         for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
@@ -219,7 +238,7 @@ class HFCausalLM:
         return value
 
     def fingerprint(self) -> dict[str, Any]:
-        return {
+        fp = {
             "backend": "hf",
             "model": self.name,
             "digest": self._digest,
@@ -227,6 +246,9 @@ class HFCausalLM:
             "device": self.device,
             "max_length": self.max_length,
         }
+        if self.weight_only == "kernels":  # bf16 kernel activations: other numbers
+            fp["weight_only"] = "kernels"
+        return fp
 
     def settings(self) -> dict[str, Any]:
         """Effective settings recorded with the run (not part of record keys)."""

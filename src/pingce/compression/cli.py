@@ -237,7 +237,9 @@ def llm_cmd(
     out_dir: Annotated[
         Path, typer.Option("--out-dir", help="Where the compressed model folder is written.")
     ] = Path("compressed"),
-    group_size: Annotated[int, typer.Option(help="Input columns per INT8/INT4 scale.")] = 32,
+    group_size: Annotated[
+        int, typer.Option(help="Input columns per INT4 scale (INT8: one scale per output row).")
+    ] = 32,
     repeats: Repeats = 10,
     threads: Threads = 1,
     report_dir: ReportDir = Path("reports"),

@@ -1,16 +1,20 @@
 """LLM compression: build a compressed variant of a Hugging Face causal LM folder and compare it
 with its baseline through the llm module (perplexity + a multiple-choice task).
 
-Recipes: `int8` / `int4` (weight-only, symmetric per-group scales, every nn.Linear except the
-output head, which Qwen/Llama-style checkpoints tie to the input embedding) and `fp16` / `bf16`
-(every floating parameter cast).
+Recipes: `int8` (weight-only, symmetric, one bfloat16 scale per output channel) and `int4`
+(symmetric, one bfloat16 scale per group of input columns) on every nn.Linear except the output
+head, which Qwen/Llama-style checkpoints tie to the input embedding; `fp16` / `bf16` (every
+floating parameter cast). The int8/int4 layouts are the ones PyTorch's CPU weight-only kernels
+take (pingce.compression.weight_only_kernels).
 
-How a quantised variant is stored (the honest choice for an `hf:` evaluation): the integer codes
-are dequantised (q * s) back into the float weights and saved with `save_pretrained`, so the
-folder loads through the llm module's `hf:` backend unchanged and the evaluation sees exactly
-the quantisation error. The folder therefore does NOT shrink on disk; the compression ratio is
-computed from the quantised representation (int8 codes, or int4 codes packed two per byte, plus
-float32 scales) and labelled as such, next to the on-disk ratio of the folder as saved.
+How a quantised variant is stored: the integer codes are dequantised (q * s, exact in float32)
+back into the float weights and saved with `save_pretrained`, so the folder loads through any
+`hf:` loader and the evaluation sees exactly the quantisation error; next to them,
+`pingce_weight_only.safetensors` (codes and scales) and its manifest `pingce_weight_only.json`
+let the llm module's hf backend run the layers with the integer kernels (`hf:PATH?weight_only=
+kernels`, the default "auto" when the manifest is present on CPU). The float weights are kept,
+so the folder does not shrink on disk; the compression ratio is computed from the quantised
+representation (codes plus bfloat16 scales) and labelled as such, next to the on-disk ratio.
 `pingce-compression.json` in the folder records the recipe and all byte counts.
 """
 
@@ -56,7 +60,7 @@ def compress_llm(
     import torch
     from torch import nn
 
-    from pingce.compression.weight_only import pack_int4, quantize_weight
+    from pingce.compression import weight_only_kernels as wok
 
     if recipe not in RECIPES:
         raise SpecError(
@@ -72,6 +76,7 @@ def compress_llm(
     base_bytes = sum(_tensor_bytes(t) for t in tensors)
     lin_base = lin_comp = 0
     n_linear = 0
+    kernel_layers: dict[str, tuple[Any, Any]] = {}
     if recipe in ("int8", "int4"):
         bits = 8 if recipe == "int8" else 4
         with torch.no_grad():
@@ -79,15 +84,18 @@ def compress_llm(
                 if not isinstance(mod, nn.Linear) or name.split(".")[-1] in SKIP_LINEARS:
                     continue
                 w = mod.weight
-                codes, scales = quantize_weight(w, bits, group_size)
-                stored = pack_int4(codes) if bits == 4 and codes.shape[1] % 2 == 0 else codes
-                group = w.shape[1] // scales.shape[1]
-                deq = (codes.float().reshape(w.shape[0], -1, group) * scales[..., None]).reshape(
-                    w.shape
-                )
-                w.copy_(deq.to(w.dtype))
+                if bits == 8:  # the int8 kernel's layout: one scale per output channel
+                    codes, scales = wok.quantize_int8_per_channel(w)
+                    deq = wok.dequantize(codes, scales, None)
+                    stored_bytes = _tensor_bytes(codes)
+                else:
+                    codes, scales = wok.quantize_int4_grouped(w, group_size)
+                    deq = wok.dequantize(codes, scales, group_size)
+                    stored_bytes = _tensor_bytes(wok.pack_nibbles(codes))
+                w.copy_(deq.to(w.dtype))  # exactly codes * scales: what the kernels use
+                kernel_layers[name] = (codes, scales)
                 lin_base += _tensor_bytes(w)
-                lin_comp += _tensor_bytes(stored) + _tensor_bytes(scales.float())
+                lin_comp += stored_bytes + _tensor_bytes(scales)
                 n_linear += 1
         comp_bytes = base_bytes - lin_base + lin_comp
     else:
@@ -102,30 +110,45 @@ def compress_llm(
         shutil.rmtree(target)
     target.mkdir(parents=True)
     model.save_pretrained(str(target))
+    kernel_manifest = None
+    if kernel_layers and (recipe == "int8" or group_size in wok.INT4_GROUPS):
+        kernel_manifest = wok.save_kernel_weights(
+            target,
+            kernel_layers,
+            recipe=recipe,
+            bits=8 if recipe == "int8" else 4,
+            group_size=group_size if recipe == "int4" else None,
+        )
     for f in model_dir.iterdir():  # tokenizer, chat template, generation config
         # pingce-*.json markers describe the baseline, not the variant
         if (
             f.is_file()
             and not (target / f.name).exists()
             and f.suffix != ".safetensors"
-            and not f.name.startswith("pingce-")
+            and not f.name.startswith(("pingce-", "pingce_"))
         ):
             shutil.copy2(f, target / f.name)
     meta = {
         "recipe": recipe,
         "baseline": str(model_dir.resolve()),
-        "group_size": group_size if recipe in ("int8", "int4") else None,
+        "group_size": group_size if recipe == "int4" else None,
+        "scales": "one bfloat16 scale per output channel"
+        if recipe == "int8"
+        else (f"one bfloat16 scale per {group_size} input columns" if recipe == "int4" else None),
         "quantised_linears": n_linear,
         "skipped_linears": list(SKIP_LINEARS) if recipe in ("int8", "int4") else [],
-        "storage": "dequantised float weights (quantisation error only; no size saving on disk)"
+        "storage": "dequantised float weights plus integer codes and scales for the kernels "
+        f"({wok.KERNEL_FILE}); no size saving on disk"
         if recipe in ("int8", "int4")
         else f"{recipe} weights",
+        "kernel_layout": kernel_manifest["layout"] if kernel_manifest else None,
         "baseline_param_bytes": base_bytes,
         "compressed_param_bytes": comp_bytes,
         "linear_baseline_bytes": lin_base,
         "linear_compressed_bytes": lin_comp,
         "baseline_file_bytes": _st_bytes(model_dir),
-        "compressed_file_bytes": _st_bytes(target),
+        # the loadable float weights only (the kernel file is an extra copy of the codes)
+        "compressed_file_bytes": _st_bytes(target) - _kernel_file_bytes(target),
     }
     (target / METADATA).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return target, meta
@@ -133,6 +156,13 @@ def compress_llm(
 
 def _st_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+
+
+def _kernel_file_bytes(folder: Path) -> int:
+    from pingce.compression.weight_only_kernels import KERNEL_FILE
+
+    path = folder / KERNEL_FILE
+    return path.stat().st_size if path.is_file() else 0
 
 
 def llm_suite(n_fewshot: int = 2) -> dict[str, Any]:
@@ -172,21 +202,49 @@ def llm_suite(n_fewshot: int = 2) -> dict[str, Any]:
     }
 
 
-def forward_latency(model_dir: Path, *, repeats: int = 10, threads: int = 1) -> Any:
-    """Latency (pingce.core.measure) of one forward pass over a fixed 64-token input."""
+def llm_latency(
+    model_dir: Path, *, repeats: int = 10, threads: int = 1, weight_only: str = "dequantised"
+) -> dict[str, Any]:
+    """Latency (pingce.core.measure) of a 64-token forward pass (prefill) and of one decode step
+    (one new token over the 64-token key/value cache), with the model loaded as the llm module's
+    hf backend loads it on CPU: `weight_only` "kernels" swaps in the INT8/INT4 kernel layers.
+
+    Returns {"prefill": LatencyStats, "decode": LatencyStats, "path": "kernels"|"dequantised"}.
+    """
+    import inspect
+
     import torch
     from transformers import AutoModelForCausalLM
 
+    from pingce.compression.weight_only_kernels import apply_weight_only
     from pingce.core.measure import measure_latency
 
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype="auto").eval()
+    path = apply_weight_only(model, model_dir, weight_only, "cpu")
     ids = torch.arange(64).remainder(model.config.vocab_size - 1).add(1).unsqueeze(0)
+    with torch.inference_mode():
+        out = model(input_ids=ids, use_cache=True)
+    # transformers 5.x renamed the cache argument and output (as in pingce.backends.hf)
+    cache_arg = (
+        "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    )
+    cache = getattr(out, cache_arg)
+    step = ids[:, :1]
 
-    def call() -> None:
+    def prefill() -> None:
         with torch.inference_mode():
             model(input_ids=ids)
 
-    return measure_latency(call, warmup=2, repeats=repeats, threads=threads)
+    def decode() -> None:
+        with torch.inference_mode():
+            model(input_ids=step, use_cache=True, **{cache_arg: cache})
+        cache.crop(-1)  # drop the new token: every call decodes the same position
+
+    return {
+        "prefill": measure_latency(prefill, warmup=2, repeats=repeats, threads=threads),
+        "decode": measure_latency(decode, warmup=2, repeats=repeats, threads=threads),
+        "path": path,
+    }
 
 
 def _ind(
@@ -295,9 +353,15 @@ def compare_llm_runs(
         "metadata": meta,
     }
     if latency:
-        lb, lc = latency
-        comparison["latency_ms"] = {"baseline": lb.to_dict(), "compressed": lc.to_dict()}
-        comparison["speedup_p50"] = lb.p50_ms / lc.p50_ms
+        base_l, comp_l = latency
+        comparison["execution_path"] = comp_l["path"]
+        for kind in ("prefill", "decode"):
+            lb, lc = base_l[kind], comp_l[kind]
+            key = "latency_ms" if kind == "prefill" else "decode_latency_ms"
+            comparison[key] = {"baseline": lb.to_dict(), "compressed": lc.to_dict()}
+            comparison["speedup_p50" if kind == "prefill" else "decode_speedup_p50"] = (
+                lb.p50_ms / lc.p50_ms
+            )
     doc = build_report_doc(store, store.get_run(comp_run))
     verdict = "pass" if abs(rel_change) <= bpb_tolerance else "fail"
     doc["indicators"] = [
@@ -408,23 +472,36 @@ def compare_llm_runs(
         + ("significant." if mc.p_value < 0.05 else "not statistically significant."),
     ]
     if latency:
-        lb, lc = latency
-        sections[0]["table"]["rows"].append(
-            [
-                "forward latency p50 (ms)",
-                lb.p50_ms,
-                lc.p50_ms,
-                lc.p50_ms - lb.p50_ms,
-                f"baseline [{lb.ci_low_ms:.2f}, {lb.ci_high_ms:.2f}] / compressed "
-                f"[{lc.ci_low_ms:.2f}, {lc.ci_high_ms:.2f}]",
-                None,
-            ]
-        )
-        if meta["recipe"] in ("int8", "int4"):
-            notes.append(
-                "Latency of dequantised int8/int4 weights equals float latency by "
-                "construction; no integer kernels are used."
+        base_l, comp_l = latency
+        labels = {
+            "prefill": "forward latency p50, 64 tokens (ms)",
+            "decode": "decode step latency p50, 1 token after 64 (ms)",
+        }
+        for kind, label in labels.items():
+            lb, lc = base_l[kind], comp_l[kind]
+            sections[0]["table"]["rows"].append(
+                [
+                    label,
+                    lb.p50_ms,
+                    lc.p50_ms,
+                    lc.p50_ms - lb.p50_ms,
+                    f"baseline [{lb.ci_low_ms:.2f}, {lb.ci_high_ms:.2f}] / compressed "
+                    f"[{lc.ci_low_ms:.2f}, {lc.ci_high_ms:.2f}]",
+                    None,
+                ]
             )
+        if meta["recipe"] in ("int8", "int4"):
+            if comp_l["path"] == "kernels":
+                notes.append(
+                    f"The {meta['recipe']} variant ran (evaluation and latency) on PyTorch's "
+                    "weight-only CPU kernels with bfloat16 activations "
+                    f"({meta['kernel_layout']}); the rest of the model ran in its float dtype."
+                )
+            else:
+                notes.append(
+                    f"The {meta['recipe']} variant ran on its dequantised float weights (no "
+                    "integer kernels here), so its latency equals float latency by construction."
+                )
     doc["sections"] = sections + doc["sections"]
     doc["notes"] = notes + doc["notes"]
     doc["extra"] = {**doc.get("extra", {}), "compression": comparison}
@@ -443,24 +520,32 @@ def run_llm_compression(
     show_progress: bool = False,
 ) -> dict[str, Any]:
     """Compress, evaluate baseline and variant through the llm module, compare; returns the doc."""
+    from pingce.compression.weight_only_kernels import kernels_unavailable, read_manifest
     from pingce.core.run import RunRequest, execute_run
     from pingce.core.spec import suite_from_dict
 
     target, meta = compress_llm(model_dir, recipe, out_dir, group_size=group_size)
+    manifest = read_manifest(target)
+    mode = "dequantised"
+    if manifest is not None and kernels_unavailable("cpu", manifest["bits"]) is None:
+        mode = "kernels"
     runs = []
-    for folder in (model_dir, target):
+    # The kernels are enabled on CPU only, so a kernel variant is pinned there.
+    query = "?weight_only=kernels&device=cpu" if mode == "kernels" else ""
+    subjects = [f"hf:{model_dir.resolve()}", f"hf:{target.resolve()}{query}"]
+    for subject in subjects:
         suite = suite_from_dict(llm_suite(), "pingce compress llm", Path.cwd())
         runs.append(
             execute_run(
                 store,
-                RunRequest(suite=suite, subject=f"hf:{folder.resolve()}"),
+                RunRequest(suite=suite, subject=subject),
                 show_progress=show_progress,
             )
         )
     latency = None
     if latency_repeats:
         latency = (
-            forward_latency(model_dir, repeats=latency_repeats, threads=threads),
-            forward_latency(target, repeats=latency_repeats, threads=threads),
+            llm_latency(model_dir, repeats=latency_repeats, threads=threads),
+            llm_latency(target, repeats=latency_repeats, threads=threads, weight_only=mode),
         )
     return compare_llm_runs(store, runs[0], runs[1], meta, latency)

@@ -367,6 +367,7 @@ def open_hf(subject: SubjectSpec, options: dict[str, Any]) -> Any:
         max_length=options.get("max_length"),
         trust_remote_code=bool(options.get("trust_remote_code", False)),
         revision=subject.params.get("revision"),
+        weight_only=subject.params.get("weight_only", "auto"),
     )
 
 
