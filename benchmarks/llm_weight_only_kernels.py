@@ -23,7 +23,6 @@ Run: .venv/bin/python benchmarks/llm_weight_only_kernels.py  (about 3-5 minutes 
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import shutil
@@ -37,7 +36,7 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
-from pingce.compression.llm import compress_llm
+from pingce.compression.llm import compress_llm, step_functions
 from pingce.compression.weight_only_kernels import apply_weight_only
 from pingce.core.fingerprint import machine_summary
 from pingce.core.measure import measure_latency
@@ -72,25 +71,7 @@ def load(folder: Path, dtype: torch.dtype, weight_only: str) -> Any:
 
 
 def timers(model: Any, ids: torch.Tensor) -> dict[str, Any]:
-    with torch.inference_mode():
-        out = model(input_ids=ids, use_cache=True)
-    # transformers 5.x renamed the cache argument and output (as in pingce.backends.hf)
-    cache_arg = (
-        "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-    )
-    cache = getattr(out, cache_arg)
-    step = ids[:, :1]
-
-    def decode() -> None:
-        with torch.inference_mode():
-            model(input_ids=step, use_cache=True, **{cache_arg: cache})
-        cache.crop(-1)  # drop the new token: every call decodes the same position
-
-    def prefill() -> None:
-        with torch.inference_mode():
-            model(input_ids=ids)
-
-    return {"decode": decode, "prefill": prefill}
+    return step_functions(model, ids)  # the same calls `pingce compress llm` times
 
 
 def logprobs(model: Any, ids: torch.Tensor) -> torch.Tensor:

@@ -202,26 +202,14 @@ def llm_suite(n_fewshot: int = 2) -> dict[str, Any]:
     }
 
 
-def llm_latency(
-    model_dir: Path, *, repeats: int = 10, threads: int = 1, weight_only: str = "dequantised"
-) -> dict[str, Any]:
-    """Latency (pingce.core.measure) of a 64-token forward pass (prefill) and of one decode step
-    (one new token over the 64-token key/value cache), with the model loaded as the llm module's
-    hf backend loads it on CPU: `weight_only` "kernels" swaps in the INT8/INT4 kernel layers.
-
-    Returns {"prefill": LatencyStats, "decode": LatencyStats, "path": "kernels"|"dequantised"}.
-    """
+def step_functions(model: Any, ids: Any) -> dict[str, Any]:
+    """Two timeable calls on a causal LM: "prefill" (one forward pass over `ids`) and "decode"
+    (one new token over the key/value cache of `ids`; the cache is cropped back after each
+    call, so every call decodes the same position)."""
     import inspect
 
     import torch
-    from transformers import AutoModelForCausalLM
 
-    from pingce.compression.weight_only_kernels import apply_weight_only
-    from pingce.core.measure import measure_latency
-
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype="auto").eval()
-    path = apply_weight_only(model, model_dir, weight_only, "cpu")
-    ids = torch.arange(64).remainder(model.config.vocab_size - 1).add(1).unsqueeze(0)
     with torch.inference_mode():
         out = model(input_ids=ids, use_cache=True)
     # transformers 5.x renamed the cache argument and output (as in pingce.backends.hf)
@@ -238,8 +226,31 @@ def llm_latency(
     def decode() -> None:
         with torch.inference_mode():
             model(input_ids=step, use_cache=True, **{cache_arg: cache})
-        cache.crop(-1)  # drop the new token: every call decodes the same position
+        cache.crop(-1)
 
+    return {"prefill": prefill, "decode": decode}
+
+
+def llm_latency(
+    model_dir: Path, *, repeats: int = 10, threads: int = 1, weight_only: str = "dequantised"
+) -> dict[str, Any]:
+    """Latency (pingce.core.measure) of a 64-token forward pass (prefill) and of one decode step
+    (one new token over the 64-token key/value cache), with the model loaded as the llm module's
+    hf backend loads it on CPU: `weight_only` "kernels" swaps in the INT8/INT4 kernel layers.
+
+    Returns {"prefill": LatencyStats, "decode": LatencyStats, "path": "kernels"|"dequantised"}.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from pingce.compression.weight_only_kernels import apply_weight_only
+    from pingce.core.measure import measure_latency
+
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype="auto").eval()
+    path = apply_weight_only(model, model_dir, weight_only, "cpu")
+    ids = torch.arange(64).remainder(model.config.vocab_size - 1).add(1).unsqueeze(0)
+    steps = step_functions(model, ids)
+    prefill, decode = steps["prefill"], steps["decode"]
     return {
         "prefill": measure_latency(prefill, warmup=2, repeats=repeats, threads=threads),
         "decode": measure_latency(decode, warmup=2, repeats=repeats, threads=threads),
