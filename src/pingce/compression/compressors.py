@@ -267,26 +267,22 @@ def prune_magnitude(model: LoadedModel, data: Dataset, params: dict[str, str], o
 
 
 def prune_channels(model: LoadedModel, data: Dataset, params: dict[str, str], out: Path) -> Path:
-    """Structured L2 channel pruning: the `amount` (default 0.25) of each conv layer's output
-    channels with the smallest norm are zeroed (ln_structured, dim 0); optional `finetune`.
-    Channels are zeroed, not removed, so dense FLOPs are unchanged; effective FLOPs fall."""
+    """Physical structured pruning: the `amount` (default 0.25) of each Conv2d's output channels
+    with the smallest filter L2 norm are removed with torch-pruning, together with every input
+    slice that depends on them (`pingce.compression.channel_pruning`); optional `finetune` steps
+    then train the smaller model. The saved TorchScript has the smaller layers, so parameters,
+    file bytes, MACs and latency all fall."""
     import torch
-    import torch.nn.utils.prune as prune
+
+    from pingce.compression.channel_pruning import prune_conv_channels
 
     amount = _float(params, "amount", 0.25, 0.0, 0.99)
     module = _torch_module(model, "prune-channels")
-    convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
-    if not convs:
-        raise SpecError("prune-channels needs a model with Conv2d layers")
-    for m in convs:
-        prune.ln_structured(m, "weight", amount=amount, n=2, dim=0)
+    example = data.take(2).inputs
+    args = tuple(torch.from_numpy(example[n]) for n in model.input_names)
+    prune_conv_channels(module, args, amount)
     _finetune(module, data, int(_float(params, "finetune", 0, 0, 1e6)), model.input_names)
-    for m in convs:
-        prune.remove(m, "weight")
-        if m.bias is not None:  # a zeroed channel's bias would still leak through
-            zero = m.weight.detach().flatten(1).abs().sum(1) == 0
-            m.bias.data[zero] = 0.0
-    return _save_torchscript(module, data.take(2).inputs, model.input_names, out)
+    return _save_torchscript(module, example, model.input_names, out)
 
 
 def weight_only(bits: int) -> Callable[[LoadedModel, Dataset, dict[str, str], Path], Path]:

@@ -43,8 +43,9 @@ CATALOGUE = [
     MetricDef(
         "cmp_flops_reduction",
         "计算量降低比例",
-        "1 - effective FLOPs of the compressed "
-        "model / dense FLOPs of the baseline (sparsity-adjusted per layer).",
+        "1 - FLOPs of the compressed model / FLOPs of the baseline, counted on each "
+        "model's graph (torch.utils.flop_counter); only layers with zeroed weights "
+        "(unstructured pruning) are sparsity-adjusted (FLOPs × weight density).",
         "higher",
         1,
         "0-1",

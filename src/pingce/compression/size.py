@@ -1,4 +1,4 @@
-"""Model size in several labelled forms, and FLOPs (dense and sparsity-adjusted).
+"""Model size in several labelled forms, and FLOPs counted on the model graphs.
 
 Forms: file bytes (the model file as stored: TorchScript archive, ONNX file + external data;
 a zoo model in memory counts as its `torch.save(state_dict)` bytes), gzip bytes (that content
@@ -79,11 +79,14 @@ def size_report(model: LoadedModel) -> dict[str, Any]:
             for k, v in weights.items()
             if k.endswith("weight")
         },
+        "weight_elements": {k: int(v.size) for k, v in weights.items() if k.endswith("weight")},
     }
 
 
 def module_flops(model: TorchModel, feeds: dict[str, np.ndarray]) -> dict[str, int]:
-    """FLOPs per leaf module for one forward pass, from torch.utils.flop_counter."""
+    """FLOPs per leaf module for one forward pass, from torch.utils.flop_counter (a convolution
+    or matmul counts 2 FLOPs per multiply-add); `__total__` is the whole graph. TorchScript
+    modules report only `__total__` (module hooks do not reach inside them)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -102,24 +105,84 @@ def module_flops(model: TorchModel, feeds: dict[str, np.ndarray]) -> dict[str, i
     return out
 
 
+def _float_graph(model: LoadedModel) -> bool:
+    """True for a torch model whose compute FlopCounterMode sees in full: no quantised kernels
+    (`quantized::` ops run outside aten and would count as zero FLOPs)."""
+    if not isinstance(model, TorchModel):
+        return False
+    import torch
+
+    module = model.module
+    if isinstance(module, torch.jit.ScriptModule):
+        try:
+            return "quantized::" not in str(module.inlined_graph)
+        except Exception:  # a graph that cannot be printed: do not trust a count on it
+            return False
+    return not any(
+        type(m).__module__.startswith(("torch.ao.nn.quantized", "torch.nn.quantized"))
+        for m in module.modules()
+    ) and not any(
+        t.is_quantized for t in module.state_dict().values() if hasattr(t, "is_quantized")
+    )
+
+
 def flops_report(
-    baseline: LoadedModel, compressed_sizes: dict[str, Any], feeds: dict[str, np.ndarray]
+    baseline: LoadedModel,
+    compressed_sizes: dict[str, Any],
+    feeds: dict[str, np.ndarray],
+    compressed: LoadedModel | None = None,
 ) -> dict[str, Any]:
-    """Dense FLOPs of the baseline, and effective FLOPs of the compressed model where each
-    layer's FLOPs scale with the density (non-zero fraction) of its weight; precision changes
-    keep the operation count (reduction 0)."""
+    """FLOPs of the baseline and of the compressed model for one sample.
+
+    The compressed model's FLOPs are counted on its own graph when it is a float torch model
+    (so physically pruned layers count at their real, smaller size); otherwise (quantised or
+    ONNX) its op count is taken as the baseline's (precision changes keep the multiply-adds).
+    Then each layer whose weight has zeros (unstructured pruning keeps them in dense kernels) is
+    sparsity-adjusted: its FLOPs, scaled by its weight elements compressed / baseline, times
+    (1 − density) are subtracted. `sparsity_adjusted` says whether that changed anything.
+    """
     if not isinstance(baseline, TorchModel):
         return {"available": False, "reason": "FLOPs are counted on torch baselines"}
+    import torch
+
+    one = {k: v[:1] for k, v in feeds.items()}
     try:
-        per = module_flops(baseline, {k: v[:1] for k, v in feeds.items()})
+        per = module_flops(baseline, one)
     except Exception as exc:
         return {"available": False, "reason": f"{type(exc).__name__}: {exc}"[:200]}
     total = per.pop("__total__")
+    dense, counted_on = total, "baseline graph"
+    if compressed is not None and _float_graph(compressed):
+        try:
+            dense = module_flops(compressed, one)["__total__"]
+            counted_on = "compressed graph"
+        except Exception:  # noqa: S110 - fall back to the baseline's op count
+            pass
     dens = compressed_sizes.get("densities", {})
-    effective = total - sum(f * (1 - dens.get(f"{name}.weight", 1.0)) for name, f in per.items())
+    elements = compressed_sizes.get("weight_elements", {})
+    base_elements = {
+        f"{name}.weight": int(m.weight.numel())
+        for name, m in baseline.module.named_modules()
+        if isinstance(getattr(m, "weight", None), torch.Tensor)
+    }
+    zeroed = 0.0
+    for name, f in per.items():
+        key = f"{name}.weight"
+        scale = elements.get(key, 1) / base_elements[key] if base_elements.get(key) else 1.0
+        zeroed += f * scale * (1 - dens.get(key, 1.0))
+    effective = dense - zeroed
+    extra: dict[str, Any] = {}
+    if not per and any(d < 1 for d in dens.values()):
+        # module hooks do not reach inside a TorchScript baseline: no per-layer counts to adjust
+        extra["not_sparsity_adjusted"] = "no per-layer FLOPs for a TorchScript baseline"
     return {
+        **extra,
         "available": True,
         "baseline_flops": total,
+        "baseline_macs": total / 2,
+        "compressed_dense_flops": dense,
         "compressed_effective_flops": effective,
+        "counted_on": counted_on,
+        "sparsity_adjusted": zeroed > 0,
         "reduction": 1 - effective / total if total else 0.0,
     }

@@ -121,7 +121,7 @@ class CompressionTask:
             from pingce.compression.size import flops_report, size_report
 
             base, comp = size_report(s.baseline), size_report(model)
-            flops = flops_report(s.baseline, comp, s.data.take(1).inputs)
+            flops = flops_report(s.baseline, comp, s.data.take(1).inputs, model)
             scores = {
                 "cmp_ratio_file_bytes": base["file_bytes"] / comp["file_bytes"],
                 "cmp_ratio_gzip_bytes": base["gzip_bytes"] / comp["gzip_bytes"],
@@ -131,8 +131,9 @@ class CompressionTask:
             }
             if flops.get("available"):
                 scores["cmp_flops_reduction"] = flops["reduction"]
-            base.pop("densities")
-            comp.pop("densities")
+            for sizes in (base, comp):
+                sizes.pop("densities")
+                sizes.pop("weight_elements")
             return [Outcome(scores, {"baseline": base, "compressed": comp, "flops": flops})]
         if self.spec.type == "compression-latency":
             out = []
@@ -366,6 +367,19 @@ def _sections(
                 ]
             )
             notes.append(speedup_statement(sp, f"{label}, batch {lat['batch']}"))
+        flops = v.get("size", {}).get("flops", {})
+        if flops.get("available"):
+            how = (
+                "counted on the compressed graph"
+                if flops.get("counted_on") == "compressed graph"
+                else "the baseline's op count (quantised or ONNX graph: precision changes keep "
+                "the multiply-adds)"
+            )
+            if flops.get("sparsity_adjusted"):
+                how += "; sparsity-adjusted: layers with zeroed weights count FLOPs × density"
+            elif flops.get("not_sparsity_adjusted"):
+                how += f"; zeroed weights not counted ({flops['not_sparsity_adjusted']})"
+            notes.append(f"{label}: FLOPs reduction {flops['reduction']:.4f}, {how}.")
         if "cmp_ratio_file_bytes" in rows and "cmp_accuracy_compressed" in rows:
             points.append(
                 (
