@@ -60,7 +60,8 @@ def run_served_demo(ctx: DemoContext) -> str | None:
     missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
     if missing or not exe.exists():
         ctx.console.print(
-            "[yellow]note:[/yellow] served-model demo skipped: install transformers[serving] "
+            # \[ keeps rich from reading "[serving]" as a style tag and dropping it.
+            "[yellow]note:[/yellow] served-model demo skipped: install 'transformers\\[serving]' "
             "to evaluate the demo model through `transformers serve`"
         )
         return None
