@@ -30,7 +30,7 @@ from pingce.core.execute import Outcome, WorkUnit, run_units
 from pingce.core.fingerprint import content_hash
 from pingce.core.registry import commands, demos, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
-from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.standard import Plan, PlannedTask, RunContext, task_row
 from pingce.core.store import records_by_task
 
 DEFAULT_BUDGET = 0.01  # relative accuracy drop
@@ -271,18 +271,10 @@ class CompressionStandard:
             }[spec["type"]]
             if primary not in rows:
                 primary = next(iter(rows))
+            # One dimension per variant, so the report groups a variant's tasks together.
+            dimension = spec.get("variant", "compression")
             tasks.append(
-                {
-                    "id": spec["id"],
-                    "title": spec.get("title") or spec["id"],
-                    "title_zh": spec.get("title_zh") or "",
-                    "type": spec["type"],
-                    "dimension": spec.get("variant", "compression"),
-                    "language": "en",
-                    "n_samples": len(recs),
-                    "primary_metric": primary,
-                    "metrics": rows,
-                }
+                task_row(spec, len(recs), primary, rows, dimension=dimension, language="en")
             )
             v = per_variant[spec["variant"]]
             v.setdefault("rows", {}).update(rows)

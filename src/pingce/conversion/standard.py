@@ -20,7 +20,7 @@ from pingce.core.execute import run_units
 from pingce.core.metric import finite_or_none as _finite
 from pingce.core.registry import commands, demos, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite
-from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.standard import Plan, PlannedTask, RunContext, task_row
 from pingce.core.store import records_by_task
 
 BOOTSTRAP_RESAMPLES = 1000
@@ -173,19 +173,7 @@ class ConversionStandard:
                     indicator_row(BY_NAME[name], row, spec["id"], THRESHOLDS.get(name))
                 )
             primary = next(iter(rows), "")
-            tasks.append(
-                {
-                    "id": spec["id"],
-                    "title": spec.get("title") or spec["id"],
-                    "title_zh": spec.get("title_zh") or "",
-                    "type": spec["type"],
-                    "dimension": spec.get("dimension", "conversion"),
-                    "language": spec.get("language", "en"),
-                    "n_samples": len(recs),
-                    "primary_metric": primary,
-                    "metrics": rows,
-                }
-            )
+            tasks.append(task_row(spec, len(recs), primary, rows, default_dimension="conversion"))
         sections, notes, verdict = build_sections(suite, by_task, tasks)
         score = verdict.get("score")
         return {

@@ -85,3 +85,33 @@ class Standard(Protocol):
     ) -> dict[str, Any]:
         """From stored records alone: tasks, dimensions, overall, indicators, samples, notes."""
         ...
+
+
+def task_row(
+    spec: dict[str, Any],
+    n_samples: int,
+    primary: str,
+    metrics: dict[str, Any],
+    *,
+    default_dimension: str = "general",
+    default_language: str = "en",
+    **fields: Any,
+) -> dict[str, Any]:
+    """One entry of a report's `tasks` list for the suite task `spec`.
+
+    The suite task may set its own title, dimension and language; the defaults say what a
+    standard uses when it does not. `fields` add keys or override any of them (e.g. a fixed
+    `type` or `dimension`).
+    """
+    return {
+        "id": spec["id"],
+        "title": spec.get("title") or spec["id"],
+        "title_zh": spec.get("title_zh") or "",
+        "type": spec.get("type"),
+        "dimension": spec.get("dimension", default_dimension),
+        "language": spec.get("language", default_language),
+        "n_samples": n_samples,
+        "primary_metric": primary,
+        "metrics": metrics,
+        **fields,
+    }

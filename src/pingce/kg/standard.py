@@ -21,7 +21,7 @@ from pingce.core.errors import SpecError
 from pingce.core.execute import run_units
 from pingce.core.registry import backends, commands, demos, metrics, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite
-from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.standard import Plan, PlannedTask, RunContext, task_row
 from pingce.core.store import records_by_task
 from pingce.kg.metrics import CATALOGUE
 from pingce.kg.tasks import (
@@ -175,11 +175,12 @@ class KGStandard:
             if not rows:
                 continue
             indicators.extend(indicator_row(name, row, spec["id"]) for name, row in rows.items())
-            tasks.append({
-                "id": spec["id"], "title": spec.get("title") or spec["id"], "title_zh": spec.get("title_zh") or "",
-                "type": ttype, "dimension": spec.get("dimension", "kg"), "language": spec.get("language", "multi"),
-                "n_samples": len(recs), "primary_metric": primary, "metrics": rows,
-            })  # fmt: skip
+            tasks.append(
+                task_row(
+                    spec, len(recs), primary, rows,
+                    default_dimension="kg", default_language="multi", type=ttype,
+                )
+            )  # fmt: skip
             if primary:
                 v = rows[primary]["value"]
                 overall_parts.append(1.0 - v if rows[primary]["direction"] == "lower" else v)

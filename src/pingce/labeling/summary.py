@@ -18,6 +18,7 @@ from typing import Any
 
 from pingce.core.measure import LatencyStats
 from pingce.core.metric import finite_or_none as _finite
+from pingce.core.standard import task_row
 from pingce.core.stats import estimate
 from pingce.labeling.catalogue import BY_NAME
 from pingce.labeling.metrics.classification import classification_scores
@@ -424,11 +425,9 @@ def summarize_labeling(suite: dict[str, Any], config: dict[str, Any], records: S
         else:
             rows, secs, ext = effort_summary(spec, recs)
         primary = PRIMARY[kind] if PRIMARY[kind] in rows else next(iter(rows), "")
-        tasks.append({
-            "id": tid, "title": spec.get("title") or tid, "title_zh": spec.get("title_zh") or "",
-            "type": kind, "dimension": spec.get("dimension", "quality"), "language": spec.get("language", "en"),
-            "n_samples": len(recs), "primary_metric": primary, "metrics": rows,
-        })  # fmt: skip
+        tasks.append(
+            task_row(spec, len(recs), primary, rows, default_dimension="quality", type=kind)
+        )
         for name, row in rows.items():
             m = BY_NAME[name]
             indicators.append({

@@ -9,7 +9,7 @@ from pingce.core.errors import SpecError
 from pingce.core.execute import run_units
 from pingce.core.registry import backends, standards, task_types
 from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec
-from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.standard import Plan, PlannedTask, RunContext, task_row
 from pingce.core.store import records_by_task
 from pingce.llm.metrics import get_metric
 from pingce.llm.taxonomy import rollup
@@ -218,19 +218,14 @@ class LLMStandard:
             value = metric_rows[primary]["value"]
             scaled = value / prim.scale if prim.scale > 0 and prim.direction == "higher" else None
             task_rows.append(
-                {
-                    "id": spec["id"],
-                    "title": spec.get("title") or spec["id"],
-                    "title_zh": spec.get("title_zh") or "",
-                    "type": spec["type"],
-                    "dimension": spec.get("dimension", "general"),
-                    "language": spec.get("language", "en"),
-                    "weight": float(spec.get("weight", 1.0)),
-                    "n_samples": len(recs),
-                    "primary_metric": primary,
-                    "metrics": metric_rows,
-                    "scaled": scaled,
-                }
+                task_row(
+                    spec,
+                    len(recs),
+                    primary,
+                    metric_rows,
+                    weight=float(spec.get("weight", 1.0)),
+                    scaled=scaled,
+                )
             )
             for r in recs[:SAMPLES_PER_TASK_IN_REPORT]:
                 d = r["data"]

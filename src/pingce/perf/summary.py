@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from pingce.core.standard import task_row
 from pingce.core.store import records_by_task
 from pingce.perf.conformance import PRIMARY, accuracy_verdict, scenario_figures, scenario_verdict
 from pingce.perf.metrics import METRIC_BY_NAME, metric_row, plain_row
@@ -20,17 +21,7 @@ HIST_BINS = 20
 def _task_row(
     spec: dict[str, Any], n: int, primary: str, metrics: dict[str, Any]
 ) -> dict[str, Any]:
-    return {
-        "id": spec["id"],
-        "title": spec.get("title") or spec["id"],
-        "title_zh": spec.get("title_zh") or "",
-        "type": spec["type"],
-        "dimension": spec.get("dimension", "performance"),
-        "language": spec.get("language", "en"),
-        "n_samples": n,
-        "primary_metric": primary,
-        "metrics": metrics,
-    }
+    return task_row(spec, n, primary, metrics, default_dimension="performance")
 
 
 def _indicator(

@@ -34,6 +34,7 @@ from pingce.core.fingerprint import content_hash
 from pingce.core.metric import MetricDef
 from pingce.core.registry import metrics
 from pingce.core.spec import Suite, validate_params
+from pingce.core.standard import task_row
 from pingce.core.stats import estimate
 from pingce.voice.add_metrics import Segment, frame_labels, macro_f1
 
@@ -273,17 +274,7 @@ def summarize_add(
                 "verdict": None,
             }
         )
-    task = {
-        "id": spec["id"],
-        "title": spec.get("title") or spec["id"],
-        "title_zh": spec.get("title_zh") or "",
-        "type": spec["type"],
-        "dimension": spec.get("dimension", "general"),
-        "language": spec.get("language", "en"),
-        "n_samples": len(recs),
-        "primary_metric": BY_TYPE[spec["type"]][-1],
-        "metrics": rows,
-    }
+    task = task_row(spec, len(recs), BY_TYPE[spec["type"]][-1], rows)
     sections = []
     if spec["type"] == ATTRIBUTION:
         classes = sorted({r["data"]["true"] for r in recs} | {r["data"]["pred"] for r in recs})

@@ -29,7 +29,7 @@ from pingce.core.fingerprint import content_hash
 from pingce.core.metric import finite_or_none as _finite
 from pingce.core.registry import commands, demos, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
-from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.standard import Plan, PlannedTask, RunContext, task_row
 from pingce.core.stats import estimate
 from pingce.core.store import records_by_task
 from pingce.voice import metrics as vm
@@ -403,19 +403,8 @@ class VoiceStandard:
                         "verdict": None,
                     }
                 )
-            task_rows.append(
-                {
-                    "id": spec["id"],
-                    "title": spec.get("title") or spec["id"],
-                    "title_zh": spec.get("title_zh") or "",
-                    "type": spec["type"],
-                    "dimension": spec.get("dimension", "general"),
-                    "language": spec.get("language", "en"),
-                    "n_samples": len(scored),
-                    "primary_metric": str(options.get("primary_metric", "voice_eer")),
-                    "metrics": metric_rows,
-                }
-            )
+            primary = str(options.get("primary_metric", "voice_eer"))
+            task_rows.append(task_row(spec, len(scored), primary, metric_rows))
             reversed_, e, e_neg = vm.reversed_convention(bona, spoof)
             convention = {"reversed": reversed_, "eer": e, "eer_negated": e_neg}
             if reversed_:

@@ -12,7 +12,7 @@ from pingce.core.execute import Outcome, WorkUnit, run_units
 from pingce.core.fingerprint import content_hash
 from pingce.core.metric import MetricDef
 from pingce.core.spec import TaskSpec, validate_params
-from pingce.core.standard import RunContext
+from pingce.core.standard import RunContext, task_row
 from pingce.perf.train.workload import TrainConfig, mlperf_trimmed, train_digits
 
 TRAIN_METRICS = [
@@ -224,17 +224,9 @@ def summarize_train(spec: dict[str, Any], records: list[dict[str, Any]]) -> dict
     if not metrics:
         return {}
     primary = "train_samples_per_s" if "train_samples_per_s" in metrics else next(iter(metrics))
-    task = {
-        "id": spec["id"],
-        "title": spec.get("title") or spec["id"],
-        "title_zh": spec.get("title_zh") or "",
-        "type": "train",
-        "dimension": "training",
-        "language": "en",
-        "n_samples": len(runs),
-        "primary_metric": primary,
-        "metrics": metrics,
-    }
+    task = task_row(
+        spec, len(runs), primary, metrics, type="train", dimension="training", language="en"
+    )
     indicators = [
         {
             "id": k,
