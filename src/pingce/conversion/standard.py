@@ -17,7 +17,6 @@ from pingce.conversion.models import LoadedModel, load_model
 from pingce.conversion.tasks import TASK_TYPES, ConversionTask, source_target_names
 from pingce.core.errors import SpecError
 from pingce.core.execute import run_units
-from pingce.core.metric import finite_or_none as _finite
 from pingce.core.registry import commands, demos, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite
 from pingce.core.standard import Plan, PlannedTask, RunContext, task_row
@@ -204,26 +203,12 @@ def metric_rows(
 def indicator_row(
     mdef: Any, row: dict[str, Any], scope: str, threshold: float | None
 ) -> dict[str, Any]:
+    """`mdef.indicator_row` with a pass/fail verdict against `threshold` (when one is set)."""
     verdict = None
     if threshold is not None:
         ok = row["value"] >= threshold if mdef.direction == "higher" else row["value"] <= threshold
         verdict = "pass" if ok else "fail"
-    return {
-        "id": mdef.name,
-        "name": mdef.name,
-        "name_zh": mdef.name_zh,
-        "unit": mdef.unit,
-        "direction": mdef.direction,
-        "definition": mdef.definition,
-        "value": _finite(row["value"]),
-        "stderr": row["stderr"],
-        "ci_low": row["ci_low"],
-        "ci_high": row["ci_high"],
-        "n": row["n"],
-        "scope": scope,
-        "threshold": threshold,
-        "verdict": verdict,
-    }
+    return mdef.indicator_row(row, scope, threshold=threshold, verdict=verdict)
 
 
 def register() -> None:

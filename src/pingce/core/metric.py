@@ -62,6 +62,34 @@ class MetricDef:
             "scale": self.scale,
         }
 
+    def indicator_row(
+        self,
+        row: dict[str, Any],
+        scope: str,
+        *,
+        threshold: float | None = None,
+        verdict: str | None = None,
+        unit: str | None = None,
+    ) -> dict[str, Any]:
+        """A report `indicators` entry: this metric's metric `row` (from `row()` or
+        `fixed_row()`) for one `scope` (a task id), with its declared names and definition."""
+        return {
+            "id": self.name,
+            "name": self.name,
+            "name_zh": self.name_zh,
+            "unit": self.unit if unit is None else unit,
+            "direction": self.direction,
+            "definition": self.definition,
+            "value": finite_or_none(row["value"]),
+            "stderr": row["stderr"],
+            "ci_low": row["ci_low"],
+            "ci_high": row["ci_high"],
+            "n": row["n"],
+            "scope": scope,
+            "threshold": threshold,
+            "verdict": verdict,
+        }
+
     def fixed_row(self, value: float | None, n: int) -> dict[str, Any]:
         """The report's metric row for one figure with no sampling distribution (a throughput,
         an energy total): no stderr and no CI, `n` the count it was measured over."""

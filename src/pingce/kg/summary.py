@@ -6,7 +6,6 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from pingce.core.metric import finite_or_none as _finite
 from pingce.kg.extraction import prf
 from pingce.kg.matching import CATEGORIES, SCHEMES, scheme_prf
 from pingce.kg.metrics import CATALOGUE
@@ -35,13 +34,7 @@ def metric_rows(recs: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, dict
 
 
 def indicator_row(name: str, row: dict[str, Any], scope: str) -> dict[str, Any]:
-    m = CATALOGUE[name]
-    return {
-        "id": name, "name": name, "name_zh": m.name_zh, "unit": m.unit, "direction": m.direction,
-        "definition": m.definition, "value": _finite(row["value"]), "stderr": row["stderr"],
-        "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": row["n"], "scope": scope,
-        "threshold": None, "verdict": None,
-    }  # fmt: skip
+    return CATALOGUE[name].indicator_row(row, scope)
 
 
 def _r(x: float) -> float:

@@ -430,11 +430,7 @@ def summarize_labeling(suite: dict[str, Any], config: dict[str, Any], records: S
         )
         for name, row in rows.items():
             m = BY_NAME[name]
-            indicators.append({
-                "id": name, "name": name, "name_zh": m.name_zh, "unit": m.unit, "direction": m.direction,
-                "definition": m.definition, "value": row["value"], "stderr": row["stderr"], "ci_low": row["ci_low"],
-                "ci_high": row["ci_high"], "n": row["n"], "scope": tid, "threshold": None, "verdict": None,
-            })  # fmt: skip
+            indicators.append(m.indicator_row(row, tid))
         sections.extend(secs)
         extra["tasks"][tid] = ext
         for r in sorted(recs, key=lambda r: (_badness(r), r["position"]))[:MAX_SAMPLES]:

@@ -292,22 +292,8 @@ class LLMStandard:
 
 
 def _indicator_row(mdef: Any, row: dict[str, Any], scope: str) -> dict[str, Any]:
-    return {
-        "id": mdef.name,
-        "name": mdef.name,
-        "name_zh": mdef.name_zh,
-        "unit": row["unit"] or ("0-100" if mdef.scale == 100 else "0-1" if mdef.scale == 1 else ""),
-        "direction": mdef.direction,
-        "definition": mdef.definition,
-        "value": row["value"],
-        "stderr": row["stderr"],
-        "ci_low": row["ci_low"],
-        "ci_high": row["ci_high"],
-        "n": row["n"],
-        "scope": scope,
-        "threshold": None,
-        "verdict": None,
-    }
+    unit = row["unit"] or ("0-100" if mdef.scale == 100 else "0-1" if mdef.scale == 1 else "")
+    return mdef.indicator_row(row, scope, unit=unit)
 
 
 def _plain_indicator(

@@ -228,18 +228,7 @@ def summarize_train(spec: dict[str, Any], records: list[dict[str, Any]]) -> dict
         spec, len(runs), primary, metrics, type="train", dimension="training", language="en"
     )
     indicators = [
-        {
-            "id": k,
-            "name": k,
-            "name_zh": _BY[k].name_zh,
-            "unit": _BY[k].unit,
-            "direction": _BY[k].direction,
-            "definition": _BY[k].definition,
-            **{f: v[f] for f in ("value", "stderr", "ci_low", "ci_high", "n")},
-            "scope": spec["id"],
-            "threshold": target if k == "train_accuracy" else None,
-            "verdict": None,
-        }
+        _BY[k].indicator_row(v, spec["id"], threshold=target if k == "train_accuracy" else None)
         for k, v in metrics.items()
     ]
     rows = []
