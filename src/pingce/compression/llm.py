@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import SpecError
+from pingce.core.paths import OUTPUT_MARKER, prepare_output_dir
 
 RECIPES = ("int8", "int4", "fp16", "bf16")
 METADATA = "pingce-compression.json"
@@ -66,6 +67,18 @@ def compress_llm(
         raise SpecError(
             f"--recipe: unknown LLM recipe {recipe!r}", hint=f"one of: {', '.join(RECIPES)}"
         )
+    if not (model_dir / "config.json").is_file():
+        raise SpecError(f"{model_dir}: not a Hugging Face model folder (no config.json)")
+    target = out_dir / recipe
+    # A variant replaces only a folder pingce wrote (core.paths.OUTPUT_MARKER), never the
+    # baseline or a folder holding it, nor a user's folder that happens to share the name.
+    prepare_output_dir(
+        target,
+        command=f"pingce compress llm --recipe {recipe}",
+        overwrite=True,
+        inputs=[model_dir],
+        option="--out-dir",
+    )
     model = _load(model_dir)
     seen: set[int] = set()
     tensors = []
@@ -103,12 +116,6 @@ def compress_llm(
         model = model.to(dtype)
         comp_bytes = sum(_tensor_bytes(t) for t in {id(t): t for t in model.parameters()}.values())
         lin_base, lin_comp = base_bytes, comp_bytes
-    target = out_dir / recipe
-    if target.resolve() == model_dir.resolve():
-        raise SpecError(f"--out-dir: {target} is the baseline folder itself; choose another")
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
     model.save_pretrained(str(target))
     kernel_manifest = None
     if kernel_layers and (recipe == "int8" or group_size in wok.INT4_GROUPS):
@@ -125,7 +132,7 @@ def compress_llm(
             f.is_file()
             and not (target / f.name).exists()
             and f.suffix != ".safetensors"
-            and not f.name.startswith(("pingce-", "pingce_"))
+            and not f.name.startswith(("pingce-", "pingce_", OUTPUT_MARKER))
         ):
             shutil.copy2(f, target / f.name)
     meta = {

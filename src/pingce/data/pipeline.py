@@ -25,6 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import SpecError
+from pingce.core.paths import (
+    OUTPUT_MARKER,
+    check_not_input,
+    is_pingce_output,
+    prepare_output_dir,
+)
 from pingce.data.document import Document
 from pingce.data.io.readers import InputProblem, Shard, list_shards, problem_dict, read_shard
 from pingce.data.io.writers import ShardWriter, open_out, remove_shard_outputs
@@ -279,32 +285,56 @@ class _NoPool:
         return None
 
 
+def input_paths(pipe: Pipeline) -> list[Path]:
+    """What the pipeline reads: its YAML and its input (a glob's fixed leading folder)."""
+    raw = pipe.resolve(pipe.spec.input.path)
+    fixed = []
+    for part in raw.parts:
+        if any(ch in part for ch in "*?["):
+            break
+        fixed.append(part)
+    return [Path(pipe.source), Path(*fixed) if fixed else pipe.base_dir]
+
+
+def _state_digest(state_path: Path) -> str | None:
+    try:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return state.get("pipeline_sha256") if isinstance(state, dict) else None
+
+
 def prepare_output(pipe: Pipeline, overwrite: bool) -> tuple[Path, dict[str, Any] | None]:
-    """Check (or clear, with overwrite) the output folder; (folder, stats if already complete)."""
+    """Check (or clear, with overwrite) the output folder; (folder, stats if already complete).
+
+    Only a folder pingce created (it carries core.paths.OUTPUT_MARKER) is resumed or, with
+    overwrite, deleted; an output folder that equals or contains an input is refused.
+    """
     out_dir = pipe.resolve(pipe.spec.output.path)
     state_path = out_dir / STATE_FILE
     digest = pipe.sha256()
-    if state_path.is_file():
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        if state.get("pipeline_sha256") != digest:
-            if not overwrite:
-                raise SpecError(
-                    f"output folder {out_dir} holds the output of a different pipeline",
-                    hint="choose a new output.path or pass --overwrite",
-                )
-            shutil.rmtree(out_dir)
-        elif overwrite:
-            shutil.rmtree(out_dir)
-    elif out_dir.exists() and any(out_dir.iterdir()):
-        if not overwrite:
+    inputs = input_paths(pipe)
+    check_not_input(out_dir, inputs, "output.path")
+    if not overwrite and is_pingce_output(out_dir):
+        if not state_path.is_file() and any(p.name != OUTPUT_MARKER for p in out_dir.iterdir()):
             raise SpecError(
-                f"output folder {out_dir} is not empty",
+                f"output folder {out_dir} holds the output of another pingce command",
                 hint="choose a new output.path or pass --overwrite",
             )
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+        if state_path.is_file() and _state_digest(state_path) != digest:
+            raise SpecError(
+                f"output folder {out_dir} holds the output of a different pipeline",
+                hint="choose a new output.path or pass --overwrite",
+            )
+    kept = prepare_output_dir(
+        out_dir,
+        command=f"pingce data process {pipe.source}",
+        overwrite=overwrite,
+        inputs=inputs,
+        option="output.path",
+    )
     stats_path = out_dir / STATS_FILE
-    if stats_path.is_file():
+    if kept and stats_path.is_file():
         done = json.loads(stats_path.read_text(encoding="utf-8"))
         done["resumed"] = "already complete"
         return out_dir, done
