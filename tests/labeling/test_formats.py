@@ -85,8 +85,10 @@ def test_labelstudio_annotations_carry_lead_time(tmp_path: Path) -> None:
     back = read_labels(tmp_path / "ls.json", "labelstudio", which="annotations")
     assert back.lead_time == {"a.png": 12.5, "b.png": 3.0}
     assert _boxes(back) == _boxes(ls)
-    # Reading predictions from an annotations-only export finds no regions.
-    assert read_labels(tmp_path / "ls.json", "labelstudio", which="predictions").annotations == []
+    # Reading predictions from an annotations-only export used to find no regions silently
+    # (F1 0, AP 0; issue 24): now an error that names the list that has them.
+    with pytest.raises(DataError, match="no task has predictions.*annotations"):
+        read_labels(tmp_path / "ls.json", "labelstudio", which="predictions")
 
 
 def test_labelstudio_real_export_shape(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from pingce.core.errors import SpecError
+from pingce.labeling.formats.labelstudio import DEFAULT_WHICH
 
 app = typer.Typer(help="Visual data auto-labeling: quality, correction effort, speed.", no_args_is_help=True)  # fmt: skip
 out = Console()
@@ -96,7 +97,7 @@ def evaluate(
     ] = "auto",  # fmt: skip
     which: Annotated[
         str, typer.Option(help="Label Studio --pred: predictions or annotations.")
-    ] = "predictions",  # fmt: skip
+    ] = DEFAULT_WHICH,  # fmt: skip
     images: Annotated[
         Path | None, typer.Option(help="Images folder (sizes for YOLO, file checks, gallery).")
     ] = None,  # fmt: skip
@@ -133,7 +134,7 @@ def effort(
     corrected_format: Annotated[str, typer.Option("--corrected-format")] = "auto",
     which: Annotated[
         str, typer.Option(help="Label Studio --pred: predictions or annotations.")
-    ] = "predictions",  # fmt: skip
+    ] = DEFAULT_WHICH,  # fmt: skip
     images: Annotated[Path | None, typer.Option(help="Images folder.")] = None,
     costs: Annotated[
         str | None, typer.Option(help="Seconds per action, e.g. draw_box=7,adjust_box=3.")
@@ -253,8 +254,9 @@ def convert(
         Path | None, typer.Option(help="Images folder (YOLO sizes, ImageFolder copies).")
     ] = None,  # fmt: skip
     which: Annotated[
-        str, typer.Option(help="Label Studio: annotations or predictions.")
-    ] = "annotations",  # fmt: skip
+        str,
+        typer.Option(help="Label Studio list read and written: predictions or annotations."),
+    ] = DEFAULT_WHICH,  # fmt: skip
 ) -> None:
     """Convert labels between formats (problems found while reading are listed)."""
     from pingce.labeling.formats import read_labels, write_labels

@@ -17,12 +17,33 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def index_images(folder: Path | None) -> dict[str, Path]:
-    """Image key (file name) -> path for every image under `folder` (empty without one)."""
+    """Image key -> path for every image under `folder` (empty without one): its file name,
+    or its relative path where another image under `folder` has the same file name."""
     from pingce.labeling.model import image_key
 
     if folder is None:
         return {}
-    return {image_key(p.name): p for p in list_images(folder)}
+    paths = list_images(folder)
+    names: dict[str, int] = {}
+    for p in paths:
+        names[image_key(p.name)] = names.get(image_key(p.name), 0) + 1
+    return {
+        image_key(p.name) if names[image_key(p.name)] == 1 else p.relative_to(folder).as_posix(): p
+        for p in paths
+    }
+
+
+def find_image(files: dict[str, Path], key: str) -> Path | None:
+    """The file of an image key: exact, else the longest trailing part of a path key that
+    names a file (``data/cam1/0001.jpg`` finds ``cam1/0001.jpg`` under the images folder)."""
+    if key in files:
+        return files[key]
+    parts = key.split("/")
+    for i in range(1, len(parts)):
+        hit = files.get("/".join(parts[i:]))
+        if hit is not None:
+            return hit
+    return None
 
 
 def image_size(path: Path) -> tuple[int, int] | None:

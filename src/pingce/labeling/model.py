@@ -4,7 +4,9 @@ Coordinates are pixels in the image, origin at the top-left corner; a box is COC
 ``(x, y, width, height)``. Labels are class *names* (formats that store numeric ids map
 them through their own class list on the way in and out). Images are keyed by their file
 name without folders (``key``), which is what pred and gold files from different tools
-share; the original name is kept for writing.
+share; when two images of one file share a file name in different folders (``cam1/0001.jpg``,
+``cam2/0001.jpg``) both are keyed by their relative path instead (`image_keys`). The original
+name is kept for writing.
 """
 
 from __future__ import annotations
@@ -33,6 +35,38 @@ def image_key(name: str) -> str:
     return base
 
 
+def path_key(name: str) -> str:
+    """The key of an image whose file name is shared with another: its relative path (POSIX
+    separators, no URL query, no leading ``/`` or ``./``)."""
+    path = str(name).split("?", 1)[0].replace("\\", "/")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    return "/".join(parts) or path
+
+
+def image_keys(names: list[str], where: str) -> list[str]:
+    """Keys for a file's image names: `image_key` where that is unique among `names`, the
+    relative path (`path_key`) where different paths share a file name.
+
+    The same path listed twice is a true duplicate (which entry's labels count is unknowable):
+    `DataError` naming `where` and the path.
+    """
+    from pingce.core.errors import DataError
+
+    seen: dict[str, int] = {}
+    for n, name in enumerate(names):
+        p = path_key(name)
+        if p in seen:
+            raise DataError(
+                f"{where}: image {name!r} is listed twice (entries {seen[p]} and {n})",
+                hint="merge the two entries' labels into one image entry",
+            )
+        seen[p] = n
+    by_base: dict[str, set[str]] = {}
+    for name in names:
+        by_base.setdefault(image_key(name), set()).add(path_key(name))
+    return [image_key(n) if len(by_base[image_key(n)]) == 1 else path_key(n) for n in names]
+
+
 @dataclass
 class Annotation:
     """One labelled object (or, for classification, one image-level label with bbox None)."""
@@ -46,6 +80,9 @@ class Annotation:
     text: str | None = None  # transcription of a text region
     id: int | str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    # The source's own object area in px² (COCO ``area``: the mask's area for a segmented
+    # object), kept so COCO AP's size ranges and a COCO round trip use it; None: not given.
+    coco_area: float | None = None
 
     @property
     def area(self) -> float:
@@ -53,6 +90,12 @@ class Annotation:
         if self.bbox is None:
             return 0.0
         return max(0.0, self.bbox[2]) * max(0.0, self.bbox[3])
+
+    @property
+    def crowd(self) -> bool:
+        """COCO ``iscrowd``: a region of many objects, ignored by matching (never TP, FP or FN)."""
+        v = self.attributes.get("iscrowd", 0)
+        return str(v).strip().lower() not in ("", "0", "false", "none")
 
 
 @dataclass

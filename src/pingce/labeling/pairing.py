@@ -19,15 +19,55 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pingce.labeling.images import image_problem, index_images
-from pingce.labeling.model import Annotation, LabelSet, Problem
+from pingce.labeling.images import find_image, image_problem, index_images
+from pingce.labeling.model import Annotation, LabelSet, Problem, path_key
 
-Row = list[Any]  # [label, x, y, w, h, score, text]; x..h None for image-level labels
+# [label, x, y, w, h, score, text, area, iscrowd]; x..h None for image-level labels; area the
+# source's own (COCO ``area``) or None for w*h; iscrowd 1 for a crowd region (COCO's ignore).
+# Records stored before area/iscrowd existed hold the first seven fields only.
+Row = list[Any]
 
 
 def row(a: Annotation) -> Row:
     x, y, w, h = a.bbox if a.bbox is not None else (None, None, None, None)
-    return [a.label, x, y, w, h, a.score, a.text]
+    return [a.label, x, y, w, h, a.score, a.text, a.coco_area, int(a.crowd)]
+
+
+def is_crowd(r: Row) -> bool:
+    return len(r) > 8 and bool(r[8])
+
+
+def align_keys(gold: LabelSet, pred: LabelSet) -> None:
+    """Re-key predicted images whose key is not a gold key but names exactly one gold image by
+    path: a set keyed by relative path (its file names collide) against one keyed by file name,
+    or paths under different roots (``/data/cam1/0001.jpg`` vs ``cam1/0001.jpg``)."""
+    missing = [k for k in pred.images if k not in gold.images]
+    if not missing:
+        return
+
+    def path(k: str, ls: LabelSet) -> str:
+        return path_key(ls.images[k].file_name) if k in ls.images else k
+
+    def same(a: str, b: str) -> bool:
+        return a == b or a.endswith("/" + b) or b.endswith("/" + a)
+
+    free = [k for k in gold.images if k not in pred.images]
+    rename: dict[str, str] = {}
+    for k in missing:
+        hits = [g for g in free if same(path(k, pred), path(g, gold))]
+        if len(hits) == 1 and hits[0] not in rename.values():
+            rename[k] = hits[0]
+    if not rename:
+        return
+    pred.images = {rename.get(k, k): v for k, v in pred.images.items()}
+    for k, new in rename.items():
+        pred.images[new].key = new
+        if k in pred.lead_time:
+            pred.lead_time[new] = pred.lead_time.pop(k)
+        if k in pred.masks:
+            pred.masks[new] = pred.masks.pop(k)
+    for a in pred.annotations:
+        a.image = rename.get(a.image, a.image)
 
 
 def check_labels(ls: LabelSet, role: str) -> list[Annotation]:
@@ -70,6 +110,8 @@ def pair_labels(
     gold: LabelSet, pred: LabelSet | None, images_dir: Path | None, check_images: bool = True
 ) -> tuple[list[ImagePair], list[Problem]]:
     """One `ImagePair` per gold image, and every problem found in either set."""
+    if pred is not None:
+        align_keys(gold, pred)
     gold_ok = check_labels(gold, "gold")
     pred_ok = check_labels(pred, "pred") if pred is not None else []
     problems = list(gold.problems) + (list(pred.problems) if pred is not None else [])
@@ -86,7 +128,7 @@ def pair_labels(
             problems.append(Problem("image_not_in_gold", pred.source, "predicted image has no gold labels; not scored", k))  # fmt: skip
     pairs = []
     for key, info in gold.images.items():
-        path = files.get(key)
+        path = find_image(files, key)
         if images_dir is not None and check_images:
             why = image_problem(path) if path is not None else "file does not exist"
             if why is not None:

@@ -103,19 +103,25 @@ def detection_summary(spec: dict[str, Any], recs: Sequence[dict[str, Any]], cats
         d, m = r["data"], r["data"]["match"]
         gold, pred = d["gold"], d["pred"]
         nv = len(m["valid"])
-        per_image.append((nv, len(pred), len(gold), nv + len(m["mismatched"]) + len(m["missing"]) + len(m["extra"])))  # fmt: skip
+        # Crowd regions and the predictions inside them are COCO's "ignore": not counted.
+        crowd, ignored = set(m.get("crowd", [])), set(m.get("ignored", []))
+        totals["crowd"] += len(crowd)
+        totals["ignored"] += len(ignored)
+        per_image.append((nv, len(pred) - len(ignored), len(gold) - len(crowd), nv + len(m["mismatched"]) + len(m["missing"]) + len(m["extra"])))  # fmt: skip
         ious.append([v for _, _, v in m["valid"]])
         if d["text"][1]:
             text.append((d["text"][0], d["text"][1]))
         for k in ("valid", "mismatched", "missing", "extra"):
             totals[k] += len(m[k])
         totals["low_overlap"] += m["low_overlap"]
-        for row in gold:
-            per_class[row[0]]["gold"] += 1
-            per_size[_size(row[3] * row[4])]["gold"] += 1
-        for row in pred:
-            per_class[row[0]]["pred"] += 1
-            per_size[_size(row[3] * row[4])]["pred"] += 1
+        for i, row in enumerate(gold):
+            if i not in crowd:
+                per_class[row[0]]["gold"] += 1
+                per_size[_size(row[3] * row[4])]["gold"] += 1
+        for i, row in enumerate(pred):
+            if i not in ignored:
+                per_class[row[0]]["pred"] += 1
+                per_size[_size(row[3] * row[4])]["pred"] += 1
         for g, p, _ in m["valid"]:
             per_class[gold[g][0]]["valid"] += 1
             per_size[_size(gold[g][3] * gold[g][4])]["valid_gold"] += 1
@@ -154,7 +160,7 @@ def detection_summary(spec: dict[str, Any], recs: Sequence[dict[str, Any]], cats
     quality = {
         "valid": totals["valid"], "mismatched_label": totals["mismatched"], "missing": totals["missing"],
         "extra": totals["extra"], "low_overlap": totals["low_overlap"], "predicted": predicted,
-        "gold": gold_n, "total": total,
+        "gold": gold_n, "total": total, "crowd_regions": totals["crowd"], "ignored_in_crowd": totals["ignored"],
         "precision": totals["valid"] / predicted if predicted else None,
         "recall": totals["valid"] / gold_n if gold_n else None,
         "accuracy": totals["valid"] / total if total else None,
@@ -163,7 +169,8 @@ def detection_summary(spec: dict[str, Any], recs: Sequence[dict[str, Any]], cats
         "id": f"{spec['id']}-quality", "title": f"{spec['id']}: annotation quality (CVAT-style)", "title_zh": "标注质量汇总",
         "text": (f"Greedy one-to-one matching at IoU >= {spec.get('iou_threshold', 0.5)}; low overlap = valid with IoU < "
                  f"{spec.get('low_overlap_threshold', 0.8)} (still valid). precision = valid/predicted, recall = valid/gold, "
-                 "accuracy = valid/total, total = valid + mismatched + missing + extra."),
+                 "accuracy = valid/total, total = valid + mismatched + missing + extra. Crowd regions (COCO iscrowd) are not "
+                 "gold, and predictions of their label inside them are ignored (neither right nor wrong), as in COCOeval."),
         "table": {"columns": list(quality), "rows": [list(quality.values())]},
     })  # fmt: skip
     class_rows = []

@@ -21,6 +21,7 @@ from pingce.labeling.metrics.classification import NO_LABEL
 from pingce.labeling.metrics.effort import EffortCosts, image_effort
 from pingce.labeling.metrics.matching import match_boxes
 from pingce.labeling.metrics.text import edit_distance, normalize_text
+from pingce.labeling.pairing import is_crowd
 
 TASK_TYPES = ("label.detection", "label.classification", "label.segmentation", "label.effort")
 
@@ -56,7 +57,7 @@ def image_class(rows: list[list[Any]]) -> str:
     tags = [r[0] for r in rows if r[1] is None]
     if tags:
         return str(tags[0])
-    boxes = [r for r in rows if r[1] is not None and r[0] != "text"]
+    boxes = [r for r in rows if r[1] is not None and r[0] != "text" and not is_crowd(r)]
     if not boxes:
         return NO_LABEL
     return str(max(boxes, key=lambda r: (r[3] * r[4], -r[1], -r[2]))[0])
@@ -68,7 +69,7 @@ def detection_outcome(params: TaskParams, base: dict[str, Any]) -> Outcome:
     pb = [r for r in pred if r[1] is not None]
     m = match_boxes(
         [r[0] for r in gb], [r[1:5] for r in gb], [r[0] for r in pb], [r[1:5] for r in pb],
-        params.iou_threshold, params.low_overlap_threshold,
+        params.iou_threshold, params.low_overlap_threshold, [is_crowd(r) for r in gb],
     )  # fmt: skip
     edits = chars = 0
     for g, p, _ in m.valid:
@@ -79,12 +80,14 @@ def detection_outcome(params: TaskParams, base: dict[str, Any]) -> Outcome:
             chars += len(ref)
     base.update(gold=gb, pred=pb, match=m.to_dict(), text=[edits, chars])
     n_valid = len(m.valid)
-    precision = n_valid / len(pb) if pb else (1.0 if not gb else 0.0)
-    recall = n_valid / len(gb) if gb else (1.0 if not pb else 0.0)
+    n_pred, n_gold = len(pb) - len(m.ignored), len(gb) - len(m.crowd)  # crowd: COCO's ignore
+    precision = n_valid / n_pred if n_pred else (1.0 if not n_gold else 0.0)
+    recall = n_valid / n_gold if n_gold else (1.0 if not n_pred else 0.0)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     scores = {
         "valid": n_valid, "mismatched": len(m.mismatched), "missing": len(m.missing),
         "extra": len(m.extra), "low_overlap": m.low_overlap, "image_f1": f1,
+        "ignored": len(m.ignored),
     }  # fmt: skip
     return Outcome(scores=scores, data=base)
 

@@ -121,4 +121,22 @@ def read_labels(path: Path | str, fmt: str = "auto", **kwargs: Any) -> LabelSet:
 
 
 def write_labels(ls: LabelSet, path: Path | str, fmt: str, **kwargs: Any) -> list[Path]:
+    """Write `ls` as `fmt`; sizes the labels lack are read from ``images_dir`` files first."""
+    fill_sizes(ls, kwargs.get("images_dir"))
     return get_format(fmt).write(ls, Path(path), **kwargs)
+
+
+def fill_sizes(ls: LabelSet, images_dir: Path | str | None) -> None:
+    """Give images without a known size the size of their file under `images_dir`."""
+    if images_dir is None or all(i.width and i.height for i in ls.images.values()):
+        return
+    from pingce.labeling.images import find_image, image_size, index_images
+
+    files = index_images(Path(images_dir))
+    for key, info in ls.images.items():
+        if info.width and info.height:
+            continue
+        found = find_image(files, key)
+        size = image_size(found) if found is not None else None
+        if size is not None:
+            info.width, info.height = size

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import DataError
-from pingce.labeling.images import image_size, index_images, list_images
+from pingce.labeling.images import find_image, image_size, index_images, list_images
 from pingce.labeling.model import Annotation, ImageInfo, LabelSet, image_key
 
 
@@ -43,7 +43,7 @@ def write_imagefolder(ls: LabelSet, path: Path, images_dir: Path | None = None, 
         raise DataError("writing an ImageFolder copies the images", hint="pass --images DIR")
     written = []
     for a in ls.annotations:
-        src = files.get(a.image)
+        src = find_image(files, a.image)
         if src is None:
             raise DataError(f"image {a.image} is not in {images_dir}")
         target = Path(path) / a.label / a.image

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import DataError
-from pingce.labeling.model import Annotation, ImageInfo, LabelSet, image_key
+from pingce.labeling.model import Annotation, ImageInfo, LabelSet, image_keys
 
 
 def _load_json(path: Path) -> Any:
@@ -37,9 +37,9 @@ def read_coco(path: Path, reference: LabelSet | None = None, **_: Any) -> LabelS
         out.add_category(str(c["name"]))
         out.category_ids[str(c["name"])] = c["id"]
     ids: dict[Any, str] = {}
-    for img in data["images"]:
-        name = str(img.get("file_name", img.get("id")))
-        info = ImageInfo(image_key(name), name, img.get("width"), img.get("height"), img.get("id"))
+    names = [str(img.get("file_name", img.get("id"))) for img in data["images"]]
+    for img, name, key in zip(data["images"], names, image_keys(names, f"{path}: images"), strict=True):  # fmt: skip
+        info = ImageInfo(key, name, img.get("width"), img.get("height"), img.get("id"))
         ids[img.get("id")] = out.add_image(info).key
     for i, a in enumerate(data["annotations"]):
         _add_annotation(out, a, i, ids, cats)
@@ -72,6 +72,7 @@ def _add_annotation(
     attrs = dict(a.get("attributes") or {})
     if a.get("iscrowd"):
         attrs["iscrowd"] = 1
+    area = a.get("area")
     out.annotations.append(
         Annotation(
             image=key,
@@ -82,6 +83,7 @@ def _add_annotation(
             text=a.get("text") if a.get("text") is not None else attrs.pop("text", None),
             id=a.get("id", i),
             attributes=attrs,
+            coco_area=float(area) if isinstance(area, int | float) and area >= 0 else None,
         )
     )
 
@@ -137,6 +139,8 @@ def coco_dict(ls: LabelSet) -> dict[str, Any]:
         if a.bbox is not None:
             item["bbox"] = [float(v) for v in a.bbox]
             item["area"] = float(a.area)
+        if a.coco_area is not None:  # the source's own area (a mask's) survives a round trip
+            item["area"] = float(a.coco_area)
         if a.segmentation is not None:
             item["segmentation"] = a.segmentation
             if isinstance(a.segmentation, dict) and "area" not in item:

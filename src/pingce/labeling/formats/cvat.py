@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import DataError
-from pingce.labeling.model import Annotation, ImageInfo, LabelSet, image_key
+from pingce.labeling.model import Annotation, ImageInfo, LabelSet, image_keys
 
 
 def read_cvat(path: Path, **_: Any) -> LabelSet:
@@ -31,13 +31,17 @@ def read_cvat(path: Path, **_: Any) -> LabelSet:
         if name:
             out.add_category(name.strip())
     known = set(out.categories)
-    for img in root.iter("image"):
+    elements = list(root.iter("image"))
+    keys = image_keys([img.get("name", "") for img in elements], f"{path}: <image>")
+    for img, key in zip(elements, keys, strict=True):
         name = img.get("name", "")
         try:
             w, h = int(float(img.get("width", ""))), int(float(img.get("height", "")))
         except ValueError:
             w = h = None  # type: ignore[assignment]
-        info = out.add_image(ImageInfo(image_key(name), name, w, h, img.get("id")))
+        if not (w and h):  # 0x0 is how a size-less writer says "unknown"
+            w = h = None  # type: ignore[assignment]
+        info = out.add_image(ImageInfo(key, name, w, h, img.get("id")))
         for n, el in enumerate(img):
             label = el.get("label", "")
             if known and label not in known:
@@ -84,6 +88,15 @@ def _fmt(v: float) -> str:
 
 
 def write_cvat(ls: LabelSet, path: Path, **_: Any) -> list[Path]:
+    from pingce.labeling.formats.labelstudio import refuse_lossy
+
+    refuse_lossy(ls, "CVAT")
+    sizeless = [i.file_name for i in ls.images.values() if not (i.width and i.height)]
+    if sizeless:
+        raise DataError(
+            f"CVAT XML needs every image's width and height; {len(sizeless)} image(s) have none, e.g. {sizeless[0]!r}",  # fmt: skip
+            hint="pass --images DIR so the sizes are read from the image files",
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     root = ET.Element("annotations")

@@ -15,9 +15,12 @@ from typing import Any, Literal
 
 from pingce.core.errors import DataError
 from pingce.labeling.images import IMAGE_SUFFIXES
-from pingce.labeling.model import Annotation, ImageInfo, LabelSet, image_key
+from pingce.labeling.model import Annotation, ImageInfo, LabelSet, image_keys
 
 Which = Literal["annotations", "predictions"]
+# The one default of every `--which` (evaluate, effort, convert, reader, writer): a file written
+# by `label convert --to labelstudio` is read back by `label evaluate --pred` as it was written.
+DEFAULT_WHICH: Which = "predictions"
 
 
 def _image_ref(data: dict[str, Any]) -> str | None:
@@ -29,7 +32,7 @@ def _image_ref(data: dict[str, Any]) -> str | None:
     return None
 
 
-def read_labelstudio(path: Path, which: Which = "annotations", **_: Any) -> LabelSet:
+def read_labelstudio(path: Path, which: Which = DEFAULT_WHICH, **_: Any) -> LabelSet:
     path = Path(path)
     try:
         tasks = json.loads(path.read_text(encoding="utf-8"))
@@ -41,7 +44,10 @@ def read_labelstudio(path: Path, which: Which = "annotations", **_: Any) -> Labe
         tasks = [tasks]
     if not isinstance(tasks, list):
         raise DataError(f"{path}: expected a list of Label Studio tasks")
+    if which not in ("annotations", "predictions"):
+        raise DataError(f"{path}: which must be annotations or predictions, got {which!r}")
     out = LabelSet(source=str(path))
+    usable: list[tuple[int, dict[str, Any], str]] = []
     for t, task in enumerate(tasks):
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
             out.problem("malformed", f"task {t}: expected an object with 'data'")
@@ -50,7 +56,14 @@ def read_labelstudio(path: Path, which: Which = "annotations", **_: Any) -> Labe
         if ref is None:
             out.problem("malformed", f"task {task.get('id', t)}: no image URL in 'data'")
             continue
-        info = out.add_image(ImageInfo(image_key(ref), ref, id=task.get("id", t)))
+        usable.append((t, task, ref))
+    keys = image_keys([ref for _, _, ref in usable], f"{path}: tasks")
+    other = "predictions" if which == "annotations" else "annotations"
+    chosen_n = other_n = 0
+    for (t, task, ref), key in zip(usable, keys, strict=True):
+        info = out.add_image(ImageInfo(key, ref, *_data_size(task["data"]), id=task.get("id", t)))
+        chosen_n += sum(1 for e in task.get(which) or [] if isinstance(e, dict) and e.get("result"))
+        other_n += sum(1 for e in task.get(other) or [] if isinstance(e, dict) and e.get("result"))
         entries = [e for e in task.get(which) or [] if not e.get("was_cancelled")]
         if not entries:
             continue
@@ -58,7 +71,21 @@ def read_labelstudio(path: Path, which: Which = "annotations", **_: Any) -> Labe
         if which == "annotations" and entry.get("lead_time") is not None:
             out.lead_time[info.key] = float(entry["lead_time"])
         _read_results(out, info, entry, which)
+    if chosen_n == 0 and other_n > 0:
+        # Reading the empty list would score every image as unlabelled (F1 0, AP 0) silently.
+        raise DataError(
+            f"{path}: no task has {which} with results, but {other_n} task entries are {other}",
+            hint=f"read them with --which {other} (or which={other} in the subject)",
+        )
     return out
+
+
+def _data_size(data: dict[str, Any]) -> tuple[int | None, int | None]:
+    """Image size pingce stores in a task's ``data`` (so unlabelled images keep theirs)."""
+    w, h = data.get("width"), data.get("height")
+    if isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0:
+        return w, h
+    return None, None
 
 
 def _read_results(out: LabelSet, info: ImageInfo, entry: dict[str, Any], which: Which) -> None:
@@ -141,7 +168,8 @@ def _results(anns: list[Annotation], info: ImageInfo) -> list[dict[str, Any]]:
     return results
 
 
-def labelstudio_tasks(ls: LabelSet, which: Which = "predictions", model_version: str = "pingce") -> list[dict[str, Any]]:  # fmt: skip
+def labelstudio_tasks(ls: LabelSet, which: Which = DEFAULT_WHICH, model_version: str = "pingce") -> list[dict[str, Any]]:  # fmt: skip
+    refuse_lossy(ls, "Label Studio")
     by_image = ls.by_image()
     tasks = []
     for n, (key, info) in enumerate(ls.images.items(), start=1):
@@ -157,12 +185,34 @@ def labelstudio_tasks(ls: LabelSet, which: Which = "predictions", model_version:
             if key in ls.lead_time:
                 entry["lead_time"] = ls.lead_time[key]
         task_id = info.id if isinstance(info.id, int) else n
-        tasks.append({"id": task_id, "data": {"image": info.file_name}, which: [entry]})
+        data: dict[str, Any] = {"image": info.file_name}
+        # Regions carry the size too, but an unlabelled image has none.
+        if info.width and info.height:
+            data.update(width=int(info.width), height=int(info.height))
+        tasks.append({"id": task_id, "data": data, which: [entry]})
     return tasks
 
 
-def write_labelstudio(ls: LabelSet, path: Path, which: Which = "predictions", **_: Any) -> list[Path]:  # fmt: skip
+def write_labelstudio(ls: LabelSet, path: Path, which: Which = DEFAULT_WHICH, **_: Any) -> list[Path]:  # fmt: skip
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(labelstudio_tasks(ls, which), ensure_ascii=False, indent=1), encoding="utf-8")  # fmt: skip
     return [path]
+
+
+def refuse_lossy(ls: LabelSet, fmt: str) -> None:
+    """`DataError` before anything is written when `fmt` (Label Studio or CVAT) cannot hold an
+    annotation: an RLE mask, or a polygon of several parts (each format's polygon is one part,
+    so writing parts as separate regions would turn one object into several)."""
+    for a in ls.annotations:
+        name = ls.images[a.image].file_name if a.image in ls.images else a.image
+        if isinstance(a.segmentation, dict):
+            raise DataError(
+                f"{name}: {a.label!r} is an RLE mask, which {fmt} output cannot hold",
+                hint="convert to coco or coco-rle (or masks) to keep the masks",
+            )
+        if isinstance(a.segmentation, list) and len(a.segmentation) > 1:
+            raise DataError(
+                f"{name}: {a.label!r} is a polygon of {len(a.segmentation)} parts; {fmt} polygons have one part",  # fmt: skip
+                hint="convert to coco to keep every part",
+            )

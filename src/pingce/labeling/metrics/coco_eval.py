@@ -1,8 +1,9 @@
 """COCO detection metrics through pycocotools' COCOeval (the reference implementation).
 
-AP@[.5:.95], AP50, AP75, AP small/medium/large, AR@1/10/100 and AP per class. Gold boxes get
-``area = w * h`` and ``iscrowd = 0``; a prediction without a score gets score 1, so its AP is
-that of a single operating point (the report says so).
+AP@[.5:.95], AP50, AP75, AP small/medium/large, AR@1/10/100 and AP per class. Gold boxes keep
+the source's own ``area`` (a mask's area for segmented objects; ``w * h`` when the source gave
+none) and ``iscrowd``, so size ranges and crowd regions are those of the gold file; a prediction
+without a score gets score 1, so its AP is that of a single operating point (the report says so).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ STAT_NAMES = (
 
 @dataclass(frozen=True)
 class CocoImage:
-    """One image's boxes: gold [(label, x, y, w, h)], pred [(label, x, y, w, h, score|None)]."""
+    """One image's boxes: gold [(label, x, y, w, h[, score, text, area|None, iscrowd])],
+    pred [(label, x, y, w, h, score|None, ...)] (the rows of `pingce.labeling.pairing.row`)."""
 
     width: int
     height: int
@@ -47,10 +49,12 @@ def coco_metrics(images: Sequence[CocoImage], categories: Sequence[str]) -> dict
     }
     dets: list[dict[str, Any]] = []
     for i, im in enumerate(images, start=1):
-        for label, x, y, w, h, *_ in im.gold:
+        for label, x, y, w, h, *rest in im.gold:
+            area = rest[2] if len(rest) > 2 and rest[2] is not None else w * h
+            crowd = int(bool(rest[3])) if len(rest) > 3 else 0
             gt["annotations"].append(
                 {"id": len(gt["annotations"]) + 1, "image_id": i, "category_id": cat_ids[label],
-                 "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0}
+                 "bbox": [x, y, w, h], "area": float(area), "iscrowd": crowd}
             )  # fmt: skip
         for label, x, y, w, h, score, *_ in im.pred:
             dets.append(

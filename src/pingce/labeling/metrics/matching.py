@@ -4,11 +4,17 @@ Matching, per image, in two passes over candidate pairs sorted by IoU (highest f
 prediction then gold index), each accepting a pair when neither side is matched yet:
 
 1. same-label pairs with IoU >= ``iou_threshold``            -> **valid**
-2. remaining pairs of any label with IoU >= ``iou_threshold`` -> **mismatched label**
+2. remaining predictions inside a same-label crowd region     -> **ignored**
+3. remaining pairs of any label with IoU >= ``iou_threshold`` -> **mismatched label**
 
 Unmatched gold boxes are **missing**, unmatched predictions **extra**; valid pairs with IoU
 below ``low_overlap_threshold`` are also flagged **low overlap** (CVAT's weak matches; they
 stay valid). The order does not use scores because auto-labels often carry none.
+
+Crowd regions (COCO ``iscrowd = 1``) follow COCOeval: they are never matched as ordinary gold
+and never missing; a prediction of the same label whose box lies in one (intersection over the
+*prediction's* area >= ``iou_threshold``, COCO's crowd IoU) is ignored: neither a true nor a
+false positive. Any number of predictions can fall in one crowd region.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ class ImageMatch:
     missing: list[int] = field(default_factory=list)
     extra: list[int] = field(default_factory=list)
     low_overlap: int = 0
+    ignored: list[int] = field(default_factory=list)  # predictions inside a crowd region
+    crowd: list[int] = field(default_factory=list)  # gold crowd regions (not counted as gold)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -49,6 +57,8 @@ class ImageMatch:
             "missing": self.missing,
             "extra": self.extra,
             "low_overlap": self.low_overlap,
+            "ignored": self.ignored,
+            "crowd": self.crowd,
         }
 
 
@@ -74,15 +84,33 @@ def match_boxes(
     pred_boxes: Sequence[BoxRow],
     iou_threshold: float = 0.5,
     low_overlap_threshold: float = 0.8,
+    gold_crowd: Sequence[bool] | None = None,
 ) -> ImageMatch:
-    """Greedy matching of one image's predictions to its gold boxes (see module docstring)."""
+    """Greedy matching of one image's predictions to its gold boxes (see module docstring).
+
+    `gold_crowd[i]` true marks gold box i as a crowd region."""
     iou = box_iou(pred_boxes, gold_boxes)
     same = np.asarray([[p == g for g in gold_labels] for p in pred_labels], dtype=bool).reshape(
         iou.shape
     )
+    crowd = np.asarray(
+        [bool(c) for c in gold_crowd] if gold_crowd is not None else [False] * len(gold_boxes),
+        dtype=bool,
+    )
+    # Crowd regions take no part in ordinary matching: they are used up from the start.
     used_p: set[int] = set()
-    used_g: set[int] = set()
+    used_g: set[int] = {int(g) for g in np.nonzero(crowd)[0]}
     valid = _greedy(iou, same, iou_threshold, used_p, used_g)
+    ignored: list[int] = []
+    if crowd.any() and len(pred_boxes):
+        from pycocotools import mask as mask_utils
+
+        d = np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4)
+        g = np.asarray(gold_boxes, dtype=np.float64).reshape(-1, 4)
+        ciou = np.asarray(mask_utils.iou(d, g, [1] * len(g)), dtype=np.float64).reshape(iou.shape)
+        inside = same & crowd[None, :] & (ciou >= iou_threshold)
+        ignored = [p for p in range(len(pred_boxes)) if p not in used_p and inside[p].any()]
+        used_p.update(ignored)
     mismatched = _greedy(iou, ~same, iou_threshold, used_p, used_g)
     return ImageMatch(
         valid=valid,
@@ -90,4 +118,6 @@ def match_boxes(
         missing=[g for g in range(len(gold_boxes)) if g not in used_g],
         extra=[p for p in range(len(pred_boxes)) if p not in used_p],
         low_overlap=sum(1 for _, _, v in valid if v < low_overlap_threshold),
+        ignored=ignored,
+        crowd=[int(g) for g in np.nonzero(crowd)[0]],
     )
