@@ -1,5 +1,6 @@
-"""`pingce compress llm` replaces OUT_DIR/<recipe> only when pingce created it (it carries
-core.paths.OUTPUT_MARKER), and never when it is or holds the baseline model."""
+"""`pingce compress llm` replaces OUT_DIR/<recipe>, and `pingce compress run` writes into
+--out-dir, only when pingce created that folder (it carries core.paths.OUTPUT_MARKER), and never
+when it is or holds the baseline model."""
 
 from __future__ import annotations
 
@@ -62,3 +63,22 @@ def test_marked_variant_is_replaced(tiny_model_dir: Path, tmp_path: Path) -> Non
     assert not (target / "stale.bin").exists()
     assert (target / OUTPUT_MARKER).is_file() and (target / METADATA).is_file()
     assert not (tiny_model_dir / OUTPUT_MARKER).exists()
+
+
+def test_compress_run_writes_only_into_its_own_folder(tmp_path: Path, pingce_cli: Any) -> None:
+    """`pingce compress run --out-dir` refuses a user's folder (its variant files would replace
+    same-named files there); a folder it created is reused."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "int8-dynamic.ts.pt").write_bytes(b"the user's own model")
+    args = ["compress", "run", "--model", "zoo:digits-cnn", "--data", "zoo:digits"]
+    args += ["--recipe", "int8-dynamic", "--repeats", "5", "--batch-sizes", "1", "--limit", "50"]
+    args += ["--report-dir", str(tmp_path / "r"), "--quiet"]
+    proc = pingce_cli([*args, "--out-dir", str(mine)], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error: --out-dir") and "not created by pingce" in proc.stderr
+    assert (mine / "int8-dynamic.ts.pt").read_bytes() == b"the user's own model"
+    proc = pingce_cli([*args, "--out-dir", str(tmp_path / "new")], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "new" / OUTPUT_MARKER).is_file()
+    assert (tmp_path / "new" / "int8-dynamic.ts.pt").is_file()

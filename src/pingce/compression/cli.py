@@ -197,11 +197,21 @@ def run_cmd(
     from pingce.compression.compressors import compress, parse_recipes
     from pingce.compression.data import load_eval_data
     from pingce.compression.text import load_model_ref
+    from pingce.core.paths import prepare_output_dir
 
     _check(budget, repeats, threads)
     recipes = parse_recipes(recipe)
     base = load_model_ref(model)
     dataset = load_eval_data(data, base, image_size)
+    # Variants are written (and replaced) only in a folder pingce created, never over the
+    # baseline's or the data's own folder (core.paths.OUTPUT_MARKER).
+    inputs = [Path(r.split(":", 1)[-1]) for r in (model, data) if r]
+    prepare_output_dir(
+        out_dir,
+        command="pingce compress run",
+        inputs=[p for p in inputs if p.exists()],
+        option="--out-dir",
+    )
     logging.getLogger().setLevel(logging.ERROR)  # ORT quantisation logs advice on the root logger
     console = Console()
     variants = {}
