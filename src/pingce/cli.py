@@ -553,6 +553,12 @@ def main() -> None:
             _interrupted()
         sys.exit(getattr(exc, "exit_code", 1))
     except Exception as exc:  # click usage errors (bad option values, unknown commands)
+        from pingce.core.user_errors import user_error_line
+
+        line = user_error_line(exc)  # a path the user gave is a folder, unreadable, not UTF-8
+        if line is not None:
+            err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+            sys.exit(2)
         if not _is_click_error(exc):
             raise
         message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pingce.core.errors import SpecError
+from pingce.core.yaml_file import decode_utf8, parse_yaml, read_yaml_bytes
 
 
 @dataclass(frozen=True)
@@ -55,11 +54,14 @@ def load_price(prices: Any, model: str) -> Price | None:
         where = str(path)
         if not path.is_file():
             raise SpecError(f"price table {path} does not exist")
-        text = path.read_text(encoding="utf-8")
-        try:
-            prices = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (ValueError, yaml.YAMLError):
-            raise SpecError(f"{path}: not valid JSON/YAML") from None
+        text = decode_utf8(read_yaml_bytes(path), str(path))
+        if path.suffix == ".json":
+            try:
+                prices = json.loads(text)
+            except ValueError as exc:
+                raise SpecError(f"{path}: not valid JSON ({exc})") from None
+        else:
+            prices = parse_yaml(text, str(path))
     if not isinstance(prices, dict):
         raise SpecError(f"{where}: expected a mapping")
     currency = str(prices.get("currency", "USD"))

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pingce.core.errors import SpecError
+from pingce.core.yaml_file import decode_utf8, parse_yaml, read_yaml_bytes
 
 Direction = Literal["higher", "lower"]
 
@@ -138,16 +138,9 @@ def resolve_suite_path(ref: str) -> Path:
 def load_suite(ref: str) -> Suite:
     """Read, parse and validate a suite (core fields and every task's type-specific fields)."""
     path = resolve_suite_path(ref)
-    raw_bytes = path.read_bytes()
-    try:
-        raw = yaml.safe_load(raw_bytes.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SpecError(f"{path}: not UTF-8 text", hint="save the suite as UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise SpecError(f"{path}: malformed YAML{where}: {problem}") from None
+    # Bounded: a suite is untrusted, and nested YAML aliases can expand without limit.
+    raw_bytes = read_yaml_bytes(path)
+    raw = parse_yaml(decode_utf8(raw_bytes, str(path)), str(path))
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping with 'standard', 'name' and 'tasks'")
     try:

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pingce.core.errors import SpecError
 from pingce.core.spec import format_validation_error
+from pingce.core.yaml_file import read_yaml
 from pingce.data.io.readers import InputSpec
 from pingce.data.io.writers import OutputSpec
 from pingce.data.operators.base import Operator, build_operator
@@ -117,12 +117,5 @@ def load_pipeline(path: str | Path) -> Pipeline:
     p = Path(path)
     if not p.is_file():
         raise SpecError(f"pipeline file {str(path)!r} does not exist")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise SpecError(f"{p}: not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecError(f"{p}: malformed YAML{where}") from None
+    raw = read_yaml(p)  # bounded: nested aliases in an untrusted file cannot blow up
     return pipeline_from_dict(raw, str(p), p.parent)

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pingce.core.errors import DataError
+from pingce.core.yaml_file import read_yaml
 from pingce.kg.normalize import entity_key
 from pingce.kg.ontology import Ontology, all_triples, parse_rdf
 
@@ -368,10 +367,7 @@ class CompetencyQuestion:
 def load_competency(path: Path) -> list[CompetencyQuestion]:
     if not path.is_file():
         raise DataError(f"competency questions {path} do not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}: malformed YAML ({exc})") from None
+    raw = read_yaml(path)  # bounded, UTF-8 checked; errors name the file
     qs = raw.get("questions") if isinstance(raw, dict) else None
     if not isinstance(qs, list) or not qs:
         raise DataError(f"{path}: expected a mapping with a non-empty 'questions' list")
