@@ -72,6 +72,37 @@ def _torch_module(model: LoadedModel, name: str) -> Any:
     return copy.deepcopy(model.module).eval()
 
 
+# Recipes that swap or rewrite nn.Module layers (quantised Linear/Conv, pruning masks): a
+# TorchScript archive or a torch.export program has no such layers to swap, so they would
+# silently return the model unchanged (or crash deep inside torch).
+_FROZEN_FORMATS = {"torchscript": "TorchScript", "export": "a torch.export program"}
+
+
+def _eager_module(model: LoadedModel, name: str) -> Any:
+    """A copy of an eager (nn.Module-layered) torch baseline, or an error naming why not."""
+    import torch
+
+    frozen = _FROZEN_FORMATS.get(model.ref.kind) if isinstance(model, TorchModel) else None
+    if isinstance(model, TorchModel) and isinstance(model.module, torch.jit.ScriptModule):
+        frozen = _FROZEN_FORMATS["torchscript"]
+    if frozen:
+        raise SpecError(
+            f"compressor {name!r} needs an eager torch model, not {frozen}: the layers of "
+            f"{model.ref.raw} are compiled and cannot be swapped for quantised or pruned ones",
+            hint="give the eager model (state:WEIGHTS.pt?arch=NAME or zoo:NAME), or use "
+            "int8-dynamic-ort / int8-static-ort, which quantise the ONNX export",
+        )
+    return _torch_module(model, name)
+
+
+def _count_quantized(module: Any) -> int:
+    """Modules that torch.ao replaced with quantised kernels."""
+    return sum(
+        type(m).__module__.startswith(("torch.ao.nn.quantized", "torch.nn.quantized"))
+        for m in module.modules()
+    )
+
+
 def _cast_wrapper(module: Any, dtype: Any) -> Any:
     """Run `module` in `dtype` but take and return float32 (so callers feed the usual data)."""
     import torch
@@ -108,12 +139,14 @@ def _onnx_baseline(model: LoadedModel, data: Dataset, workdir: Path) -> Path:
     if isinstance(model, OnnxModel):
         return model.path
     from pingce.conversion.converters import convert
+    from pingce.core.fingerprint import content_hash
 
-    out = workdir / "baseline.onnx"
+    # named by the baseline's identity, so another baseline in the same folder is not reused
+    out = workdir / f"baseline-{content_hash(model.fingerprint(), length=12)}.onnx"
     if not out.exists():
-        convert(
-            model, out, to="onnx", exporter="torchscript", opset=17, example=data.take(2).inputs
-        )
+        # a torch.export program's module cannot be re-traced by the TorchScript exporter
+        exporter = "dynamo" if model.ref.kind == "export" else "torchscript"
+        convert(model, out, to="onnx", exporter=exporter, opset=17, example=data.take(2).inputs)
     return out
 
 
@@ -125,8 +158,14 @@ def int8_dynamic_torch(
     from torch.ao.quantization import quantize_dynamic
 
     module = quantize_dynamic(
-        _torch_module(model, "int8-dynamic"), {torch.nn.Linear, torch.nn.LSTM}, dtype=torch.qint8
+        _eager_module(model, "int8-dynamic"), {torch.nn.Linear, torch.nn.LSTM}, dtype=torch.qint8
     )
+    if not _count_quantized(module):
+        raise SpecError(
+            f"compressor 'int8-dynamic' quantised nothing in {model.ref.raw}: dynamic INT8 "
+            "covers only nn.Linear and nn.LSTM layers and the model has none",
+            hint="use int8-static (convolutions too) or int8-static-ort",
+        )
     return _save_torchscript(module, data.take(2).inputs, model.input_names, out)
 
 
@@ -142,13 +181,19 @@ def int8_static_torch(model: LoadedModel, data: Dataset, params: dict[str, str],
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         prepared = prepare_fx(
-            _torch_module(model, "int8-static"), get_default_qconfig_mapping("x86"), example
+            _eager_module(model, "int8-static"), get_default_qconfig_mapping("x86"), example
         )
         with torch.no_grad():
             for start in range(0, len(calib), 32):
                 batch = calib.batch(start, start + 32)
                 prepared(*[torch.from_numpy(batch[k]) for k in model.input_names])
         module = convert_fx(prepared)
+    if not _count_quantized(module):
+        raise SpecError(
+            f"compressor 'int8-static' quantised nothing in {model.ref.raw}: FX found no "
+            "Linear/Conv layer it can quantise",
+            hint="try int8-static-ort",
+        )
     return _save_torchscript(module, data.take(2).inputs, model.input_names, out)
 
 
@@ -257,8 +302,13 @@ def prune_magnitude(model: LoadedModel, data: Dataset, params: dict[str, str], o
     import torch.nn.utils.prune as prune
 
     amount = _float(params, "amount", 0.5, 0.0, 0.99)
-    module = _torch_module(model, "prune-magnitude")
+    module = _eager_module(model, "prune-magnitude")
     targets = _prunable(module)
+    if not targets:
+        raise SpecError(
+            f"compressor 'prune-magnitude' found nothing to prune in {model.ref.raw}: it prunes "
+            "nn.Conv2d and nn.Linear weights and the model has none"
+        )
     prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=amount)
     _finetune(module, data, int(_float(params, "finetune", 0, 0, 1e6)), model.input_names)
     for m, name in targets:
@@ -277,7 +327,7 @@ def prune_channels(model: LoadedModel, data: Dataset, params: dict[str, str], ou
     from pingce.compression.channel_pruning import prune_conv_channels
 
     amount = _float(params, "amount", 0.25, 0.0, 0.99)
-    module = _torch_module(model, "prune-channels")
+    module = _eager_module(model, "prune-channels")
     example = data.take(2).inputs
     args = tuple(torch.from_numpy(example[n]) for n in model.input_names)
     prune_conv_channels(module, args, amount)
@@ -291,8 +341,13 @@ def weight_only(bits: int) -> Callable[[LoadedModel, Dataset, dict[str, str], Pa
 
         group = int(_float(params, "group", 32 if bits == 4 else 0, 0, 1 << 20))
         module = quantize_linears(
-            _torch_module(model, f"weight-int{bits}"), bits=bits, group_size=group
+            _eager_module(model, f"weight-int{bits}"), bits=bits, group_size=group
         )
+        if not any(type(m).__name__ == "WeightOnlyLinear" for m in module.modules()):
+            raise SpecError(
+                f"compressor 'weight-int{bits}' quantised nothing in {model.ref.raw}: it "
+                "covers nn.Linear layers and the model has none"
+            )
         return _save_torchscript(module, data.take(2).inputs, model.input_names, out)
 
     compress.__doc__ = (

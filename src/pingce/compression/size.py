@@ -3,7 +3,8 @@
 Forms: file bytes (the model file as stored: TorchScript archive, ONNX file + external data;
 a zoo model in memory counts as its `torch.save(state_dict)` bytes), gzip bytes (that content
 gzip-compressed at level 6, which exposes sparsity and low entropy), parameters (elements of
-every weight tensor, quantised ones included) and non-zero parameters.
+every weight tensor, quantised and packed ones included; scales, zero points and int64
+shape/counter tensors excluded) and non-zero parameters.
 """
 
 from __future__ import annotations
@@ -37,38 +38,70 @@ def _tensors(model: LoadedModel) -> dict[str, np.ndarray]:
         proto = onnx.load(str(model.path))
         return {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
     assert isinstance(model, TorchModel)
+    return _torch_tensors(model.module)
+
+
+def _torch_tensors(module: Any) -> dict[str, np.ndarray]:
+    """Weight tensors of a torch module, packed quantised weights included.
+
+    Eager quantised layers keep their packed weights in `state_dict()` (a tuple under
+    `_packed_params._packed_params`, or quantised `weight` tensors); a TorchScript archive keeps
+    them in `_packed_params` ScriptObjects that `state_dict()` does not list, so for a
+    ScriptModule every attribute is walked and each ScriptObject is unpacked by its
+    `__getstate__` (whose integer config tensors, e.g. a conv's stride/padding, are skipped).
+    """
     import torch
 
     out: dict[str, np.ndarray] = {}
 
-    def add(name: str, value: Any) -> None:
+    def add(name: str, value: Any, packed: bool = False) -> None:
         if isinstance(value, torch.Tensor):
+            if packed and not (value.is_quantized or value.is_floating_point()):
+                return  # packed-params bookkeeping (conv stride/padding/groups as int16)
             t = value.int_repr() if value.is_quantized else value
             if t.is_floating_point():
                 t = t.float()
             out[name] = t.detach().cpu().numpy()
         elif isinstance(value, list | tuple):
             for i, v in enumerate(value):
-                add(f"{name}.{i}", v)
+                add(f"{name}.{i}", v, packed)
+        elif (
+            isinstance(value, torch.ScriptObject)
+            and not isinstance(value, torch._C.ScriptModule)  # submodules are walked already
+            and value._has_method("__getstate__")
+        ):
+            add(name, value.__getstate__(), True)
 
-    for name, value in model.module.state_dict().items():
-        add(name, value)
-    # dynamic/static quantised linear layers keep their packed weights outside state_dict()
-    for mod_name, mod in model.module.named_modules():
-        weight = getattr(mod, "weight", None)
-        if callable(weight) and not isinstance(weight, torch.Tensor):
-            try:
-                add(f"{mod_name}.weight", weight())
-            except Exception:  # noqa: S112 - not a packed module after all
-                continue
+    if isinstance(module, torch.jit.ScriptModule):
+        found = torch._C._jit_debug_module_iterators(module._c)["named_attributes_r"]
+        for name, value in found:
+            add(name, value)
+    else:
+        for name, value in module.state_dict().items():
+            add(name, value)
+    return _count_weight_only(out)
+
+
+def _count_weight_only(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """pingce's WeightOnlyLinear stores INT4 codes two per uint8 byte and a float scale per
+    group: count its codes as the weight elements they stand for, and its scales as
+    bookkeeping like a quantised tensor's scale and zero point."""
+    out = {}
+    for name, arr in tensors.items():
+        if name.endswith(".scales") and f"{name[: -len('scales')]}codes" in tensors:
+            continue
+        if name.endswith(".codes") and arr.dtype == np.uint8:
+            arr = np.stack([arr & 0xF, arr >> 4], axis=-1).reshape(*arr.shape[:-1], -1)
+        out[name] = arr
     return out
 
 
 def size_report(model: LoadedModel) -> dict[str, Any]:
     raw = _model_bytes(model)
     tensors = _tensors(model)
-    # scales/zero points are bookkeeping, not parameters
-    weights = {k: v for k, v in tensors.items() if v.size > 1}
+    # scales/zero points are bookkeeping, not parameters; int64 tensors are shapes, axes or
+    # counters (an ONNX Reshape's target shape, BatchNorm's num_batches_tracked), never weights
+    weights = {k: v for k, v in tensors.items() if v.size > 1 and v.dtype != np.int64}
     return {
         "file_bytes": len(raw),
         "gzip_bytes": len(gzip.compress(raw, compresslevel=6)),
