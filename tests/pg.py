@@ -95,8 +95,12 @@ def _run(cmd: list[str], what: str) -> None:
 def start_postgres() -> PgServer:
     """Start a throwaway server; raise PgUnavailable with the reason when that is impossible."""
     bin_dir = pg_bin_dir()
-    if bin_dir is None:
-        raise PgUnavailable("no PostgreSQL binaries (initdb, pg_ctl) found")
+    hidden = os.environ.get("PINGCE_TEST_HIDE_PACKAGES", "").split(",")  # tests/conftest.py
+    if bin_dir is None or "postgresql" in hidden:
+        # the wording tests/conftest.py's end-of-run summary groups by package
+        raise PgUnavailable(
+            "needs Debian package postgresql (no initdb, pg_ctl found); apt-get install postgresql"
+        )
     # A short path under /tmp: pytest's own tmp folders are private to root, and unix socket
     # paths are limited to ~100 characters.
     root = Path(tempfile.mkdtemp(prefix="pingce-pg-", dir="/tmp"))

@@ -10,7 +10,12 @@ import soundfile as sf
 
 from pingce.voice.audio import BadAudio, check_audio
 from pingce.voice.lfcc import delta, lfcc, linear_filterbank
-from pingce.voice.testset.conditions import ALL_CONDITIONS, NOISE_SNR_DB, apply_condition
+from pingce.voice.testset.conditions import (
+    ALL_CONDITIONS,
+    CODECS,
+    NOISE_SNR_DB,
+    apply_condition,
+)
 from pingce.voice.testset.confounds import equalise
 
 
@@ -36,7 +41,16 @@ def test_lfcc_shape_and_tone_energy() -> None:
     assert np.isfinite(feats).all()
 
 
-@pytest.mark.parametrize("name", ALL_CONDITIONS)
+def _needs(name: str) -> list[pytest.MarkDecorator]:
+    """The Debian packages a condition's codec chain runs (sox's GSM/AMR need libsox-fmt-all)."""
+    tool = CODECS[name][0] if name in CODECS else None
+    marks = [pytest.mark.debian_package(tool, binary=tool)] if tool else []
+    if tool == "sox":
+        marks.append(pytest.mark.debian_package("libsox-fmt-all"))
+    return marks
+
+
+@pytest.mark.parametrize("name", [pytest.param(c, marks=_needs(c)) for c in ALL_CONDITIONS])
 def test_every_condition_round_trips_at_16k(name: str) -> None:
     rng = np.random.default_rng(0)
     t = np.arange(8000) / 16000

@@ -2,7 +2,8 @@
 the LFCC-GMM baseline, and system-level testing (latency, RTF, bad audio).
 
 Needs the Debian packages klettres-data espeak-ng flite festival festvox-us-slt-hts
-festvox-kallpc16k sox libsox-fmt-all ffmpeg (installed by .ci/run).
+festvox-kallpc16k sox libsox-fmt-all ffmpeg (scripts/system-packages.sh installs them); each
+test skips, naming the first one missing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ from pingce.voice.baseline import read_metadata, train_from_testset
 from pingce.voice.testset.build import BuildConfig, build_testset
 
 CONDITIONS = "none,alaw,noise-10db"
+pytestmark = [
+    pytest.mark.debian_package("klettres-data", path="/usr/share/klettres"),
+    pytest.mark.debian_package("espeak-ng", binary="espeak-ng"),
+    pytest.mark.debian_package("flite", binary="flite"),
+    pytest.mark.debian_package("festival", binary="text2wave"),
+    pytest.mark.debian_package("festvox-us-slt-hts"),
+    pytest.mark.debian_package("festvox-kallpc16k"),
+    pytest.mark.debian_package("sox", binary="sox"),
+    pytest.mark.debian_package("libsox-fmt-all"),
+    pytest.mark.debian_package("ffmpeg", binary="ffmpeg"),
+]
 
 
 @pytest.fixture(scope="module")

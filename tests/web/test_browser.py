@@ -9,7 +9,6 @@ Screenshots land in the test's tmp folder (pytest keeps the last three sessions'
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,7 @@ CHROMIUM_ARGS = [
 TOKEN = "browser-token-0123456789abcdef"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-pytestmark = pytest.mark.skipif(
-    not os.access(CHROMIUM, os.X_OK),
-    reason=f"needs Debian's Chromium at {CHROMIUM} (apt-get install -y chromium)",
-)
+pytestmark = pytest.mark.debian_package("chromium", path=CHROMIUM)
 
 
 @pytest.fixture(scope="module")
