@@ -175,6 +175,21 @@ def run(
         bool, typer.Option("--no-report", help="Store results but write no report files.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    sandbox: Annotated[
+        str | None,
+        typer.Option(
+            "--sandbox",
+            help="Code tasks: isolation for model-written programs: bwrap (default), docker, "
+            "podman, or none (needs --allow-unsafe-code).",
+        ),
+    ] = None,
+    allow_unsafe_code: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unsafe-code",
+            help="Confirm --sandbox none: run model-written code unisolated on this machine.",
+        ),
+    ] = False,
     db: DbOpt = None,
 ) -> None:
     """Run a suite on a subject (or resume a run), store it, and write its report."""
@@ -217,6 +232,7 @@ def run(
 
             parse_executor(executor)
             options["executor"] = executor
+        _sandbox_options(options, sandbox, allow_unsafe_code)
         if fewshot_trials is not None:
             if fewshot_trials < 1:
                 raise SpecError(f"--fewshot-trials must be at least 1, got {fewshot_trials}")
@@ -239,10 +255,23 @@ def run(
             overrides["concurrency"] = concurrency
         if threads is not None:
             overrides["threads"] = threads
+        _sandbox_options(overrides, sandbox, allow_unsafe_code)
     run_id = execute_run(
         store, request, resume=resume, show_progress=not quiet, overrides=overrides
     )
     finish_run(store, run_id, None if no_report else report_dir)
+
+
+def _sandbox_options(options: dict[str, Any], sandbox: str | None, allow_unsafe: bool) -> None:
+    """--sandbox / --allow-unsafe-code into the run options (execution-only, so resumable)."""
+    from pingce.llm.sandbox import LAYERS
+
+    if sandbox is not None:
+        if sandbox not in LAYERS:
+            raise SpecError(f"--sandbox must be one of {', '.join(LAYERS)}, got {sandbox!r}")
+        options["sandbox"] = sandbox
+    if allow_unsafe:
+        options["allow_unsafe_code"] = True
 
 
 def check_writable(folder: Path) -> None:

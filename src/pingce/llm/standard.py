@@ -82,6 +82,12 @@ def _task_class(spec: TaskSpec, suite: Suite) -> Any:
         ) from None
 
 
+def _configure_sandbox(handler: Any, options: dict[str, Any]) -> None:
+    configure = getattr(handler, "configure_sandbox", None)
+    if configure is not None:
+        configure(options)
+
+
 def _settings(options: dict[str, Any]) -> Any:
     from pingce.llm.tasks.base import RunSettings
 
@@ -123,6 +129,7 @@ class LLMStandard:
             [_task_class(spec, suite)(spec, suite) for spec in suite.spec.tasks],
         )
         for handler in self._checked[2]:
+            _configure_sandbox(handler, options)  # refuse unisolated code before the model loads
             handler.prepare(settings)
 
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Any:
@@ -141,6 +148,8 @@ class LLMStandard:
         else:
             handlers = [_task_class(spec, suite)(spec, suite) for spec in suite.spec.tasks]
         self._checked = None
+        for h in handlers:
+            _configure_sandbox(h, options)
         fingerprint = subject.fingerprint()
         tasks = [PlannedTask(h.id, h.units(settings, fingerprint), h) for h in handlers]
         return Plan(
@@ -273,6 +282,9 @@ class LLMStandard:
                 f"Not rolled up into dimension scores (no fixed scale): {', '.join(unscaled)}."
             )
         notes.extend(failure_note(failed))
+        from pingce.llm.tasks.code_generation import sandbox_notes
+
+        notes.extend(sandbox_notes(records))
         served = served_summary(records, failed, config)
         notes.extend(served["notes"])
         # Calibration, robustness, few-shot spread, contamination and conformance verdicts.

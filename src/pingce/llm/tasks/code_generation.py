@@ -2,9 +2,14 @@
 
 For each problem the model writes `n_samples` completions (sampled with seeds seed, seed+1,
 ...; greedy when n_samples is 1); each completion is placed into the `program` template with
-the row's fields and run in the sandbox (`pingce.llm.sandbox`); a program passes when it
-exits with status 0. pass@k per problem uses the unbiased estimator
+the row's fields and run in the sandbox (`pingce.llm.sandbox`); a program passes only when its
+test code ran to the end (the harness's nonce, not the exit status, decides; see
+docs/design/sandbox.md). pass@k per problem uses the unbiased estimator
 (`pingce.llm.pass_at_k`), so the task score is its mean over problems.
+
+The isolation layer comes from `pingce run --sandbox` (else the task's `sandbox:` field, else
+bubblewrap); with no real layer available the task refuses to run unless the user passes
+`--sandbox none --allow-unsafe-code`.
 
     - id: humaneval
       type: code_generation
@@ -19,20 +24,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from pingce.backends.base import GenerationParams, GenerationRequest, LanguageModel
 from pingce.backends.served import chat_request
-from pingce.core.errors import SpecError
+from pingce.core.errors import PingceError, SpecError
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.registry import task_types
 from pingce.llm.catalogue_metrics import PASS_AT
 from pingce.llm.datasets import Row
 from pingce.llm.pass_at_k import pass_at_k
 from pingce.llm.prompts import render
-from pingce.llm.sandbox import SandboxLimits, run_programs
+from pingce.llm.sandbox import SandboxLimits, resolve_layer, run_programs
 from pingce.llm.tasks.base import RunSettings, Timer
 from pingce.llm.tasks.generative import GenerativeParams, GenerativeTask
 
@@ -46,6 +51,9 @@ class CodeGenerationParams(GenerativeParams):
     timeout_s: float = Field(default=5.0, gt=0, le=600)
     memory_mb: int = Field(default=1024, ge=64)
     workers: int = Field(default=2, ge=1, le=64)  # programs run at once
+    output_kib: int = Field(default=1024, ge=1, le=65536)  # stdout/stderr cap per program
+    sandbox: Literal["auto", "bwrap", "docker", "podman", "none"] = "auto"
+    sandbox_image: str = "python:3.11-slim"  # docker/podman only; never pulled
 
     @model_validator(mode="after")
     def _sampling(self) -> CodeGenerationParams:
@@ -70,6 +78,27 @@ class CodeGenerationTask(GenerativeTask):
             k = int(name.split("@")[1])
             if k > self.params.n_samples:
                 raise SpecError(f"{self.where}.metrics: {name} needs n_samples >= {k}")
+
+    sandbox_layer: str | None = None  # set by configure_sandbox before the run
+
+    def configure_sandbox(self, options: dict[str, Any]) -> None:
+        """Choose and check the isolation layer now, before any model runs (PingceError)."""
+        requested = options.get("sandbox") or self.params.sandbox
+        try:
+            self.sandbox_layer = resolve_layer(
+                requested, bool(options.get("allow_unsafe_code")), self.params.sandbox_image
+            )
+        except PingceError as exc:
+            raise SpecError(f"{self.where}: {exc.message}", hint=exc.hint) from None
+
+    def _limits(self) -> SandboxLimits:
+        return SandboxLimits(
+            timeout_s=self.params.timeout_s,
+            memory_mb=self.params.memory_mb,
+            output_kib=self.params.output_kib,
+            layer=self.params.sandbox,
+            image=self.params.sandbox_image,
+        )
 
     def build(
         self, row: Row, shots: Sequence[Row], where: str, settings: RunSettings
@@ -119,8 +148,11 @@ class CodeGenerationTask(GenerativeTask):
                 )
                 for t in texts
             )
-        limits = SandboxLimits(timeout_s=self.params.timeout_s, memory_mb=self.params.memory_mb)
-        results = run_programs(programs, limits, workers=self.params.workers)
+        if self.sandbox_layer is None:
+            self.configure_sandbox({})
+        results = run_programs(
+            programs, self._limits(), workers=self.params.workers, layer=self.sandbox_layer
+        )
         outcomes = []
         at = 0
         for unit, (gens, texts) in zip(units, completions, strict=True):
@@ -142,12 +174,15 @@ class CodeGenerationTask(GenerativeTask):
                         "results": [
                             {
                                 "status": r.status,
+                                "reason": r.reason,
                                 "seconds": round(r.seconds, 3),
                                 "stderr": r.stderr[-300:],
+                                "truncated": r.truncated,
                             }
                             for r in res
                         ],  # fmt: skip
                         "isolation": res[0].isolation if res else "",
+                        "sandbox": self.sandbox_layer,
                         "usage": {
                             "tokens_in": sum(g.tokens_in for g in gens),
                             "tokens_out": sum(g.tokens_out for g in gens),
@@ -158,3 +193,23 @@ class CodeGenerationTask(GenerativeTask):
                 )
             )
         return outcomes
+
+
+def sandbox_notes(records: Sequence[dict[str, Any]]) -> list[str]:
+    """Report notes naming the isolation each code task's programs ran under."""
+    by_task: dict[str, set[str]] = {}
+    for r in records:
+        data = r.get("data") or {}
+        if "isolation" in data and "n" in data:
+            by_task.setdefault(r["task"], set()).add(str(data["isolation"] or "unknown"))
+    notes = []
+    unsafe = sorted(t for t, layers in by_task.items() if any(x.startswith("none") for x in layers))
+    if unsafe:
+        notes.append(
+            "UNISOLATED: model-written code ran without a sandbox (--sandbox none "
+            f"--allow-unsafe-code) for {', '.join(unsafe)}; its pass@k can be forged and the "
+            "programs could reach this machine."
+        )
+    for task, layers in sorted(by_task.items()):
+        notes.append(f"Code execution for {task}: {', '.join(sorted(layers))}.")
+    return notes
