@@ -150,3 +150,88 @@ def test_int8_dynamic_without_linear_layers_is_an_error(digits: tuple, tmp_path:
     model = TorchModel(flat.eval(), ModelRef("zoo", "flat", raw="zoo:flat"), ["x"])
     with pytest.raises(SpecError, match="nothing to prune"):
         compress(model, parse_recipes("prune-magnitude")[0], data, tmp_path)
+
+
+# ---- calibration / fine-tuning data never scored ----
+
+
+def test_fit_split_is_seeded_disjoint_and_complete() -> None:
+    from pingce.compression.data import fit_split
+
+    fit, scored = fit_split(400)
+    again, _ = fit_split(400)
+    assert np.array_equal(fit, again)  # deterministic
+    assert len(fit) == 100 and len(scored) == 300
+    assert not set(fit.tolist()) & set(scored.tolist())
+    assert sorted([*fit.tolist(), *scored.tolist()]) == list(range(400))
+    # not simply the first quarter: a seeded draw over the whole set
+    assert fit.max() > 300
+
+
+def test_fitting_data_takes_the_split_or_the_given_file(digits: tuple, tmp_path: Path) -> None:
+    from pingce.compression.data import fit_split, fitting_data
+
+    base, data = digits
+    fit_sets, split = fitting_data({"calib", "train"}, data, base)
+    fit_idx, _ = fit_split(len(data))
+    assert split is not None and sorted(split["used_for"]) == ["calib", "train"]
+    assert np.array_equal(fit_sets["calib"].inputs["x"], data.inputs["x"][fit_idx])
+    assert np.array_equal(fit_sets["train"].labels, data.labels[fit_idx])
+    npz = tmp_path / "calib.npz"
+    np.savez(npz, x=data.inputs["x"][:10])
+    fit_sets, split = fitting_data({"calib"}, data, base, calib_ref=str(npz))
+    assert split is None and len(fit_sets["calib"]) == 10
+    assert fitting_data(set(), data, base) == ({}, None)
+
+
+def test_compress_run_never_scores_calibration_samples(tmp_path: Path, pingce_cli) -> None:
+    """The scored sample ids (s<index in the evaluation data>) and the ids calibration and
+    fine-tuning used are disjoint, and the report says how the data was split."""
+    import json
+
+    from pingce.compression.data import fit_split
+    from pingce.core.store import open_store
+
+    reports = tmp_path / "reports"
+    proc = pingce_cli(
+        [
+            "compress",
+            "run",
+            "--model",
+            "zoo:digits-cnn",
+            "--data",
+            "zoo:digits",
+            "--recipe",
+            "int8-static-ort:calib=64,prune-magnitude:amount=0.3:finetune=3",
+            "--repeats",
+            "5",
+            "--batch-sizes",
+            "1",
+            "--out-dir",
+            str(tmp_path / "out"),
+            "--report-dir",
+            str(reports),
+            "--quiet",
+        ],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "split off the evaluation data" in proc.stdout
+    (doc_path,) = reports.glob("*/report.json")
+    doc = json.loads(doc_path.read_text())
+    run_id = doc["run"]["id"]
+    store = open_store(os.environ["PINGCE_DB"])
+    n = len(load_data("zoo:digits", ["x"]))
+    fit_idx, scored_idx = fit_split(n)
+    fit_ids = {f"s{i:06d}" for i in fit_idx}
+    for variant in ("int8-static-ort_calib-64", "prune-magnitude_amount-0.3_finetune-3"):
+        task = next(
+            t["id"]
+            for t in doc["tasks"]
+            if t["id"].endswith(".accuracy") and t["id"].startswith(variant.split("_")[0])
+        )
+        scored = {r.sample_id for r in store.records(run_id, task)}
+        assert scored == {f"s{i:06d}" for i in scored_idx}
+        assert not scored & fit_ids
+    note = doc["notes"][0]
+    assert f"{len(fit_idx)} samples split off" in note and f"other {len(scored_idx)}" in note

@@ -42,6 +42,22 @@ Batches = Annotated[str, typer.Option("--batch-sizes", help="Batch sizes timed (
 Repeats = Annotated[int, typer.Option(help="Timed calls per model and batch size (>= 5).")]
 Threads = Annotated[int, typer.Option(help="Compute threads, fixed for every model.")]
 Limit = Annotated[int | None, typer.Option(help="Evaluate only the first N samples.")]
+CalibData = Annotated[
+    str | None,
+    typer.Option(
+        "--calib-data",
+        help="Calibration data for int8-static*, in any --data form. Default: a seeded quarter "
+        "of --data, which is then left out of the scored samples.",
+    ),
+]
+TrainData = Annotated[
+    str | None,
+    typer.Option(
+        "--train-data",
+        help="Labelled fine-tuning data for prune-*:finetune=N. Default: a seeded quarter of "
+        "--data, which is then left out of the scored samples.",
+    ),
+]
 
 
 def compression_suite(
@@ -178,6 +194,8 @@ def run_cmd(
         ),
     ],
     data: Data = None,
+    calib_data: CalibData = None,
+    train_data: TrainData = None,
     out_dir: Annotated[
         Path, typer.Option("--out-dir", help="Where compressed models are written.")
     ] = Path("compressed"),
@@ -195,7 +213,7 @@ def run_cmd(
     from rich.console import Console
 
     from pingce.compression.compressors import compress, parse_recipes
-    from pingce.compression.data import load_eval_data
+    from pingce.compression.data import fitting_data, load_eval_data
     from pingce.compression.text import load_model_ref
     from pingce.core.paths import prepare_output_dir
 
@@ -203,9 +221,17 @@ def run_cmd(
     recipes = parse_recipes(recipe)
     base = load_model_ref(model)
     dataset = load_eval_data(data, base, image_size)
+    fit_data, split = fitting_data(
+        {r.fits for r in recipes if r.fits},
+        dataset,
+        base,
+        calib_ref=calib_data,
+        train_ref=train_data,
+        image_size=image_size,
+    )
     # Variants are written (and replaced) only in a folder pingce created, never over the
     # baseline's or the data's own folder (core.paths.OUTPUT_MARKER).
-    inputs = [Path(r.split(":", 1)[-1]) for r in (model, data) if r]
+    inputs = [Path(r.split(":", 1)[-1]) for r in (model, data, calib_data, train_data) if r]
     prepare_output_dir(
         out_dir,
         command="pingce compress run",
@@ -214,10 +240,16 @@ def run_cmd(
     )
     logging.getLogger().setLevel(logging.ERROR)  # ORT quantisation logs advice on the root logger
     console = Console()
+    if split:
+        console.print(
+            f"{' and '.join(split['used_for'])} data: {split['n_fit']} samples split off the "
+            f"evaluation data (seed {split['seed']}); accuracy is scored on the other "
+            f"{split['n_scored']}"
+        )
     variants = {}
     for r in recipes:
         with console.status(f"compressing: {r.label}"):
-            path = compress(base, r, dataset, out_dir)
+            path = compress(base, r, fit_data.get(r.fits or "", dataset), out_dir)
         console.print(f"{r.label} → {path}")
         variants[r.label] = (
             str(path.resolve()) if path.suffix == ".onnx" else f"torchscript:{path.resolve()}"
@@ -233,7 +265,15 @@ def run_cmd(
     _run(
         suite,
         _ref(model),
-        {"variants": variants, "data": data, "threads": threads, "image_size": image_size},
+        {
+            "variants": variants,
+            "data": data,
+            "threads": threads,
+            "image_size": image_size,
+            "calib_data": calib_data,
+            "train_data": train_data,
+            **({"fit_split": split} if split else {}),
+        },
         report_dir,
         quiet,
         db,

@@ -32,6 +32,20 @@ class Recipe:
         extra = ":".join(f"{k}={v}" for k, v in sorted(self.params.items()))
         return self.name + (f":{extra}" if extra else "")
 
+    @property
+    def fits(self) -> str | None:
+        """What the recipe learns from data: "calib" (activation ranges), "train"
+        (fine-tuning steps) or None (data only gives example inputs)."""
+        if self.name in ("int8-static", "int8-static-ort"):
+            return "calib"
+        if self.name.startswith("prune-"):
+            try:
+                steps = int(float(self.params.get("finetune", 0)))
+            except ValueError:
+                steps = 1  # a malformed value is reported by the compressor itself
+            return "train" if steps > 0 else None
+        return None
+
 
 def parse_recipes(text: str) -> list[Recipe]:
     """Parse `name[:k=v...],name...`; unknown names and malformed parameters are user errors."""

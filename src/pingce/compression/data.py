@@ -185,3 +185,69 @@ def load_jsonl(path: Path, model: LoadedModel) -> Dataset:
         model.input_names,
         str(path),
     )
+
+
+# Calibration and fine-tuning must not see the samples that are then scored. When no
+# --calib-data / --train-data is given, a seeded quarter of the evaluation data is split off for
+# fitting and the accuracy tasks score only the rest.
+FIT_SPLIT_SEED = 20261208
+FIT_SPLIT_FRACTION = 0.25
+
+
+def fit_split(
+    n: int, seed: int = FIT_SPLIT_SEED, fraction: float = FIT_SPLIT_FRACTION
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fit indices, scored indices), both sorted and disjoint: a seeded random `fraction` of
+    range(n) (at least 1 sample, at most n - 1) for calibration / fine-tuning, the rest scored."""
+    if n < 2:
+        raise DataError(
+            f"the evaluation data has {n} sample(s): too few to split off calibration data",
+            hint="pass --calib-data / --train-data",
+        )
+    k = min(max(1, round(n * fraction)), n - 1)
+    perm = np.random.default_rng(seed).permutation(n)
+    return np.sort(perm[:k]), np.sort(perm[k:])
+
+
+def subset(data: Dataset, idx: np.ndarray, source: str) -> Dataset:
+    """The samples at `idx` (in that order) as a Dataset named `source`."""
+    inputs = {k: v[idx] for k, v in data.inputs.items()}
+    labels = None if data.labels is None else data.labels[idx]
+    return Dataset(inputs, labels, source, data.sha256)
+
+
+def fitting_data(
+    needs: set[str],
+    evaluation: Dataset,
+    model: LoadedModel,
+    *,
+    calib_ref: str | None = None,
+    train_ref: str | None = None,
+    image_size: str | None = None,
+) -> tuple[dict[str, Dataset], dict[str, Any] | None]:
+    """The data each kind of fitting in `needs` ("calib", "train") uses, and the split of the
+    evaluation data (run option `fit_split`) when some fitting had to take from it.
+
+    A given --calib-data / --train-data is used as is; otherwise the fit part of `fit_split`
+    of the evaluation data is, and the split is returned so that only the rest is scored."""
+    refs = {"calib": calib_ref, "train": train_ref}
+    out: dict[str, Dataset] = {}
+    split = None
+    for kind in sorted(needs):
+        ref = refs[kind]
+        if ref:
+            out[kind] = load_eval_data(ref, model, image_size)
+            continue
+        if split is None:
+            fit_idx, scored_idx = fit_split(len(evaluation))
+            split = {
+                "seed": FIT_SPLIT_SEED,
+                "fraction": FIT_SPLIT_FRACTION,
+                "n_fit": len(fit_idx),
+                "n_scored": len(scored_idx),
+                "used_for": [],
+            }
+            fit = subset(evaluation, fit_idx, f"{evaluation.source} (fit split)")
+        split["used_for"].append(kind)
+        out[kind] = fit
+    return out, split

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pingce.compression.data import load_eval_data
+from pingce.compression.data import fit_split, load_eval_data
 from pingce.compression.metrics import BY_NAME, register_metrics
 from pingce.conversion.data import Dataset
 from pingce.conversion.models import LoadedModel, TorchModel
@@ -63,11 +63,17 @@ PARAMS = {
 
 class CompressionSubject:
     def __init__(
-        self, baseline: LoadedModel, variants: dict[str, LoadedModel], data: Dataset
+        self,
+        baseline: LoadedModel,
+        variants: dict[str, LoadedModel],
+        data: Dataset,
+        scored: np.ndarray | None = None,
     ) -> None:
         self.baseline = baseline
         self.variants = variants
         self.data = data
+        # indices of `data` the accuracy tasks score: all, or those a fit split left over
+        self.scored = np.arange(len(data)) if scored is None else scored
 
     def fingerprint(self) -> dict[str, Any]:
         return {
@@ -109,8 +115,9 @@ class CompressionTask:
             )
         tid = self.spec.id + content_hash(self.spec.params, length=8)
         if self.spec.type == "compression-accuracy":
-            n = min(len(s.data), self.params.limit or len(s.data))
-            return [_unit(s, tid, f"s{i:06d}", i, i) for i in range(n)]
+            # sample ids name the index in the evaluation data, so a fit split's gaps show
+            chosen = s.scored[: self.params.limit or len(s.scored)]
+            return [_unit(s, tid, f"s{i:06d}", pos, int(i)) for pos, i in enumerate(chosen)]
         if self.spec.type == "compression-latency":
             return [_unit(s, tid, f"b{b}", i, b) for i, b in enumerate(self.params.batch_sizes)]
         return [_unit(s, tid, "model", 0, None)]
@@ -217,7 +224,11 @@ class CompressionStandard:
             ):
                 model.input_names = list(baseline.input_names)
         data = load_eval_data(options.get("data"), baseline, options.get("image_size"))
-        return CompressionSubject(baseline, loaded, data)
+        split = options.get("fit_split")
+        scored = None
+        if split:
+            _, scored = fit_split(len(data), int(split["seed"]), float(split["fraction"]))
+        return CompressionSubject(baseline, loaded, data, scored)
 
     def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
         tasks = []
@@ -284,6 +295,9 @@ class CompressionStandard:
             if spec["type"] == "compression-latency":
                 v["latency"] = [r["data"] for r in recs]
         sections, notes, verdicts = _sections(per_variant)
+        fitting = _fitting_note(config.get("options", {}))
+        if fitting:
+            notes.insert(0, fitting)
         passed = sum(verdicts.values())
         return {
             "tasks": tasks,
@@ -298,6 +312,34 @@ class CompressionStandard:
             "sections": sections,
             "extra": {"budget_verdicts": verdicts},
         }
+
+
+def _fitting_note(options: dict[str, Any]) -> str | None:
+    """Which data calibration / fine-tuning used, and that it was not scored (None when the
+    run did not build its variants: `compress test` cannot know how they were made)."""
+    split = options.get("fit_split")
+    given = [
+        f"{what} data {options[key]}"
+        for what, key in (("calibration", "calib_data"), ("fine-tuning", "train_data"))
+        if options.get(key)
+    ]
+    parts = []
+    if split:
+        uses = " and ".join(
+            {"calib": "calibration", "train": "fine-tuning"}[u] for u in split["used_for"]
+        )
+        parts.append(
+            f"{uses} used {split['n_fit']} samples split off the evaluation data (seeded "
+            f"{split['fraction']:.0%}, seed {split['seed']}); accuracy is scored on the other "
+            f"{split['n_scored']} only"
+        )
+    if given:
+        parts.append(f"{', '.join(given)} (given separately)")
+    if not parts:
+        if "calib_data" not in options:
+            return None
+        return "No compressor fitted on data (no calibration or fine-tuning)."
+    return "Fitting data: " + "; ".join(parts) + "."
 
 
 def _sections(
