@@ -59,3 +59,26 @@ def test_masking_operator_annotates_and_masks() -> None:
     remove = build_operator("pii", {"action": "remove"}, "test")
     kept, removed = remove.process([Document(id="1", parts=[("text", text)])])
     assert not kept and removed[0][1] == "pii"
+
+
+def test_ipv6_needs_a_real_address() -> None:
+    """Hand cases (Python's `ipaddress` is the reference for validity): code and prose use `::`
+    as punctuation, and loopback/link-local short forms identify nobody; full addresses and
+    `::`-compressed ones with at least three groups are found."""
+    not_pii = [
+        "Use std::vector and std::map in C++ code.",
+        "Type :: in the prompt, or write a :: b in Haskell.",
+        "The separator is ::, as in Foo::Bar::baz.",
+        "Listen on :: or ::1 or fe80::1 for local tests.",
+        "Call it at 12:30:45 or on the MAC ab:cd:ef:01:23:45.",
+    ]
+    for text in not_pii:
+        assert [s.text for s in find_pii(text, ["ip"])] == [], text
+    found = (
+        "Hosts 2001:db8::8a2e:370:7334 and 2001:0db8:85a3:0000:0000:8a2e:0370:7334, 2001:db8::1."
+    )
+    assert [s.text for s in find_pii(found, ["ip"])] == [
+        "2001:db8::8a2e:370:7334",
+        "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+        "2001:db8::1",
+    ]

@@ -95,6 +95,26 @@ def _ip(m: re.Match[str]) -> bool:
     return True
 
 
+MIN_IPV6_GROUPS = 3
+
+
+def _ipv6(m: re.Match[str]) -> bool:
+    """A valid IPv6 address written with at least three non-empty hex groups.
+
+    Shorter forms are nearly always something else: `::` is C++/Rust/Ruby scope syntax, Haskell
+    and Markdown punctuation; `a::b` a namespace path; `::1` and `fe80::1` are loopback and
+    link-local addresses that identify nobody.
+    """
+    raw = m.group(0)
+    if sum(1 for g in raw.split(":") if g) < MIN_IPV6_GROUPS:
+        return False
+    try:
+        addr = ipaddress.IPv6Address(raw)
+    except ValueError:
+        return False
+    return not (addr.is_loopback or addr.is_unspecified)
+
+
 def _intl_phones(text: str) -> list[tuple[int, int]]:
     if not INTL_HINT_RE.search(text):
         return []
@@ -131,7 +151,7 @@ def find_pii(text: str, kinds: tuple[str, ...] | list[str] = ALL_KINDS) -> list[
         add("phone", CN_LANDLINE_RE)
         candidates.extend(("phone", s, e) for s, e in _intl_phones(text))
     add("ip", IPV4_RE, _ip)
-    add("ip", IPV6_RE, _ip)
+    add("ip", IPV6_RE, _ipv6)
     taken: list[tuple[int, int]] = []
     spans: list[PiiSpan] = []
     for kind, start, end in candidates:  # earlier detectors win overlaps
