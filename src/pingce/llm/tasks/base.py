@@ -78,12 +78,21 @@ class LLMTask:
             try:
                 compile_template(source)
             except SpecError as exc:
-                raise SpecError(f"{where}.{field}: {exc.message}") from None
+                raise SpecError(f"{where}.{field}: {exc.message}", hint=exc.hint) from None
 
     def templates(self) -> list[tuple[str, str]]:
         """(field, Jinja source) pairs checked when the suite is validated."""
         found = [("prompt", self.params.prompt)]
-        for field in ("fewshot_target", "target", "choices"):
+        # Every other parameter a task type renders as a template (code tasks' `program`,
+        # judged tasks' `question`, native benchmarks' `row_description`).
+        for field in (
+            "fewshot_target",
+            "target",
+            "choices",
+            "program",
+            "question",
+            "row_description",
+        ):
             value = getattr(self.params, field, None)
             if isinstance(value, str) and "{" in value:
                 found.append((field, value))

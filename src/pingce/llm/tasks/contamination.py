@@ -32,7 +32,7 @@ from pingce.core.registry import task_types
 from pingce.core.spec import Suite, TaskSpec, validate_params
 from pingce.llm.contamination import NgramIndex, corpus_fingerprint, min_k_percent, token_logprobs
 from pingce.llm.datasets import DatasetSpec, load_task_rows
-from pingce.llm.prompts import render
+from pingce.llm.prompts import compile_template, render
 
 
 class ContaminationParams(BaseModel):
@@ -66,6 +66,10 @@ class ContaminationTask:
         self.where = f"{suite.source}: tasks.{spec.id}"
         self.params = validate_params(ContaminationParams, spec.params, self.where)
         p = self.params
+        try:
+            compile_template(p.text)
+        except SpecError as exc:
+            raise SpecError(f"{self.where}.text: {exc.message}", hint=exc.hint) from None
         if not p.corpus and p.min_k_percent is None:
             raise SpecError(f"{self.where}: give a corpus, min_k_percent, or both")
         names = p.metrics or list(self.default_metrics)
