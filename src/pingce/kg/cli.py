@@ -110,6 +110,14 @@ QUALITY_TITLES = {
 }
 
 
+def uses_steel_ontology(graph: Path) -> bool:
+    """Whether the graph file names any term of the steel ontology's namespace."""
+    from pingce.kg.ontology import STEEL_NS
+
+    with open(graph, "rb") as f:
+        return STEEL_NS.encode() in f.read()
+
+
 def check_graph(store: Any, graph: Path, ontology: Path | None = None, shapes: Path | None = None,
                 completeness: Path | None = None, cq: Path | None = None, owlrl_limit: int = 5000,
                 show_progress: bool = True) -> str:  # fmt: skip
@@ -122,8 +130,14 @@ def check_graph(store: Any, graph: Path, ontology: Path | None = None, shapes: P
         raise SpecError(f"--owlrl-limit must be >= 0, got {owlrl_limit}")
     common = {"ontology": _abs(ontology), "shapes": _abs(shapes), "completeness": _abs(completeness),
               "cq": _abs(cq), "owlrl_limit": owlrl_limit}  # fmt: skip
+    aspects = list(QUALITY_ASPECTS)
+    if cq is None and not uses_steel_ontology(graph):
+        # The built-in competency questions ask about steel: on another graph they would
+        # only fail, so they are applied to steel graphs alone unless --cq names a file.
+        aspects.remove("competency")
+        out.print("competency questions skipped: the built-in ones are steel-specific and this graph does not use the steel ontology; pass --cq FILE")  # fmt: skip
     tasks = [{"id": a, "type": f"kg.quality.{a}", "title": QUALITY_TITLES[a][0], "title_zh": QUALITY_TITLES[a][1], **common}
-             for a in QUALITY_ASPECTS]  # fmt: skip
+             for a in aspects]  # fmt: skip
     return _run(store, tasks, "kg/quality", "KG quality", "知识图谱质量", f"graph:{graph.resolve()}",
                 f"pingce kg quality {graph}", show_progress)  # fmt: skip
 
@@ -144,7 +158,11 @@ def quality(
         Path | None, typer.Option("--completeness", help="Completeness shapes (default: steel).")
     ] = None,
     cq: Annotated[
-        Path | None, typer.Option("--cq", help="Competency questions YAML (default: steel).")
+        Path | None,
+        typer.Option(
+            "--cq",
+            help="Competency questions YAML (default: the built-in steel questions, on graphs that use the steel ontology only).",
+        ),
     ] = None,
     owlrl_limit: Annotated[
         int,

@@ -58,7 +58,7 @@ def check_triple(
     """Conformance and grounding of one triple; `types` maps mention text to a type name."""
     types = types or {}
     info = ontology.resolve_property(t.predicate)
-    s_key, o_key = entity_key(t.subject), entity_key(t.object)
+    s_key, o_key = entity_key(t.subject), entity_key(t.object, context=t.subject)
     subj_h = not s_key or s_key not in haystack
     obj_h = not o_key or o_key not in haystack
     if info is None:

@@ -25,6 +25,7 @@ from pingce.kg.matching import (
     keyed,
     relation_key,
     scheme_prf,
+    webnlg_pairs,
 )
 from pingce.kg.model import Item, Triple
 from pingce.kg.normalize import entity_key
@@ -75,13 +76,16 @@ def score_item(
     pk, gk = keyed(pred.triples, ontology), keyed(gold.triples, ontology)
     tp, n_pred, n_gold = exact_counts(pk, gk)
     elements = element_counts(pk, gk)
+    pairs = webnlg_pairs(pk, gk)
     scores: dict[str, Any] = {
         "kg_triple_precision": [tp, n_pred, n_gold],
         "kg_triple_recall": [tp, n_pred, n_gold],
         "kg_triple_f1": [tp, n_pred, n_gold],
     }
     for s in SCHEMES:
-        scores[f"kg_webnlg_{s}_f1"] = [elements[s][c] for c in CATEGORIES]
+        # Official WebNLG 2020: [sum of aligned pairs' F1, pairs]; micro: element counts.
+        scores[f"kg_webnlg_{s}_f1"] = [sum(p[s] for p in pairs), len(pairs)]
+        scores[f"kg_webnlg_micro_{s}_f1"] = [elements[s][c] for c in CATEGORIES]
 
     # per-relation breakdown (exact matching)
     per_rel: dict[str, list[int]] = {}
@@ -102,8 +106,13 @@ def score_item(
         scores["kg_entity_f1"] = tot
     p_rels = predicted_relations(pred_view, gold.text, ontology, p_mentions)
     g_rels = [type(r)(r.head, relation_key(r.type, ontology), r.tail) for r in gold.relations]
-    scores["kg_relation_f1"] = list(relation_counts(p_rels, g_rels, strict=False))
-    if typed or any(r.head.type and r.tail.type for r in p_rels):
+    # Relation mentions are scored against gold spans; a triples-only gold text (no entity or
+    # relation spans) has none to score against, so the indicator is not applicable there
+    # (it read 0.0 before; the summary says why it is absent).
+    has_spans = bool(gold.entities or gold.relations)
+    if has_spans:
+        scores["kg_relation_f1"] = list(relation_counts(p_rels, g_rels, strict=False))
+    if has_spans and (typed or any(r.head.type and r.tail.type for r in p_rels)):
         scores["kg_relation_strict_f1"] = list(relation_counts(p_rels, g_rels, strict=True))
 
     # conformance and hallucination (Text2KGBench, per text)
@@ -113,18 +122,13 @@ def score_item(
         types = mention_types(pred.entities)
         checks = [check_triple(t, haystack, ontology, types) for t in pred.triples]
         n = len(checks)
-        scores["kg_ontology_conformance"] = (
-            sum(c.typed_conformant for c in checks) / n if n else 1.0
-        )
-        scores["kg_relation_hallucination"] = (
-            1 - sum(c.relation_known for c in checks) / n if n else 0.0
-        )
-        scores["kg_subject_hallucination"] = (
-            sum(c.subject_hallucinated for c in checks) / n if n else 0.0
-        )
-        scores["kg_object_hallucination"] = (
-            sum(c.object_hallucinated for c in checks) / n if n else 0.0
-        )
+        # Zero triples: the rates are not applicable (no record value), never 100% conformant
+        # and 0% hallucinated; the summary counts such texts and says so.
+        if n:
+            scores["kg_ontology_conformance"] = sum(c.typed_conformant for c in checks) / n
+            scores["kg_relation_hallucination"] = 1 - sum(c.relation_known for c in checks) / n
+            scores["kg_subject_hallucination"] = sum(c.subject_hallucinated for c in checks) / n
+            scores["kg_object_hallucination"] = sum(c.object_hallucinated for c in checks) / n
     matched = sorted(p_keys & g_keys)
     data = {
         "text": gold.text,
@@ -143,6 +147,7 @@ def score_item(
             if not c.typed_conformant
         ],
         "types_checked": sum(c.types_checked for c in checks),
+        "gold_spans": has_spans,
     }
     return scores, data
 
@@ -174,13 +179,21 @@ def prf(items: Sequence[Sequence[int]]) -> tuple[float, float, float]:
     return _prf(items)
 
 
-def _scheme_f1(scheme: str) -> Any:
+def _micro_scheme_f1(scheme: str) -> Any:
     def statistic(items: Sequence[Sequence[int]]) -> float:
         total = {c: sum(i[k] for i in items) for k, c in enumerate(CATEGORIES)}
         return scheme_prf(total, scheme)[2]
 
-    statistic.__name__ = f"webnlg_{scheme}_f1"
+    statistic.__name__ = f"webnlg_micro_{scheme}_f1"
     return statistic
 
 
-SCHEME_F1 = {s: _scheme_f1(s) for s in SCHEMES}
+def webnlg_mean_f1(items: Sequence[Sequence[float]]) -> float:
+    """Official WebNLG 2020 F1: mean over all aligned pairs of the per-pair F1, from per-text
+    [sum of pair F1, pairs] rows (NaN without pairs)."""
+    n = sum(i[1] for i in items)
+    return sum(i[0] for i in items) / n if n else float("nan")
+
+
+SCHEME_F1 = dict.fromkeys(SCHEMES, webnlg_mean_f1)
+MICRO_SCHEME_F1 = {s: _micro_scheme_f1(s) for s in SCHEMES}

@@ -81,7 +81,8 @@ def items_to_graph(
             p = URIRef(prop.iri) if prop else URIRef(f"{KG_NS}relation/{_slug(t.predicate)}")
             if (prop and prop.kind == "datatype") or t.object_type == VALUE_TYPE:
                 g.add((s, p, Literal(t.object)))
-                q = parse_quantity(t.object)
+                # The subject's name and class say whether an ambiguous "度" is a temperature.
+                q = parse_quantity(t.object, context=f"{t.subject} {s_cls or ''}")
                 if q is not None and prop is not None and prop.name == "hasValue":
                     low = Literal(_decimal_lexical(q.low), datatype=XSD.decimal)
                     high = Literal(_decimal_lexical(q.high), datatype=XSD.decimal)

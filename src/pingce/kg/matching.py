@@ -13,11 +13,24 @@ implemented by nervaluate):
 - Partial: overlapping tokens, any element type, a partial match counts half;
 - Type: overlapping tokens and the same element type.
 
-Candidates are aligned one-to-one with references per text by the largest total token
-overlap (Hungarian assignment) instead of WebNLG's enumeration of permutations, which is
-exponential in the number of triples; the element comparison then follows the schemes above.
-Unaligned candidate triples count three spurious elements, unaligned references three
-missed ones.
+Two aggregations of those element categories:
+
+- **official** (`webnlg_pairs`, the ``kg_webnlg_*_f1`` indicators), as the WebNLG 2020
+  evaluation script computes it: per text the shorter of the candidate and reference lists
+  is padded with empty triples, each (candidate, reference) pair is scored on its own (its
+  COR/INC/PAR/MIS/SPU and F1 per scheme; a pair with an empty triple has F1 0), candidates
+  and references are aligned one-to-one to maximise the sum of the pairs' mean F1 over the
+  four schemes, and a scheme's F1 is the **mean of the aligned pairs' F1** over all texts.
+  The script enumerates permutations (exponential in the number of triples); the Hungarian
+  assignment finds the same maximum.
+- **micro** (`element_counts`, the ``kg_webnlg_micro_*_f1`` indicators): candidates aligned
+  by the largest total token overlap, element counts summed over all texts into one F1.
+  Unaligned candidate triples count three spurious elements, unaligned references three
+  missed ones.
+
+Element tokens split camelCase and underscores into words (``hasInput`` -> ``has input``), as
+the script does, so related predicates overlap partially; exact element equality uses pingce's
+normalised keys (entities through `entity_key`, relations through the ontology).
 """
 
 from __future__ import annotations
@@ -28,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pingce.kg.model import Triple
-from pingce.kg.normalize import entity_key, relation_text_key, tokens
+from pingce.kg.normalize import element_tokens, entity_key, relation_text_key
 from pingce.kg.ontology import Ontology
 
 SCHEMES = ("strict", "exact", "partial", "type")
@@ -57,14 +70,13 @@ def keyed(triples: Sequence[Triple], ontology: Ontology | None) -> list[KeyedTri
     seen: set[tuple[str, str, str]] = set()
     for t in triples:
         rel = relation_key(t.predicate, ontology)
-        key = (entity_key(t.subject), rel, entity_key(t.object))
+        key = (entity_key(t.subject), rel, entity_key(t.object, context=t.subject))
         if key in seen:
             continue
         seen.add(key)
-        pred_tokens = tuple(tokens(rel.lstrip("?"))) or (rel,)
-        out.append(
-            KeyedTriple(t, key, (tuple(tokens(t.subject)), pred_tokens, tuple(tokens(t.object))))
-        )
+        pred_tokens = tuple(element_tokens(rel.lstrip("?"))) or (rel,)
+        toks = (tuple(element_tokens(t.subject)), pred_tokens, tuple(element_tokens(t.object)))
+        out.append(KeyedTriple(t, key, toks))
     return out
 
 
@@ -150,17 +162,7 @@ def element_counts(
                 continue
             matched_c.add(int(i))
             matched_r.add(int(j))
-            c, r = pred[i], gold[j]
-            own = [_classify(c.key[k], c.toks[k], r.key[k], r.toks[k], True) for k in range(3)]
-            if own[0] is None and own[2] is None:
-                # WebNLG tries subject<->object when neither matches in place.
-                crossed = [
-                    _classify(c.key[0], c.toks[0], r.key[2], r.toks[2], False),
-                    _classify(c.key[2], c.toks[2], r.key[0], r.toks[0], False),
-                ]
-                if crossed[0] is not None or crossed[1] is not None:
-                    own[0], own[2] = crossed
-            for cat in own:
+            for cat in _element_categories(pred[i], gold[j]):
                 add(cat, spu=1, mis=1)
     for i in range(len(pred)):
         if i not in matched_c:
@@ -169,6 +171,62 @@ def element_counts(
         if j not in matched_r:
             add(None, mis=3)
     return counts
+
+
+def _element_categories(c: KeyedTriple, r: KeyedTriple) -> list[dict[str, str] | None]:
+    """Per element (subject, predicate, object) its category per scheme, None: no overlap."""
+    own = [_classify(c.key[k], c.toks[k], r.key[k], r.toks[k], True) for k in range(3)]
+    if own[0] is None and own[2] is None:
+        # WebNLG tries subject<->object when neither matches in place.
+        crossed = [
+            _classify(c.key[0], c.toks[0], r.key[2], r.toks[2], False),
+            _classify(c.key[2], c.toks[2], r.key[0], r.toks[0], False),
+        ]
+        if crossed[0] is not None or crossed[1] is not None:
+            own[0], own[2] = crossed
+    return own
+
+
+def pair_counts(c: KeyedTriple | None, r: KeyedTriple | None) -> dict[str, dict[str, int]]:
+    """COR/INC/PAR/MIS/SPU per scheme of one (candidate, reference) pair; None is WebNLG's
+    padding triple (three missed elements against a reference, three spurious otherwise)."""
+    counts = empty_counts()
+    for s in SCHEMES:
+        if c is None:
+            counts[s]["mis"] = 3 if r is not None else 0
+        elif r is None:
+            counts[s]["spu"] = 3
+    if c is None or r is None:
+        return counts
+    for cat in _element_categories(c, r):
+        for s in SCHEMES:
+            if cat is None:  # an element with nothing in common: missed and spurious
+                counts[s]["mis"] += 1
+                counts[s]["spu"] += 1
+            else:
+                counts[s][cat[s]] += 1
+    return counts
+
+
+def webnlg_pairs(
+    pred: Sequence[KeyedTriple], gold: Sequence[KeyedTriple]
+) -> list[dict[str, float]]:
+    """The official WebNLG 2020 pairs of one text: F1 per scheme of each aligned, padded
+    (candidate, reference) pair (see the module docstring); [] when both lists are empty."""
+    n = max(len(pred), len(gold))
+    if n == 0:
+        return []
+    cands: list[KeyedTriple | None] = [*pred, *[None] * (n - len(pred))]
+    refs: list[KeyedTriple | None] = [*gold, *[None] * (n - len(gold))]
+    f1 = [
+        [{s: scheme_prf(pc[s], s)[2] for s in SCHEMES} for pc in (pair_counts(c, r) for r in refs)]
+        for c in cands
+    ]
+    score = np.array([[sum(cell.values()) / len(SCHEMES) for cell in row] for row in f1])
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(-score)
+    return [f1[int(i)][int(j)] for i, j in zip(rows, cols, strict=True)]
 
 
 def scheme_prf(counts: dict[str, int], scheme: str) -> tuple[float, float, float]:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from pingce.core.metric import MetricDef
-from pingce.kg.extraction import SCHEME_F1, micro_f1, micro_precision, micro_recall
+from pingce.kg.extraction import (
+    MICRO_SCHEME_F1,
+    SCHEME_F1,
+    micro_f1,
+    micro_precision,
+    micro_recall,
+)
 
 _SCHEME_TEXT = {
     "strict": (
@@ -23,7 +29,11 @@ EXTRACTION: list[MetricDef] = [
     MetricDef("kg_triple_precision", "三元组精确率", "Share of distinct extracted triples that are gold triples (normalised, micro).", statistic=micro_precision),
     MetricDef("kg_triple_recall", "三元组召回率", "Share of distinct gold triples that were extracted (normalised, micro).", statistic=micro_recall),
     *[
-        MetricDef(f"kg_webnlg_{s}_f1", f"WebNLG {zh} F1", f"WebNLG 2020 element-level F1, {s} scheme: {text}.", statistic=SCHEME_F1[s])
+        MetricDef(f"kg_webnlg_{s}_f1", f"WebNLG {zh} F1", f"WebNLG 2020 element-level F1, {s} scheme ({text}), as the official script aggregates it: mean F1 of aligned, padded (candidate, reference) triple pairs.", statistic=SCHEME_F1[s])
+        for s, (zh, text) in _SCHEME_TEXT.items()
+    ],
+    *[
+        MetricDef(f"kg_webnlg_micro_{s}_f1", f"WebNLG {zh} F1(微平均)", f"WebNLG element-level F1, {s} scheme ({text}), micro-averaged: element counts summed over all texts into one F1.", statistic=MICRO_SCHEME_F1[s])
         for s, (zh, text) in _SCHEME_TEXT.items()
     ],
     MetricDef("kg_entity_f1", "实体识别F1", "Micro F1 of entity mentions: same character span and same (top-level) type; seqeval-compatible.", statistic=micro_f1),

@@ -6,6 +6,11 @@ with an optional comparator and a unit — are rewritten to one canonical spelli
 ``1600 ℃``, ``1600°C`` and ``1600 degC`` all read ``1600 °C``, ``1.0～1.8 m/min`` and
 ``1.0-1.8 m/min`` both read ``1..1.8 m/min`` and ``不大于0.045%`` reads ``≤0.045 %``.
 Units are only respelled, never converted (``1873 K`` stays different from ``1600 °C``).
+
+``度`` alone names degrees Celsius, angle degrees and hardness degrees alike, so it stays the
+unknown unit ``度`` unless the context says temperature (``温``/``temperature`` in the given
+context, e.g. the subject ``出钢温度``, or in the few characters before the number in running
+text, within the same clause): ``出钢温度1650度`` reads ``1650 °C``, ``倾角30度`` keeps ``30 度``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from decimal import Decimal, InvalidOperation
 # canonical symbol -> (UCUM-style code, aliases); aliases are matched case-insensitively
 # after NFKC, longest first. Chinese aliases follow the usage of GB/T steel standards.
 UNITS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "°C": ("Cel", ("°c", "° c", "℃", "degc", "deg c", "deg.c", "cel", "celsius", "摄氏度", "度")),
+    "°C": ("Cel", ("°c", "° c", "℃", "degc", "deg c", "deg.c", "cel", "celsius", "摄氏度")),
+    # Ambiguous (temperature, angle, hardness): °C only in a temperature context (see above).
+    "度": ("度", ("度",)),
     "K": ("K", ("k", "kelvin")),
     "Pa": ("Pa", ("pa", "帕")),
     "kPa": ("kPa", ("kpa", "千帕")),
@@ -42,7 +49,11 @@ UNITS: dict[str, tuple[str, tuple[str, ...]]] = {
     "t": ("t", ("t", "tonne", "tonnes", "吨")),
     "kg": ("kg", ("kg", "千克", "公斤")),
     "t/h": ("t/h", ("t/h", "吨/小时")),
+    "Nm³/h": ("[Nm3]/h", ("nm3/h", "nm³/h", "标准立方米/小时")),
+    "Nm³/t": ("[Nm3]/t", ("nm3/t", "nm³/t", "标准立方米/吨")),
+    "kg/t": ("kg/t", ("kg/t", "千克/吨", "公斤/吨")),
     "kWh/t": ("kW.h/t", ("kwh/t", "kw·h/t", "千瓦时/吨")),
+    "kWh": ("kW.h", ("kwh", "kw·h", "千瓦时", "度电")),
     "J": ("J", ("j", "joule", "joules", "焦耳", "焦")),
     "HRC": ("HRC", ("hrc",)),
     "HB": ("HB", ("hb", "hbw")),
@@ -143,20 +154,40 @@ def _quantity_from_match(m: re.Match[str]) -> Quantity | None:
     return Quantity(min(a, b), max(a, b), cmp, unit)
 
 
-def parse_quantity(text: str) -> Quantity | None:
-    """The quantity `text` consists of (after NFKC), or None when it is not one quantity."""
+_TEMPERATURE = re.compile(r"温|temperature|temp\b", re.IGNORECASE)
+_CONTEXT_CHARS = 12  # how far before a number running text is searched for "温度"
+_CLAUSE = re.compile(r"[，。；;,、!?！？\n]|\.(?!\d)")
+
+
+def is_temperature_context(context: str) -> bool:
+    """Whether `context` (a parameter name, class or preceding text) speaks of temperature."""
+    return bool(_TEMPERATURE.search(context))
+
+
+def _resolve(q: Quantity | None, context: str) -> Quantity | None:
+    if q is not None and q.unit == "度" and is_temperature_context(context):
+        return Quantity(q.low, q.high, q.comparator, "°C")
+    return q
+
+
+def parse_quantity(text: str, context: str = "") -> Quantity | None:
+    """The quantity `text` consists of (after NFKC), or None when it is not one quantity.
+
+    `context` (e.g. the parameter the value belongs to) resolves the ambiguous ``度``."""
     s = " ".join(nfkc(text).split())
     m = QUANTITY_RE.fullmatch(s)
     if m is None:
         return None
-    return _quantity_from_match(m)
+    return _resolve(_quantity_from_match(m), context)
 
 
-def canonical_quantities(text: str) -> str:
+def canonical_quantities(text: str, context: str = "") -> str:
     """`text` with every quantity inside it rewritten to its canonical spelling."""
 
     def repl(m: re.Match[str]) -> str:
-        q = _quantity_from_match(m)
+        # The clause before the number: "温度为1650度，倾角30度" reads the angle as 度.
+        before = _CLAUSE.split(text[max(0, m.start() - _CONTEXT_CHARS) : m.start()])[-1]
+        q = _resolve(_quantity_from_match(m), context + " " + before)
         return m.group(0) if q is None else q.canonical()
 
     return QUANTITY_RE.sub(repl, text)
@@ -165,24 +196,27 @@ def canonical_quantities(text: str) -> str:
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
-def normalize_text(text: str) -> str:
-    """NFKC, quantities canonical, underscores as spaces, case-folded, whitespace collapsed."""
+def normalize_text(text: str, context: str = "") -> str:
+    """NFKC, quantities canonical, underscores as spaces, case-folded, whitespace collapsed.
+
+    `context` resolves the ambiguous unit ``度`` (see the module docstring)."""
     s = nfkc(text).replace("_", " ")
     s = " ".join(s.split())
-    s = canonical_quantities(s)
+    s = canonical_quantities(s, nfkc(context))
     return " ".join(s.casefold().split())
 
 
 _EDGE_PUNCT = " \t\"'“”‘’「」『』《》()（）[]【】.,;:，。；：、!?！？"
 
 
-def entity_key(text: str) -> str:
+def entity_key(text: str, context: str = "") -> str:
     """The comparison key of an entity or value: normalised, edge punctuation and all spaces gone.
 
     Spaces are removed as Text2KGBench does (``hot metal`` = ``hotmetal``), which also
     makes ``1600 °C`` and ``1600°C`` one key and ignores spacing inside Chinese text.
+    `context` (a value's subject) resolves the ambiguous unit ``度``.
     """
-    s = normalize_text(text).strip(_EDGE_PUNCT)
+    s = normalize_text(text, context).strip(_EDGE_PUNCT)
     return "".join(s.split())
 
 
@@ -198,3 +232,9 @@ _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+(?:\.\d+)?|[%°≤≥<
 def tokens(text: str) -> list[str]:
     """Tokens for partial matching: each CJK character, each word or number, unit signs."""
     return _TOKEN.findall(normalize_text(text))
+
+
+def element_tokens(text: str) -> list[str]:
+    """`tokens` after splitting camelCase words (``hasInput`` -> ``has``, ``input``), as the
+    WebNLG 2020 evaluation script splits predicates before matching elements."""
+    return tokens(_CAMEL.sub(" ", nfkc(text)))

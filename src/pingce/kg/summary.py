@@ -67,14 +67,17 @@ def extraction_sections(
     labels.append("triples")
     f1s.append(_r(f))
     for s in SCHEMES:
-        tot = {
-            c: sum(x["scores"][f"kg_webnlg_{s}_f1"][k] for x in scored)
-            for k, c in enumerate(CATEGORIES)
-        }
-        p, r, f = scheme_prf(tot, s)
-        rows.append([f"WebNLG {s} (elements)", _r(p), _r(r), _r(f)])
+        official = [x["scores"][f"kg_webnlg_{s}_f1"] for x in scored if f"kg_webnlg_{s}_f1" in x["scores"]]  # fmt: skip
+        n_pairs = sum(i[1] for i in official)
+        f = sum(i[0] for i in official) / n_pairs if n_pairs else None
+        rows.append([f"WebNLG {s} (official: mean pair F1)", None, None, None if f is None else _r(f)])  # fmt: skip
         labels.append(s)
-        f1s.append(_r(f))
+        f1s.append(None if f is None else _r(f))
+        micro = [x["scores"][f"kg_webnlg_micro_{s}_f1"] for x in scored if f"kg_webnlg_micro_{s}_f1" in x["scores"]]  # fmt: skip
+        if micro:
+            tot = {c: sum(i[k] for i in micro) for k, c in enumerate(CATEGORIES)}
+            p, r, f = scheme_prf(tot, s)
+            rows.append([f"WebNLG {s} (micro elements)", _r(p), _r(r), _r(f)])
     for name, label in (("kg_entity_f1", "entities (spans)"), ("kg_relation_f1", "relations (boundaries)"),
                         ("kg_relation_strict_f1", "relations (strict)")):  # fmt: skip
         items = [x["scores"][name] for x in scored if name in x["scores"]]
@@ -85,7 +88,8 @@ def extraction_sections(
             f1s.append(_r(f))
     sections.append({
         "id": f"{task_id}-matching", "title": "Matching schemes", "title_zh": "匹配方式",
-        "text": "Micro-averaged over all texts. WebNLG schemes score triple elements (subject, predicate, object).",
+        "text": ("Exact triples and spans are micro-averaged over all texts. WebNLG schemes score triple elements (subject, predicate, object): "
+                 "'official' is the WebNLG 2020 script's figure (mean F1 of aligned, padded triple pairs; it reports no pooled P/R), 'micro' sums element counts."),
         "table": {"columns": ["level", "precision", "recall", "F1"], "rows": rows},
         "charts": [{"kind": "bars", "title": "F1 by matching scheme", "labels": labels,
                     "series": [{"name": "F1", "values": f1s}], "unit": "F1"}],
@@ -172,6 +176,16 @@ def extraction_sections(
                         "labels": ["conformance", "relation halluc.", "subject halluc.", "object halluc."],
                         "series": [{"name": "rate", "values": vals}], "unit": "0-1"}],
         })  # fmt: skip
+    empty = sum(
+        1 for x in scored if x["data"].get("answered") and not x["data"].get("pred_triples")
+    )
+    if empty:
+        notes.append(f"{empty} answered text(s) have zero triples: ontology conformance and hallucination are not applicable "
+                     "to them and they are left out of those averages (an empty answer is neither conformant nor hallucinated); "
+                     "they count as empty for triple recall.")  # fmt: skip
+    if not any("kg_relation_f1" in x["scores"] for x in scored):
+        notes.append("Relation F1 (kg_relation_f1) is not reported: the gold gives no entity or relation spans (a triples-only "
+                     "gold), so relation mentions have nothing to be matched against; see the triple and WebNLG F1.")  # fmt: skip
     unanswered = sum(1 for x in scored if not x["data"].get("answered"))
     if unanswered:
         notes.append(f"{unanswered} of {len(scored)} gold texts have no prediction; they count as empty (recall 0) "
@@ -281,7 +295,13 @@ def quality_sections(
         rows = [[r["sample_id"], r["data"].get("question_zh") or r["data"].get("question", ""),
                  "pass" if r["scores"].get("kg_cq_pass_rate") else "fail", _r(r["scores"].get("kg_cq_recall", 0.0)),
                  ", ".join(r["data"].get("answers", [])[:8])] for r in recs]  # fmt: skip
-        return [{"id": f"{task_id}-questions", "title": "Competency questions", "title_zh": "能力问题",
+        builtin = any(r["data"].get("steel_builtin") for r in recs)
+        if builtin:
+            failed = sum(1 for r in recs if not r["scores"].get("kg_cq_pass_rate"))
+            notes.append(f"The competency questions are pingce's built-in steel-industry set (steel-specific: they ask about "
+                         f"steel processes and equipment; {failed} of {len(recs)} failed). For another domain pass --cq FILE.")  # fmt: skip
+        return [{"id": f"{task_id}-questions", "title": "Competency questions" + (" (built-in steel set, steel-specific)" if builtin else ""),
+                 "title_zh": "能力问题" + ("(内置钢铁领域问题)" if builtin else ""),
                  "table": {"columns": ["question", "问题", "result", "recall", "answers"], "rows": rows}}], notes  # fmt: skip
     return [], notes
 

@@ -382,6 +382,8 @@ class QualityTask:
                         "question": cq.question,
                         "question_zh": cq.question_zh,
                         "match": cq.match,
+                        # pingce's own steel questions: the report says they are steel-specific.
+                        "steel_builtin": paths["cq"] == STEEL_CQ,
                         **a,
                     },
                 )
