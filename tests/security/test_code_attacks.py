@@ -132,6 +132,7 @@ def _attacks(canary: Path, victim: Path, store: Path, other_db: Path, port: int)
             "import os, time\nfor i in range(50):\n"
             "    if os.fork() == 0:\n        time.sleep(60)\n        os._exit(0)"
         ),
+        "invalid_text_output": "import os\nos.write(1, b'\\xed\\xa0\\x80\\xff\\x00')\nprint('\\ud800')",
         "alloc_4gb": "x = bytearray(4 * 1024 ** 3)",
         "infinite_loop": "while True:\n    pass",
         "output_500mb": (

@@ -147,9 +147,25 @@ def _env_for_none() -> dict[str, str]:
 def run_program(
     source: str, limits: SandboxLimits | None = None, *, layer: str | None = None, slot: int = 0
 ) -> SandboxResult:
-    """Run one Python program in a sandbox; it passes only if its code ran to the end."""
+    """Run one Python program in a sandbox; it passes only if its code ran to the end.
+
+    Never raises for a problem of this one program (it fails with reason `sandbox_error`);
+    only a missing isolation layer (SandboxUnavailable) and interrupts propagate.
+    """
     limits = limits or SandboxLimits()
     layer = layer or resolve_layer(limits.layer, allow_unsafe=False, image=limits.image)
+    try:
+        return _run_one(source, limits, layer, slot)
+    except (SandboxUnavailable, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # one program's failure must never end the run
+        return SandboxResult(
+            "error", None, 0.0, "", f"sandbox error: {type(exc).__name__}: {exc}"[:_TAIL],
+            layer, "sandbox_error",
+        )  # fmt: skip
+
+
+def _run_one(source: str, limits: SandboxLimits, layer: str, slot: int) -> SandboxResult:
     nonce = secrets.token_hex(32).encode()
     start = time.perf_counter()
     try:
