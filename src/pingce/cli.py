@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pingce import __version__
-from pingce.core.errors import PingceError, SpecError
+from pingce.core.errors import PingceError, ReportError, SpecError
 
 app = typer.Typer(
     help="pingce (评测): standards-based evaluation of AI models and AI systems.",
@@ -35,6 +35,9 @@ DbOpt = Annotated[
 ]
 
 
+MAX_LIST_LIMIT = 1_000_000  # `list runs --limit`: SQLite rejects integers past 2**63
+
+
 class ListWhat(StrEnum):
     standards = "standards"
     suites = "suites"
@@ -51,10 +54,11 @@ class Format(StrEnum):
 
 # Public helpers: every standard's command group opens the store, checks the report folder,
 # and prints and writes its run the same way through these.
-def open_db(db: str | None) -> Any:
+def open_db(db: str | None, *, create: bool = True) -> Any:
+    """The results store; read-only commands pass create=False (a mistyped --db is an error)."""
     from pingce.core.store import open_store
 
-    return open_store(db)
+    return open_store(db, create=create)
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -285,6 +289,17 @@ def check_writable(folder: Path) -> None:
         raise ReportError(f"report folder {folder} is not writable", hint="pass --report-dir DIR")
 
 
+def check_writable_file(path: Path, option: str) -> None:
+    """Fail before the work when `option`'s output file cannot be written."""
+    if path.is_dir():
+        raise ReportError(f"{option} {path} is a folder; expected a file path")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ReportError(f"{option} {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ReportError(f"{option} {path} is not writable")
+
+
 def finish_run(store: Any, run_id: str, report_dir: Path | None) -> None:
     from pingce.core.report import write_report
     from pingce.core.reporting import build_report_doc
@@ -418,9 +433,11 @@ def list_(
             for ind in std.indicators():
                 table.add_row(sid, ind.id, ind.name, ind.name_zh, ind.unit, ind.direction)
     else:
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise SpecError(f"--limit must be between 1 and {MAX_LIST_LIMIT:,}, got {limit}")
         for col in ("run id", "standard", "suite", "subject", "status", "overall", "created"):
             table.add_column(col)
-        for row in open_db(db).list_runs(standard=standard, limit=limit):
+        for row in open_db(db, create=False).list_runs(standard=standard, limit=limit):
             overall = (row.results or {}).get("overall", {}).get("score")
             table.add_row(
                 row.id,
@@ -442,7 +459,7 @@ def show(
     """Show one run: status, settings and scores."""
     from pingce.core.reporting import build_report_doc
 
-    store = open_db(db)
+    store = open_db(db, create=False)
     row = store.get_run(run_id)
     out.print(
         f"run [bold]{row.id}[/bold]  status={row.status}  records={store.count_records(row.id)}"
@@ -469,7 +486,7 @@ def report(
     from pingce.core.report import write_report
     from pingce.core.reporting import build_report_doc
 
-    store = open_db(db)
+    store = open_db(db, create=False)
     row = store.get_run(run_id)
     formats = [f.value for f in format] if format else ["html", "md", "json"]
     paths = write_report(build_report_doc(store, row), out_dir or Path("reports") / row.id, formats)
@@ -489,7 +506,9 @@ def compare(
     """Per-task deltas (B − A) with paired significance (McNemar for 0/1 scores, else paired bootstrap)."""
     from pingce.core.compare import compare_runs
 
-    store = open_db(db)
+    if json_out is not None:
+        check_writable_file(json_out, "--json")
+    store = open_db(db, create=False)
     a, b = store.get_run(run_a), store.get_run(run_b)
     deltas = compare_runs(store, a, b)
     table = Table(title=f"{b.id} vs {a.id} (B − A)")
@@ -512,7 +531,12 @@ def compare(
     out.print(table)
     out.print("* p < 0.05 (paired, two-sided); samples are paired by task and sample id")
     if json_out:
-        json_out.write_text(json.dumps([d.to_dict() for d in deltas], indent=2), encoding="utf-8")
+        try:
+            json_out.write_text(
+                json.dumps([d.to_dict() for d in deltas], indent=2), encoding="utf-8"
+            )
+        except OSError as exc:
+            raise ReportError(f"--json {json_out}: cannot write the file: {exc.strerror}") from None
 
 
 @app.command()

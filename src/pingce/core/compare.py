@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from pingce.core.errors import PingceError
+from pingce.core.errors import PingceError, StoreError
 from pingce.core.registry import metrics
 from pingce.core.stats import paired_test
 from pingce.core.store import RunRow, Store, records_as_dicts
@@ -53,7 +53,15 @@ def compare_runs(store: Store, a: RunRow, b: RunRow, seed: int = 0) -> list[Metr
             xs = [recs_a[task][s]["scores"][name] for s in shared]
             ys = [recs_b[task][s]["scores"][name] for s in shared]
             stat = mdef.statistic
-            result = paired_test(xs, ys, binary=bool(mdef.binary), statistic=stat, seed=seed)
+            if stat is None and not all(_is_number(v) for v in (*xs, *ys)):
+                # Without a statistic the scores are averaged: each must be a number.
+                raise StoreError(
+                    f"runs {a.id} and {b.id}: task {task!r} metric {name!r} has non-numeric "
+                    "per-sample scores; they cannot be compared"
+                )
+            # Stored scores are untrusted: McNemar only when they really are 0/1.
+            binary = bool(mdef.binary) and all(v in (0, 1) for v in (*xs, *ys))
+            result = paired_test(xs, ys, binary=binary, statistic=stat, seed=seed)
             va = stat(xs) if stat else sum(xs) / len(xs)
             vb = stat(ys) if stat else sum(ys) / len(ys)
             deltas.append(
@@ -79,3 +87,7 @@ def _by_task(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any
     for r in records:
         out[r["task"]][r["sample_id"]] = r
     return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, bool | int | float)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.engine import make_url
@@ -138,10 +139,17 @@ def _json_loads(text: str | bytes) -> Any:
 class Store:
     """Access to the results database; create one per process with `open_store`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        """Open (and with `create`, create) the store; read-only commands pass create=False
+        so a mistyped path is an error, not a new empty store."""
         self.url = _as_url(url)
         if self.url.startswith("sqlite:///"):
             db_path = Path(self.url.removeprefix("sqlite:///"))
+            if not create and not db_path.is_file():
+                raise StoreError(
+                    f"no store at {db_path}",
+                    hint="check --db or $PINGCE_DB; a run creates the store",
+                )
             try:
                 db_path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -164,7 +172,13 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            Base.metadata.create_all(self.engine)
+            if create:
+                Base.metadata.create_all(self.engine)
+            elif not inspect(self.engine).has_table(RunRow.__tablename__):
+                raise StoreError(
+                    f"{self.display_url} is not a pingce results store (it has no runs table)",
+                    hint="check --db or $PINGCE_DB",
+                )
         except SQLAlchemyError as exc:
             reason = getattr(exc, "orig", None) or exc
             raise StoreError(f"cannot open results store {self.display_url!r}: {reason}") from None
@@ -190,10 +204,16 @@ class Store:
             else:
                 row = s.get(RunRow, run_id)
                 if row is None:
-                    rows = s.scalars(
-                        select(RunRow).where(RunRow.id.startswith(run_id, autoescape=True)).limit(2)
-                    ).all()
-                    row = rows[0] if len(rows) == 1 else None
+                    matching = RunRow.id.startswith(run_id, autoescape=True)
+                    ids = s.scalars(select(RunRow.id).where(matching).order_by(RunRow.id)).all()
+                    if len(ids) > 1:
+                        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" * (len(ids) > 5))
+                        raise StoreError(
+                            f"run id prefix {run_id!r} is ambiguous: {len(ids)} runs match "
+                            f"({shown})",
+                            hint="give more of the run id",
+                        )
+                    row = s.get(RunRow, ids[0]) if ids else None
         if row is None:
             raise StoreError(
                 f"no run {run_id!r} in {self.display_url}", hint="see `pingce list runs`"
@@ -280,8 +300,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def open_store(url: str | None = None) -> Store:
-    return Store(url or default_db_url())
+def open_store(url: str | None = None, *, create: bool = True) -> Store:
+    """The store at `url` (default: `default_db_url()`); `create=False` for read-only use."""
+    return Store(url or default_db_url(), create=create)
 
 
 def records_as_dicts(rows: Sequence[RecordRow]) -> list[dict[str, Any]]:

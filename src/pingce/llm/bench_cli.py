@@ -55,7 +55,7 @@ def ceval_submission_cmd(
     """Write C-Eval's official submission JSON from a run's test-split predictions."""
     from pingce.core.store import open_store, records_as_dicts
 
-    store = open_store(db)
+    store = open_store(db, create=False)
     row = store.get_run(run_id)
     data = ceval_submission(row.config["suite_spec"], records_as_dicts(store.records(row.id)))
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -36,7 +36,7 @@ METRICS: list[MetricDef] = [
         1.0,
         "0-1",
         None,
-        True,
+        False,  # one record holds the run's fraction, not 0/1 per sample: no McNemar
     ),
     MetricDef(
         "perf_latency_mean_ms",

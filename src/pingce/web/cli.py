@@ -87,7 +87,7 @@ def serve(
     from pingce.core.store import open_store
     from pingce.web.security import LOOPBACK_HOSTS, is_loopback
 
-    store = open_store(db)
+    store = open_store(db, create=False)  # read-only: a mistyped --db is an error
     allowed = [*LOOPBACK_HOSTS, host] if is_loopback(host) else None
     app = create_app(store, token=token, allowed_hosts=allowed)
     shown = f"[{host}]" if ":" in host else host
