@@ -10,6 +10,7 @@ and registers whatever it wants.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
@@ -52,7 +53,11 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             known = ", ".join(sorted(self._items)) or "none"
-            raise SpecError(f"unknown {self.kind} {name!r}", hint=f"known: {known}") from None
+            close = difflib.get_close_matches(str(name), list(self._items), n=1, cutoff=0.6)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SpecError(
+                f"unknown {self.kind} {name!r}{guess}", hint=f"known: {known}"
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         load_plugins()

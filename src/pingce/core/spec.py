@@ -8,12 +8,13 @@ expected.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -49,7 +50,8 @@ class TaskSpec(BaseModel):
     title_zh: str = ""
     dimension: str = "general"
     language: str = "en"
-    weight: float = Field(default=1.0, ge=0)
+    # Finite and positive: 1e999 (inf) or a dimension of zero weights gives a NaN overall.
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -105,9 +107,25 @@ def builtin_suite_names() -> list[str]:
     )
 
 
-def format_validation_error(source: str, err: ValidationError) -> str:
-    """The first pydantic error as 'file: field.path: message'."""
-    first = err.errors()[0]
+def format_validation_error(
+    source: str, err: ValidationError, model: type[BaseModel] | None = None
+) -> str:
+    """The first pydantic error as 'file: field.path: message'.
+
+    With the validated `model`, an unknown field names the closest valid one
+    ('target_delim: unknown field (did you mean 'target_delimiter'?)').
+    """
+    errors = err.errors()
+    first = errors[0]
+    if first["type"] == "missing":
+        # 'taks:' reports 'tasks' missing first; the misspelt field is the better clue.
+        missing = str(first["loc"][-1])
+        for e in errors:
+            if e["type"] == "extra_forbidden" and difflib.get_close_matches(
+                str(e["loc"][-1]), [missing], n=1, cutoff=0.6
+            ):
+                first = e
+                break
     loc = ""
     for part in first["loc"]:
         loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
@@ -116,13 +134,53 @@ def format_validation_error(source: str, err: ValidationError) -> str:
         msg = "required field is missing"
     elif first["type"] == "extra_forbidden":
         msg = "unknown field"
+        known = _field_names_at(model, first["loc"][:-1]) if model is not None else []
+        close = difflib.get_close_matches(str(first["loc"][-1]), known, n=1, cutoff=0.6)
+        if close:
+            msg += f" (did you mean {close[0]!r}?)"
+        elif known:
+            msg += f"; expected one of: {', '.join(sorted(known))}"
     return f"{source}: {loc or '(top level)'}: {msg}"
+
+
+def _field_names_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names (aliases where set) of the model found at `loc` inside `model`."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):  # a list index: the item model is found below
+            continue
+        current = _inner_model(current)
+        info = current.model_fields.get(part) if _is_model(current) else None
+        if info is None:
+            return []
+        current = info.annotation
+    current = _inner_model(current)
+    if not _is_model(current):
+        return []
+    return [info.alias or name for name, info in current.model_fields.items()]
+
+
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseModel)
+
+
+def _inner_model(annotation: Any) -> Any:
+    """The BaseModel inside an annotation such as `X | None` or `list[X]`, else `annotation`."""
+    if _is_model(annotation):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if _is_model(found):
+            return found
+    return annotation
 
 
 def resolve_suite_path(ref: str) -> Path:
     """A suite reference is a YAML path or the name of a built-in suite such as 'llm/quick'."""
     path = Path(ref).expanduser()
     if path.suffix in {".yaml", ".yml"} or path.exists():
+        if path.is_dir():
+            raise SpecError(f"suite {ref!r} is a folder; expected a YAML file")
         if not path.is_file():
             raise SpecError(f"suite file {ref!r} does not exist", hint="check the path")
         return path
@@ -146,7 +204,7 @@ def load_suite(ref: str) -> Suite:
     try:
         spec = SuiteSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(format_validation_error(str(path), exc)) from None
+        raise SpecError(format_validation_error(str(path), exc, SuiteSpec)) from None
     suite = Suite(
         spec=spec,
         source=str(path),
@@ -168,7 +226,7 @@ def suite_from_dict(data: dict[str, Any], source: str, base_dir: Path) -> Suite:
     try:
         spec = SuiteSpec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(format_validation_error(source, exc)) from None
+        raise SpecError(format_validation_error(source, exc, SuiteSpec)) from None
     canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     suite = Suite(
         spec=spec,
@@ -190,7 +248,7 @@ def validate_params(model: type[M], data: dict[str, Any], where: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(format_validation_error(where, exc)) from None
+        raise SpecError(format_validation_error(where, exc, model)) from None
 
 
 @dataclass(frozen=True)

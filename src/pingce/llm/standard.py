@@ -118,7 +118,15 @@ class LLMStandard:
 
     def validate_suite(self, suite: Suite) -> None:
         for spec in suite.spec.tasks:
-            _task_class(spec, suite)(spec, suite)
+            try:
+                _task_class(spec, suite)(spec, suite)
+            except SpecError as exc:
+                if exc.message.startswith(suite.source):
+                    raise
+                # e.g. an unknown filter or metric: say which file and task named it.
+                raise SpecError(
+                    f"{suite.source}: tasks.{spec.id}: {exc.message}", hint=exc.hint
+                ) from None
 
     def check_data(self, suite: Suite, options: dict[str, Any]) -> None:
         """Load every dataset and render every prompt before the model loads."""
