@@ -238,3 +238,38 @@ def test_containers_are_checked_not_pulled() -> None:
             "early_exit",
             "timeout",
         )
+
+
+def test_tests_run_on_their_own_so_a_completion_cannot_swallow_them() -> None:
+    """A completion that opens a string closed inside the tests turns them into a string.
+
+    As one piece the program is valid and never runs its `assert False`; compiled apart (what
+    code tasks do), the completion's part is a syntax error.
+    """
+    completion, tests = '_ = """', '\n\nassert False  # """\n'
+    assert run_program(completion + tests, LIMITS).passed  # why the split exists
+    res = run_program((completion, tests), LIMITS)
+    assert res.reason == "test_failed" and "SyntaxError" in res.stderr
+    # Line numbers of the tests stay those of the whole program.
+    res = run_program(("def f():\n    return 1", "\n\nassert f() == 2\n"), LIMITS)
+    assert 'program.py", line 4' in res.stderr
+
+
+def test_code_tasks_split_their_templates_at_the_completion() -> None:
+    from pingce.core.registry import task_types
+    from pingce.core.spec import load_suite
+    from pingce.llm.prompts import render
+    from pingce.llm.tasks.base import RunSettings
+
+    for name, solution in (("humaneval", "canonical_solution"), ("mbpp", "code")):
+        suite = load_suite(f"llm/{name}-sample")
+        task = task_types.get(name)(suite.spec.tasks[0], suite)
+        (_, _, payload), *_ = task.prepare(RunSettings(num_fewshot=0))
+        row = task.load_rows()[0][0]
+        program = task._program(payload, row[solution], "t")
+        full = render(
+            payload["program_template"], {**payload["row"], "completion": row[solution]}, "t"
+        )
+        assert isinstance(program, tuple) and "".join(program) == full
+        assert program[0].endswith(row[solution])
+        assert run_program(program, LIMITS).passed, name

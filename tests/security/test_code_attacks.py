@@ -133,6 +133,7 @@ def _attacks(canary: Path, victim: Path, store: Path, other_db: Path, port: int)
             "    if os.fork() == 0:\n        time.sleep(60)\n        os._exit(0)"
         ),
         "invalid_text_output": "import os\nos.write(1, b'\\xed\\xa0\\x80\\xff\\x00')\nprint('\\ud800')",
+        "swallow_tests": '_ = """',
         "alloc_4gb": "x = bytearray(4 * 1024 ** 3)",
         "infinite_loop": "while True:\n    pass",
         "output_500mb": (
@@ -249,7 +250,8 @@ def _suite(tmp: Path, rows: list[dict[str, str]], workers: int = 4) -> Path:
 def _rows(attacks: dict[str, str]) -> list[dict[str, str]]:
     rows = []
     for i, (name, code) in enumerate(attacks.items()):
-        rows.append({"id": name, "prompt": f"<<{code}>>", "test": "assert False"})
+        # The comment's quotes close a string a completion leaves open (`swallow_tests`).
+        rows.append({"id": name, "prompt": f"<<{code}>>", "test": 'assert False  # """'})
         if i % 6 == 0:  # honest programs spread through the concurrent batch
             rows.append({"id": f"honest_{i}", "prompt": f"<<{HONEST[0]}>>", "test": HONEST[1]})
     return rows

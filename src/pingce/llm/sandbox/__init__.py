@@ -145,9 +145,16 @@ def _env_for_none() -> dict[str, str]:
 
 
 def run_program(
-    source: str, limits: SandboxLimits | None = None, *, layer: str | None = None, slot: int = 0
+    source: str | tuple[str, str],
+    limits: SandboxLimits | None = None,
+    *,
+    layer: str | None = None,
+    slot: int = 0,
 ) -> SandboxResult:
     """Run one Python program in a sandbox; it passes only if its code ran to the end.
+
+    `source` is the program, or (program before its tests, tests): the two are then compiled
+    separately and run one after the other, so the first cannot swallow or skip the second.
 
     Never raises for a problem of this one program (it fails with reason `sandbox_error`);
     only a missing isolation layer (SandboxUnavailable) and interrupts propagate.
@@ -165,13 +172,19 @@ def run_program(
         )  # fmt: skip
 
 
-def _run_one(source: str, limits: SandboxLimits, layer: str, slot: int) -> SandboxResult:
+def _run_one(
+    source: str | tuple[str, str], limits: SandboxLimits, layer: str, slot: int
+) -> SandboxResult:
     nonce = secrets.token_hex(32).encode()
     start = time.perf_counter()
     try:
         argv, isolation, container = _command(limits, layer, slot)
+        split = b"-"
+        if isinstance(source, tuple):
+            split = str(len(source[0])).encode()
+            source = source[0] + source[1]
         program = source.encode("utf-8", errors="surrogatepass")
-        stdin = _stdin_file(nonce + b"\n" + program)
+        stdin = _stdin_file(nonce + b"\n" + split + b"\n" + program)
     except (OSError, SandboxUnavailable, ValueError) as exc:
         return SandboxResult(
             "error", None, 0.0, "", f"sandbox could not start: {exc}", layer, "sandbox_error"
@@ -320,7 +333,7 @@ def _tail(data: bytes) -> str:
 
 
 def run_programs(
-    sources: Sequence[str],
+    sources: Sequence[str | tuple[str, str]],
     limits: SandboxLimits | None = None,
     workers: int = 2,
     *,
@@ -337,7 +350,7 @@ def run_programs(
     slots = list(range(workers))
     slot_lock = threading.Lock()
 
-    def one(src: str) -> SandboxResult:
+    def one(src: str | tuple[str, str]) -> SandboxResult:
         with slot_lock:
             slot = slots.pop()
         try:

@@ -1,7 +1,10 @@
 """The harness that runs inside the sandbox and decides, not the exit status, that a program passed.
 
-Protocol (see docs/design/sandbox.md): the evaluator writes one line with a fresh random nonce
-and then the program's UTF-8 text on the harness's stdin. The harness reads all of it before any
+Protocol (see docs/design/sandbox.md): the evaluator writes one line with a fresh random nonce,
+one line with the length (in characters) of the program's part before its tests, or "-", and
+then the program's UTF-8 text on the harness's stdin. With a split, the part before and the
+tests are compiled separately (a completion cannot swallow the tests into a string or skip
+them) and run one after the other in the same namespace. The harness reads all of it before any
 program code runs, reopens stdin on /dev/null, and runs the program with ``exec`` in a fresh
 ``__main__`` namespace. Only when ``exec`` returns normally (the test code at the end of the
 program ran to its last statement) does the harness raise a private audit event from its own
@@ -59,8 +62,9 @@ def _pingce_main():
         chunks.append(chunk)
     data = b"".join(chunks)
     del chunks
-    head, _, text = data.partition(b"\n")
-    del data
+    head, _, rest = data.partition(b"\n")
+    split, _, text = rest.partition(b"\n")
+    del data, rest
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
@@ -87,8 +91,15 @@ def _pingce_main():
                 fh.write(source)  # for tracebacks with source lines
         except OSError:
             pass
-        code = compile(source, "program.py", "exec")
+        if split.isdigit():  # the tests after the completion: compiled and run on their own
+            at = int(split)
+            code = compile(source[:at], "program.py", "exec")
+            tests = compile("\n" * source.count("\n", 0, at) + source[at:], "program.py", "exec")
+        else:
+            code = compile(source, "program.py", "exec")
+            tests = compile("", "program.py", "exec")
         exec(code, env)
+        exec(tests, env)
     except BaseException as exc:
         name = type(exc).__name__
         try:

@@ -23,6 +23,7 @@ bubblewrap); with no real layer available the task refuses to run unless the use
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -41,6 +42,9 @@ from pingce.llm.sandbox import SandboxLimits, resolve_layer, run_programs
 from pingce.llm.tasks.base import RunSettings, Timer
 from pingce.llm.tasks.generative import GenerativeParams, GenerativeTask
 
+Program = tuple[str, str]  # (program up to and with the completion, its tests)
+_MARK = f"\x00pingce-completion-{secrets.token_hex(8)}\x00"
+
 
 class CodeGenerationParams(GenerativeParams):
     program: str  # Jinja template with the row's fields and `completion`
@@ -54,6 +58,8 @@ class CodeGenerationParams(GenerativeParams):
     output_kib: int = Field(default=1024, ge=1, le=65536)  # stdout/stderr cap per program
     sandbox: Literal["auto", "bwrap", "docker", "podman", "none"] = "auto"
     sandbox_image: str = "python:3.11-slim"  # docker/podman only; never pulled
+    # Compile and run the template's text after `{{ completion }}` (the tests) on its own.
+    separate_tests: bool = True
 
     @model_validator(mode="after")
     def _sampling(self) -> CodeGenerationParams:
@@ -80,6 +86,21 @@ class CodeGenerationTask(GenerativeTask):
                 raise SpecError(f"{self.where}.metrics: {name} needs n_samples >= {k}")
 
     sandbox_layer: str | None = None  # set by configure_sandbox before the run
+
+    def _program(self, payload: dict[str, Any], completion: str, where: str) -> str | Program:
+        """The program, split into (up to and with the completion, tests) where the template
+        allows it, so the completion cannot swallow the tests into a string or skip them."""
+        template, row = payload["program_template"], payload["row"]
+        full = render(template, {**row, "completion": completion}, where)
+        if not self.params.separate_tests:
+            return full
+        marked = render(template, {**row, "completion": _MARK}, where)
+        if marked.count(_MARK) != 1:
+            return full
+        before, after = marked.split(_MARK)
+        if before + completion + after != full:  # a filter changed the completion
+            return full
+        return (before + completion, after)
 
     def configure_sandbox(self, options: dict[str, Any]) -> None:
         """Choose and check the isolation layer now, before any model runs (PingceError)."""
@@ -140,14 +161,7 @@ class CodeGenerationTask(GenerativeTask):
             texts = [self.extract(g.text) for g in gens]
             completions.append((gens, texts))
             where = f"{self.id}: sample {unit.sample_id}"
-            programs.extend(
-                render(
-                    unit.payload["program_template"],
-                    {**unit.payload["row"], "completion": t},
-                    where,
-                )
-                for t in texts
-            )
+            programs.extend(self._program(unit.payload, t, where) for t in texts)
         if self.sandbox_layer is None:
             self.configure_sandbox({})
         results = run_programs(
