@@ -204,7 +204,10 @@ def test_primary_metric_not_in_metrics(tmp_path: Path) -> None:
 
 def test_unknown_field_in_task(tmp_path: Path) -> None:
     path = write_suite(tmp_path, header() + mc_task() + "    temprature: 0.5\n")
-    assert spec_error(path) == f"{path}: tasks.mc: temprature: unknown field"
+    # Issue 15: an unknown field also lists the valid ones (or names the closest one).
+    msg = spec_error(path)
+    assert msg.startswith(f"{path}: tasks.mc: temprature: unknown field; expected one of: ")
+    assert "num_fewshot" in msg and "target_delimiter" in msg
 
 
 def test_missing_required_task_field(tmp_path: Path) -> None:
