@@ -113,7 +113,7 @@ def _run(
     report_dir: Path | None,
     quiet: bool,
     db: str | None,
-) -> str:
+) -> tuple[str, Any]:
     from pingce.cli import check_writable, finish_run, open_db
     from pingce.core.run import RunRequest, execute_run
     from pingce.core.spec import suite_from_dict
@@ -126,7 +126,23 @@ def _run(
         store, RunRequest(suite=built, subject=subject, options=options), show_progress=not quiet
     )
     finish_run(store, run_id, report_dir)
-    return run_id
+    return run_id, store
+
+
+# Exit codes of `pingce convert` / `pingce convert verify` (docs/standards/conversion.md):
+# 0 verdict PASS, 1 verdict FAIL (as Polygraphy's `run` fails a comparison), 2 usage or input
+# error, 130 interrupted. CI can gate on the code alone.
+EXIT_FAIL = 1
+
+
+def _exit_on_fail(store: Any, run_id: str) -> None:
+    from pingce.cli import out
+    from pingce.core.reporting import build_report_doc
+
+    verdict = build_report_doc(store, store.get_run(run_id))["extra"].get("verdict", {})
+    if verdict.get("pass") is False:
+        out.print(f"verdict: FAIL (exit code {EXIT_FAIL}) — {verdict.get('method', '')}")
+        raise typer.Exit(EXIT_FAIL)
 
 
 def _subject_ref(ref: str) -> str:
@@ -165,8 +181,12 @@ def convert_model(
         typer.Option("--out", "-o", help="Output file (default: <model>.<to>.onnx here)."),
     ] = None,
     exporter: Annotated[
-        str, typer.Option(help="dynamo or torchscript (torch sources).")
-    ] = "dynamo",
+        str | None,
+        typer.Option(
+            help="dynamo or torchscript (torch sources; default: torchscript for a TorchScript "
+            "archive, dynamo otherwise)."
+        ),
+    ] = None,
     opset: Annotated[
         int | None, typer.Option(help="Target opset (default 18 for torch exports).")
     ] = None,
@@ -193,16 +213,17 @@ def convert_model(
     """Convert MODEL (torch→ONNX, ONNX opset up/down, ONNX→ORT-optimised), then verify it."""
     from rich.console import Console
 
-    from pingce.conversion.converters import convert
+    from pingce.conversion.converters import convert, default_exporter
     from pingce.conversion.data import load_data
     from pingce.conversion.models import load_model, parse_model_ref
 
-    if exporter not in ("dynamo", "torchscript"):
+    if exporter not in (None, "dynamo", "torchscript"):
         raise SpecError(f"--exporter must be dynamo or torchscript, got {exporter!r}")
     if to not in ("onnx", "ort"):
         raise SpecError(f"--to must be onnx or ort, got {to!r}")
     ref = parse_model_ref(model, arch=arch)
     source = load_model(ref)
+    exporter = exporter or default_exporter(source)
     example = None
     if data:
         example = load_data(data, source.input_names).take(2).inputs
@@ -215,7 +236,7 @@ def convert_model(
         source,
         out,
         to=to,
-        exporter=exporter,
+        exporter=exporter,  # type: ignore[arg-type]
         opset=opset,  # type: ignore[arg-type]
         dynamic=not static,
         example=example,
@@ -228,7 +249,7 @@ def convert_model(
             if ref.kind == "zoo"
             else _subject_ref(model if not arch else f"state:{ref.target}?arch={arch}")
         )
-        _run(
+        run_id, store = _run(
             verify_suite(),
             _subject_ref(str(result.path)),
             {"source": src, "data": data},
@@ -236,6 +257,7 @@ def convert_model(
             quiet,
             db,
         )
+        _exit_on_fail(store, run_id)
 
 
 @app.command("verify")
@@ -267,6 +289,14 @@ def verify_cmd(
     ] = "1,32",
     repeats: Annotated[int, typer.Option(help="Timed calls per model per batch size (>= 5).")] = 20,
     threads: Annotated[int, typer.Option(help="Compute threads for both models.")] = 1,
+    input_map: Annotated[
+        str | None,
+        typer.Option(
+            "--input-map",
+            help="SRC=DST[,SRC=DST...]: which converted-model input takes which source input "
+            "(default: same names, else position for single-input models).",
+        ),
+    ] = None,
     report_dir: ReportDir = Path("reports"),
     quiet: Quiet = False,
     db: Db = None,
@@ -286,9 +316,15 @@ def verify_cmd(
         repeats=repeats,
         threads=threads,
     )
+    from pingce.conversion.input_map import parse_input_map
+
+    parse_input_map(input_map)  # a malformed map is a usage error before anything loads
     src = source if source.startswith("zoo:") else _subject_ref(source)
     options = {"source": src, "data": data, "threads": threads}
-    _run(suite, _subject_ref(target), options, report_dir, quiet, db)
+    if input_map:
+        options["input_map"] = input_map
+    run_id, store = _run(suite, _subject_ref(target), options, report_dir, quiet, db)
+    _exit_on_fail(store, run_id)
 
 
 @app.command("zoo")
@@ -321,4 +357,4 @@ def zoo_cmd(
         "title_zh": "模型库转换",
         "tasks": [task],
     }
-    _run(suite, "zoo:all", {}, report_dir, quiet, db)
+    _run(suite, "zoo:all", {}, report_dir, quiet, db)  # a rate, not a verdict: exits 0

@@ -71,6 +71,39 @@ def _unsupported_ops(exc: BaseException, model: Any) -> list[str]:
     return sorted(names)
 
 
+def source_format(model: TorchModel) -> str:
+    """eager | torchscript | export: which exporters can take the model depends on it."""
+    import torch
+
+    if isinstance(model.module, torch.jit.ScriptModule):
+        return "torchscript"
+    return "export" if model.ref.kind == "export" else "eager"
+
+
+def default_exporter(model: LoadedModel) -> Exporter:
+    """The exporter that can take the source: TorchScript for a TorchScript archive (the dynamo
+    exporter refuses ScriptModules), dynamo otherwise (a .pt2 cannot be re-traced by TorchScript)."""
+    if isinstance(model, TorchModel) and source_format(model) == "torchscript":
+        return "torchscript"
+    return "dynamo"
+
+
+def check_exporter(model: TorchModel, exporter: Exporter) -> None:
+    """A source format the exporter cannot take is a usage error, not an operator problem."""
+    fmt = source_format(model)
+    if fmt == "torchscript" and exporter == "dynamo":
+        raise ConversionFailed(
+            f"{model.ref.raw} is a TorchScript archive, which the dynamo exporter cannot export",
+            hint="use --exporter torchscript (the default for TorchScript sources)",
+        )
+    if fmt == "export" and exporter == "torchscript":
+        raise ConversionFailed(
+            f"{model.ref.raw} is a torch.export program, which the TorchScript exporter cannot "
+            "re-trace",
+            hint="use --exporter dynamo (the default for .pt2 sources)",
+        )
+
+
 def export_torch(
     model: TorchModel,
     out: Path,
@@ -82,6 +115,8 @@ def export_torch(
 ) -> ConversionResult:
     """Export a torch model to one ONNX file; dynamic axes follow the zoo entry or axis 0."""
     import torch
+
+    check_exporter(model, exporter)
 
     if example is None:
         example = _example_inputs(model)
@@ -125,9 +160,13 @@ def export_torch(
         tmp.unlink(missing_ok=True)
         ops = _unsupported_ops(exc, model.module)
         extra = f" (unsupported: {', '.join(ops)})" if ops else ""
+        other = "torchscript" if exporter == "dynamo" else "dynamo"
         raise ConversionFailed(
             f"{exporter} export failed: {_first_error_line(exc)}{extra}",
-            hint="the model uses an operator the exporter cannot translate",
+            # only name operators when the exporter named some; otherwise say what is known
+            hint="the model uses an operator the exporter cannot translate"
+            if ops
+            else f"the exporter could not trace the model; --exporter {other} may",
         ) from None
     os.replace(tmp, out)
     return ConversionResult(

@@ -39,9 +39,7 @@ def onnx_intermediates(model: OnnxModel, feeds: dict[str, np.ndarray]) -> dict[s
     )
     names = [o.name for o in session.get_outputs()]
     types = {i.name: i.type for i in session.get_inputs()}
-    from pingce.conversion.models import _cast_for_ort
-
-    values = session.run(None, {n: _cast_for_ort(feeds[n], types[n]) for n in types})
+    values = session.run(None, {n: model.feed(feeds, n) for n in types})
     return {n: np.asarray(v) for n, v in zip(names, values, strict=True)}
 
 
@@ -75,11 +73,33 @@ def node_scopes(path: Any) -> list[tuple[str, str]]:
     return out
 
 
+class LayersUnavailable(Exception):
+    """The source's intermediate outputs cannot be read; the message says why (for the report)."""
+
+
+TORCHSCRIPT_REASON = (
+    "the source is TorchScript: its compiled modules accept no forward hooks and keep no "
+    "module scope per operation, so its intermediate outputs cannot be matched to the ONNX "
+    "graph's layers; verify from the eager model (zoo:NAME or state:PATH?arch=NAME) or a "
+    "torch.export .pt2 to get the layer table"
+)
+
+
 def torch_intermediates(
     model: TorchModel, feeds: dict[str, np.ndarray]
 ) -> list[tuple[str, np.ndarray]]:
-    """(module path, output) in completion order; a module called twice keeps its last call."""
+    """(module path, output) in completion order; a module called twice keeps its last call.
+
+    Eager modules are read with forward hooks; a torch.export program (whose module has no
+    layer modules to hook) is run node by node with torch.fx.Interpreter, each operation's
+    output attributed to the modules in its `nn_module_stack`; TorchScript raises
+    LayersUnavailable."""
     import torch
+
+    if isinstance(model.module, torch.jit.ScriptModule):
+        raise LayersUnavailable(TORCHSCRIPT_REASON)
+    if model.ref.kind == "export" and isinstance(model.module, torch.fx.GraphModule):
+        return _exported_intermediates(model, feeds)
 
     results: dict[str, np.ndarray] = {}
     order: list[str] = []
@@ -104,6 +124,38 @@ def torch_intermediates(
     finally:
         for h in handles:
             h.remove()
+    return [(n, results[n]) for n in order]
+
+
+def _exported_intermediates(
+    model: TorchModel, feeds: dict[str, np.ndarray]
+) -> list[tuple[str, np.ndarray]]:
+    """Module outputs of a torch.export program: the output of the last operation inside each
+    module scope, in the order the scopes complete (what forward hooks give an eager model)."""
+    import torch
+
+    results: dict[str, np.ndarray] = {}
+    order: list[str] = []
+
+    class Recorder(torch.fx.Interpreter):
+        def run_node(self, node: torch.fx.Node) -> Any:
+            value = super().run_node(node)
+            stack = node.meta.get("nn_module_stack") or {}
+            if node.op == "call_function" and isinstance(value, torch.Tensor) and stack:
+                arr = value.detach().float().numpy().copy()
+                # innermost first, so an enclosing module completes after its last child
+                for path, _cls in reversed(list(stack.values())):
+                    if not isinstance(path, str) or not path:
+                        continue
+                    if path in results:
+                        order.remove(path)
+                    results[path] = arr
+                    order.append(path)
+            return value
+
+    args = [torch.from_numpy(np.ascontiguousarray(feeds[n])) for n in model.input_names]
+    with torch.no_grad():
+        Recorder(model.module).run(*args)
     return [(n, results[n]) for n in order]
 
 

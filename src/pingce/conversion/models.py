@@ -211,9 +211,16 @@ class OnnxModel(LoadedModel):
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.input_types = {i.name: i.type for i in self.session.get_inputs()}
+        # {graph input name: key in the feeds}, when the feeds are named after another model's
+        # inputs (a converted pair whose input names differ; see `input_map.py`)
+        self.feed_keys: dict[str, str] = {}
+
+    def feed(self, feeds: dict[str, np.ndarray], name: str) -> np.ndarray:
+        """The array for graph input `name` out of `feeds` (through `feed_keys`)."""
+        return _cast_for_ort(feeds[self.feed_keys.get(name, name)], self.input_types[name])
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        cast = {n: _cast_for_ort(feeds[n], self.input_types[n]) for n in self.input_names}
+        cast = {n: self.feed(feeds, n) for n in self.input_names}
         return [np.asarray(o) for o in self.session.run(None, cast)]
 
     def fingerprint(self) -> dict[str, Any]:

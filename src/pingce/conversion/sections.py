@@ -169,7 +169,9 @@ def _divergence_section(task_id: str, rec: dict[str, Any]) -> tuple[dict[str, An
     d = rec["data"]
     layers = d.get("layers", [])
     first = d.get("first_divergence")
-    if d.get("error"):
+    if d.get("unavailable"):
+        text = f"No layer-by-layer comparison: {d['unavailable']}."
+    elif d.get("error"):
         text = f"Intermediate outputs could not be compared: {d['error']}"
     elif not layers:
         text = "No intermediate tensors could be matched between the two models."

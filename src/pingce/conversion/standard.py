@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pingce.conversion.data import Dataset, load_data
+from pingce.conversion.input_map import feed_target_through, match_inputs, parse_input_map
 from pingce.conversion.metrics import BY_NAME, register_metrics
 from pingce.conversion.models import LoadedModel, load_model
 from pingce.conversion.tasks import TASK_TYPES, ConversionTask, source_target_names
@@ -34,6 +35,7 @@ class PairSubject:
         self.target = target
         self.data = data
         self.output_names = source_target_names(source, target)
+        self.input_map: dict[str, Any] = {}
 
     def fingerprint(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,7 @@ class PairSubject:
             "data": self.data.source,
             "n_samples": len(self.data),
             "inputs": {k: [list(v.shape), str(v.dtype)] for k, v in self.data.inputs.items()},
+            **({"input_map": self.input_map} if self.input_map else {}),
         }
 
 
@@ -119,13 +122,13 @@ class ConversionStandard:
         target = load_model(subject.raw, threads=threads)
         source = load_model(str(source_ref), threads=threads)
         data = load_data(str(options.get("data") or default_data(source)), source.input_names)
-        missing = [n for n in target.input_names if n not in data.inputs]
-        if missing:
-            raise SpecError(
-                f"the converted model takes inputs {missing} that the source does not",
-                hint=f"source inputs: {source.input_names}, converted: {target.input_names}",
-            )
-        return PairSubject(source, target, data)
+        mapping, how = match_inputs(
+            source.input_names, target.input_names, parse_input_map(options.get("input_map"))
+        )
+        feed_target_through(target, mapping)
+        subject_pair = PairSubject(source, target, data)
+        subject_pair.input_map = {"map": mapping, "matched_by": how}
+        return subject_pair
 
     def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
         tasks = []
@@ -174,6 +177,12 @@ class ConversionStandard:
             primary = next(iter(rows), "")
             tasks.append(task_row(spec, len(recs), primary, rows, default_dimension="conversion"))
         sections, notes, verdict = build_sections(suite, by_task, tasks)
+        input_map = config.get("settings", {}).get("input_map") or {}
+        if input_map.get("matched_by") in ("position", "explicit"):
+            pairs = ", ".join(f"{src} → {dst}" for dst, src in input_map["map"].items())
+            notes.append(
+                f"Inputs matched by {input_map['matched_by']} (source → converted): {pairs}."
+            )
         score = verdict.get("score")
         return {
             "tasks": tasks,

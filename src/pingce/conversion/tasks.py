@@ -242,13 +242,15 @@ class DivergenceTask(ConversionTask):
     params_model = DivergenceParams
 
     def process(self, subject: Any, units: list[WorkUnit]) -> list[Outcome]:
-        from pingce.conversion.divergence import first_divergence, layer_table
+        from pingce.conversion.divergence import LayersUnavailable, first_divergence, layer_table
 
         feeds = subject.data.take(self.params.samples).inputs
         try:
             rows = layer_table(
                 subject.source, subject.target, feeds, rtol=self.params.rtol, atol=self.params.atol
             )
+        except LayersUnavailable as exc:
+            return [Outcome({}, {"unavailable": str(exc), "layers": []})]
         except Exception as exc:
             return [Outcome({}, {"error": _error_line(exc), "layers": []})]
         first = first_divergence(rows)
