@@ -622,3 +622,24 @@ def test_write_report_invalid_doc_writes_nothing(doc: dict[str, Any], tmp_path: 
     with pytest.raises(ReportError):
         write_report(broken, tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+def test_markdown_environment_reads_what_runs_store(doc: dict[str, Any]) -> None:
+    """Runs store `gpus` (a list, `core.fingerprint.gpu_inventory`) and `seed`
+    (`core.run`); the renderer used to read `gpu`/`seeds` and always showed `—`."""
+    from pingce.core.fingerprint import environment
+
+    env = environment({"seed": 7, "threads": 2})
+    env["gpus"] = [{"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory_mb": 81559}]
+    doc["run"]["environment"] = env
+    md = render_markdown(doc)
+    gpu_row = next(line for line in md.splitlines() if line.startswith("| GPU |"))
+    seed_row = next(line for line in md.splitlines() if line.startswith("| Seeds |"))
+    assert "NVIDIA H100 80GB HBM3" in gpu_row and "MiB" in gpu_row
+    assert seed_row == "| Seeds | 7 |"
+    # no GPU seen; the seed the standard resolved (llm default) when no --seed was given
+    env["gpus"], env["seed"] = [], None
+    doc["run"].setdefault("config", {})["settings"] = {"seed": 1234}
+    md = render_markdown(doc)
+    assert "| GPU | none visible to torch |" in md
+    assert "| Seeds | 1234 |" in md

@@ -560,15 +560,47 @@ def _key_packages(env: Mapping[str, Any]) -> str:
     return text or MISSING
 
 
+def gpu_text(env: Mapping[str, Any]) -> str:
+    """The run's GPUs as stored by `core.fingerprint.environment` (`gpus`: a list of
+    {index, name, memory_mb}; empty when torch saw none)."""
+    gpus = env.get("gpus", env.get("gpu"))
+    if gpus is None:
+        return MISSING
+    if isinstance(gpus, list | tuple):
+        if not gpus:
+            return "none visible to torch"
+        return ", ".join(
+            f"{g.get('name', '?')} ({format_plain(g.get('memory_mb'))} MiB)"
+            if isinstance(g, Mapping)
+            else format_plain(g)
+            for g in gpus
+        )
+    return format_plain(gpus)
+
+
+def seed_text(doc: Mapping[str, Any]) -> str:
+    """The seed the run used: the environment's `seed` (the run option), else the seed its
+    standard resolved into the run settings (e.g. the llm default 1234)."""
+    env = doc["run"]["environment"]
+    for value in (
+        env.get("seeds"),
+        env.get("seed"),
+        (doc["run"].get("config") or {}).get("settings", {}).get("seed"),
+    ):
+        if value is not None:
+            return format_plain(value)
+    return MISSING
+
+
 def _md_environment(doc: Mapping[str, Any]) -> list[str]:
     env = doc["run"]["environment"]
     rows = [
         ("Python", format_plain(env.get("python"))),
         ("Platform", format_plain(env.get("platform"))),
         ("CPU", format_plain(env.get("cpu"))),
-        ("GPU", format_plain(env.get("gpu"))),
+        ("GPU", gpu_text(env)),
         ("Threads", format_plain(env.get("threads"))),
-        ("Seeds", format_plain(env.get("seeds"))),
+        ("Seeds", seed_text(doc)),
         ("Packages", _key_packages(env)),
     ]
     return ["## Environment · 环境", "", *md_table(["Item", "Value"], rows)]
