@@ -9,13 +9,13 @@ triples are scored.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from pingce.core.csv_rows import read_csv_rows
 from pingce.core.errors import DataError
 from pingce.kg.model import Item, Mention, Predictions, RelationMention, Triple
 from pingce.kg.normalize import UNITS
@@ -146,7 +146,13 @@ def item_from_json(raw: dict[str, Any], where: str) -> Item:
 
 def read_jsonl(path: Path) -> Predictions:
     preds = Predictions(source=str(path), format="jsonl")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: not UTF-8 text (invalid byte at offset {exc.start})",
+            hint="save the predictions as UTF-8",
+        ) from None
     rows: list[tuple[str, Any]] = []
     if path.suffix.lower() == ".json":
         try:
@@ -164,6 +170,9 @@ def read_jsonl(path: Path) -> Predictions:
                 rows.append((f"{path}:{n}", json.loads(line)))
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}:{n}: not JSON ({exc.msg})") from None
+    if not rows:
+        # Scoring nothing against the gold set would report a silent 0.
+        raise DataError(f"{path}: no predictions (the file is empty)")
     for where, raw in rows:
         if not isinstance(raw, dict):
             raise DataError(f"{where}: expected a JSON object")
@@ -276,10 +285,7 @@ def _base(col: str) -> str:
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(reader)
-        return list(reader.fieldnames or []), rows
+    return read_csv_rows(path)  # strict: ragged rows and non-UTF-8 text name file and line
 
 
 def read_neo4j(path: Path) -> Predictions:

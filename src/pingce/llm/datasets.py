@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from pingce.core.csv_rows import read_csv_rows
 from pingce.core.errors import DataError
 from pingce.core.registry import loaders
 
@@ -37,24 +37,34 @@ def _resolve(path: str, base_dir: Path) -> Path:
 @loaders.register("jsonl")
 def load_jsonl(path: Path, **_: Any) -> list[Row]:
     rows: list[Row] = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{n}: expected a JSON object per line")
-            rows.append(row)
+    n = 0
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
+                if not isinstance(row, dict):
+                    raise DataError(f"{path}:{n}: expected a JSON object per line")
+                rows.append(row)
+    except UnicodeDecodeError:
+        # Text is decoded in blocks: the bad byte is somewhere after the last line read.
+        where = f" after line {n}" if n else ""
+        raise DataError(
+            f"{path}: not UTF-8 text{where}", hint="save the dataset as UTF-8"
+        ) from None
     return rows
 
 
 @loaders.register("json")
 def load_json(path: Path, **_: Any) -> list[Row]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text", hint="save the dataset as UTF-8") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: invalid JSON at line {exc.lineno} ({exc.msg})") from None
     if isinstance(data, dict):
@@ -68,8 +78,8 @@ def load_json(path: Path, **_: Any) -> list[Row]:
 
 @loaders.register("csv")
 def load_csv(path: Path, **_: Any) -> list[Row]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        return [dict(r) for r in csv.DictReader(fh)]
+    # Strict: a short row would otherwise turn a missing cell into the reference "None".
+    return list(read_csv_rows(path)[1])
 
 
 @loaders.register("parquet")
