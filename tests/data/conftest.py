@@ -27,7 +27,7 @@ _GLYPHS = {r"\(aq": "'", r"\(dq": '"', r"\(em": "—", r"\(en": "–", r"\(bu": 
            r"\(lq": "“", r"\(rq": "”", r"\(oq": "‘", r"\(cq": "’", r"\(ga": "`", r"\(ti": "~",
            r"\(ha": "^", r"\(rs": "\\", r"\e": "\\", r"\-": "-", r"\ ": " ", r"\~": " ",
            r"\(hy": "-", r"\(mi": "-", r"\(pl": "+", r"\(<=": "<=", r"\(>=": ">="}  # fmt: skip
-_DROP_RE = re.compile(r"\\[,/&:%|^)]|\\\*\(..|\\\*\[[^\]]*\]|\\\*.|\\[nsk]\(?..?|\\[hvwo]'[^']*'")
+_DROP_RE = re.compile(r"\\[c,/&:%|^)]|\\\*\(..|\\\*\[[^\]]*\]|\\\*.|\\[nsk]\(?..?|\\[hvwo]'[^']*'")
 
 
 def roff_to_text(src: str) -> str:
@@ -50,7 +50,10 @@ def roff_to_text(src: str) -> str:
                 skip = True
             elif macro in ("fi", "EE", "TE"):
                 skip = False
-            elif macro in ("B", "I", "BR", "IR", "RB", "RI", "BI", "IB", "SM", "SB") and arg:
+            elif (
+                macro in ("B", "I", "BR", "IR", "RB", "RI", "BI", "IB", "SM", "SB", "UR", "URL")
+                and arg
+            ):
                 if not skip:
                     paras[-1].append(arg.replace('"', ""))
                 continue

@@ -50,11 +50,40 @@ GRADES: tuple[tuple[float, str], ...] = (
 )
 
 
-def grade(score: float) -> str:
-    for threshold, letter in GRADES:
-        if score >= threshold:
+# A weighted mean lets one large defect hide behind perfect scores elsewhere: 20% near
+# duplicates cost only 0.03 of the score at weight 0.15, and such a corpus was graded A (0.93).
+# So the grade is also capped by the worst defect rate (1 - score) of the characteristics that
+# are shares of defective records; each letter then promises a bound on every defect rate.
+# Diversity and balance are indices of a distribution, not defect shares, and cap nothing.
+DEFECT_CAPS: tuple[tuple[float, str], ...] = (
+    (0.05, "A"),  # at most 1 defective record in 20 in every capped characteristic
+    (0.10, "B"),
+    (0.20, "C"),
+    (0.30, "D"),
+)
+CAPPED = ("completeness", "validity", "consistency", "uniqueness", "safety", "heuristics")
+_ORDER = "ABCDE"
+
+
+def defect_cap(defect_rate: float) -> str:
+    """The best grade a characteristic with this defect rate allows."""
+    for limit, letter in DEFECT_CAPS:
+        if defect_rate <= limit + 1e-12:
             return letter
     return "E"
+
+
+def grade(score: float, characteristics: dict[str, float] | None = None) -> str:
+    """The letter of the overall score, capped by the capped characteristics' defect rates.
+
+    `characteristics` maps characteristic id -> score (0-1); those in CAPPED count.
+    """
+    letter = next((lt for threshold, lt in GRADES if score >= threshold), "E")
+    for cid, value in (characteristics or {}).items():
+        if cid in CAPPED:
+            cap = defect_cap(1.0 - value)
+            letter = max(letter, cap, key=_ORDER.index)
+    return letter
 
 
 @dataclass(frozen=True)
@@ -77,7 +106,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure("data_empty_rate", "completeness", "Empty text", "空文本率", "lower",
             "records whose text (or any instruction part) is empty after stripping / records"),
     Measure("data_truncated_rate", "completeness", "Truncated", "截断率", "lower",
-            "documents (SFT: responses) not ending in terminal punctuation or a closing bracket / documents"),
+            "documents (SFT: responses) that stop part-way (inside an open code fence, after a comma, colon or open bracket, or in a line of running text of ≥ 8 words / ≥ 15 Han characters without a sentence end) / documents"),
     Measure("data_valid_ratio", "validity", "Valid records", "有效记录比例", "higher",
             "records that parse and have no encoding damage / records"),
     Measure("data_malformed_rate", "validity", "Malformed records", "格式错误率", "lower",
@@ -107,10 +136,10 @@ MEASURES: tuple[Measure, ...] = (
     Measure("data_language_entropy", "diversity", "Language entropy", "语言分布熵", "higher",
             "Shannon entropy (bits) of the detected-language shares", level="corpus", unit="bits"),
     Measure("data_topic_entropy", "diversity", "Topic entropy (normalised)", "主题分布熵", "higher",
-            "-Σ p_i ln p_i / ln K over the shares of documents per dominant NMF topic (TF-IDF of content words; K topics requested, at most documents / 5); 0 when no topic structure beats a shuffled corpus",
+            "-Σ p_i ln p_i / ln K over the shares of documents per dominant NMF topic (TF-IDF of content words; K topics requested, at most documents / 5); when no topic structure beats a shuffled corpus, each language is one topic (0 for one language)",
             level="corpus"),
     Measure("data_balance_index", "balance", "Balance", "均衡指数", "higher",
-            "1 - total variation distance between language shares and the target; Pielou evenness without a target",
+            "1 - total variation distance between language shares and the target; Pielou evenness without a target (documents under 50 characters or detected with confidence < 0.5 left out)",
             level="corpus"),
     Measure("data_safe_ratio", "safety", "Safe documents", "安全文档比例", "higher",
             "documents with neither PII nor listed abusive terms / documents"),

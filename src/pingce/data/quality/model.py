@@ -12,7 +12,14 @@ import numpy as np
 from pingce.core.metric import finite_or_none as _finite
 from pingce.core.stats import estimate
 from pingce.data.minhash import candidate_edges, clusters
-from pingce.data.quality.indicators import CHARACTERISTICS, MEASURE_BY_ID, MEASURES, grade
+from pingce.data.quality.indicators import (
+    CAPPED,
+    CHARACTERISTICS,
+    MEASURE_BY_ID,
+    MEASURES,
+    defect_cap,
+    grade,
+)
 from pingce.data.quality.topics import (
     DEFAULT_TOPICS,
     MAX_DOCS,
@@ -61,8 +68,28 @@ def duplicate_flags(docs: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndar
     return exact, near, labels
 
 
+# A detection counts towards language shares, entropy and balance only when lingua is
+# confident (the `language` operator's default threshold) about a text long enough to judge:
+# one 32-character document detected as Italian at confidence 0.40 halved the balance index
+# of an English/Chinese corpus.
+LANG_MIN_CONFIDENCE = 0.5
+LANG_MIN_CHARS = 50
+
+
+def confident_language(data: dict[str, Any]) -> str | None:
+    """The document's detected language, or None when too short or too uncertain to count."""
+    lang = data.get("lang") or "und"
+    score = data.get("lang_score")
+    if lang == "und" or (score is not None and score < LANG_MIN_CONFIDENCE):
+        return None
+    if data.get("chars", LANG_MIN_CHARS) < LANG_MIN_CHARS:
+        return None
+    return str(lang)
+
+
 def language_shares(docs: Sequence[dict[str, Any]]) -> dict[str, float]:
-    counts = Counter(d["data"].get("lang", "und") for d in docs)
+    """Shares of the documents whose language is confidently detected."""
+    counts = Counter(lang for d in docs if (lang := confident_language(d["data"])) is not None)
     total = sum(counts.values())
     return {k: v / total for k, v in counts.most_common()} if total else {}
 
@@ -167,12 +194,14 @@ def summarize_quality(
         weighted += ch.weight * score
         total_w += ch.weight
     overall_score = weighted / total_w if total_w else None
-    letter = grade(overall_score) if overall_score is not None else "–"
+    by_id = {d["id"]: d["score"] for d in dims}
+    letter = grade(overall_score, by_id) if overall_score is not None else "–"
     weights = ", ".join(f"{c.id} {c.weight:g}" for c in CHARACTERISTICS)
     overall = {
         "score": overall_score,
         "method": f"weighted mean of characteristic scores ({weights}); grade {letter} "
-        "(A ≥ 0.90, B ≥ 0.80, C ≥ 0.70, D ≥ 0.60, else E)",
+        "(A ≥ 0.90, B ≥ 0.80, C ≥ 0.70, D ≥ 0.60, else E; capped by the worst defect rate of "
+        f"{', '.join(CAPPED)}: A ≤ 5%, B ≤ 10%, C ≤ 20%, D ≤ 30%, else E)",
     }
     indicators = [
         _indicator(mid, row, MEASURE_BY_ID[mid].characteristic) for mid, row in values.items()
@@ -181,6 +210,13 @@ def summarize_quality(
     if topics is None:  # listed as not measurable rather than left out
         indicators.append(_not_measured("data_topic_entropy", n_docs))
     notes = _notes(settings, len(recs), topics, n_docs)
+    uncertain = sum(confident_language(d["data"]) is None for d in docs)
+    if uncertain:
+        notes.append(
+            f"{uncertain} of {n_docs} documents are left out of the language shares, entropy and "
+            f"balance: shorter than {LANG_MIN_CHARS} characters or detected with a confidence "
+            f"below {LANG_MIN_CONFIDENCE}."
+        )
     return {
         "tasks": tasks,
         "dimensions": dims,
@@ -250,7 +286,12 @@ def _topics(
     except ImportError:  # pragma: no cover - scikit-learn ships with the data extra
         return None
     k = int(options.get("topics") or DEFAULT_TOPICS)
-    return topic_distribution([d["data"].get("terms") for d in docs], k=k, seed=seed)
+    return topic_distribution(
+        [d["data"].get("terms") for d in docs],
+        k=k,
+        seed=seed,
+        groups=[confident_language(d["data"]) for d in docs],
+    )
 
 
 def _not_measured(mid: str, n: int) -> dict[str, Any]:
@@ -277,9 +318,10 @@ def _topic_sections(t: TopicResult | None) -> list[dict[str, Any]]:
     if t is None:
         return []
     if t.silhouette is None:
+        groups = "each language is one topic" if t.found > 1 else "all documents form one topic"
         how = (
-            f"No topic structure: the best NMF assignment's silhouette did not beat a shuffled "
-            f"corpus's ({t.null_silhouette:.3f}) by the margin, so all documents form one topic."
+            f"No topic structure beyond the languages: the best NMF assignment's silhouette did "
+            f"not beat a shuffled corpus's ({t.null_silhouette:.3f}) by the margin, so {groups}."
         )
     else:
         how = (
@@ -405,10 +447,23 @@ def _sections(
             "id": "grade",
             "title": f"Quality grade {letter}",
             "title_zh": f"质量等级 {letter}",
-            "text": f"Overall score {score:.3f}." if score is not None else "No documents.",
+            "text": f"Overall score {score:.3f}; the grade is the score's letter, capped by the "
+            "worst defect rate of the capped characteristics (A ≤ 5%, B ≤ 10%, C ≤ 20%, "
+            "D ≤ 30%)."
+            if score is not None
+            else "No documents.",
             "table": {
-                "columns": ["characteristic", "特性", "weight", "score"],
-                "rows": [[d["id"], d["name_zh"], d["weight"], round(d["score"], 4)] for d in dims],
+                "columns": ["characteristic", "特性", "weight", "score", "grade cap"],
+                "rows": [
+                    [
+                        d["id"],
+                        d["name_zh"],
+                        d["weight"],
+                        round(d["score"], 4),
+                        defect_cap(1.0 - d["score"]) if d["id"] in CAPPED else "–",
+                    ]
+                    for d in dims
+                ],
             },
         }
     ]

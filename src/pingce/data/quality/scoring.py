@@ -8,6 +8,7 @@ its field set, its detected language and its most frequent content terms.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +29,7 @@ from pingce.data.operators.heuristics import (
     fineweb_rules,
     gopher_quality,
     gopher_repetition,
+    units_zh,
 )
 from pingce.data.operators.language import DEFAULT_CANDIDATES, identify
 from pingce.data.operators.toxicity import _matcher
@@ -85,9 +87,41 @@ def bigram_entropy(tokens: list[str]) -> float | None:
     return h / math.log2(n)
 
 
+# A line ending in one of these announces more text: a list, a clause, a parenthesis.
+CONTINUES = (",", "，", "、", ";", "；", ":", "：", "(", "（", "[", "【", "《", "“")
+# Lines that are not running text: headings, list items, table rows, quotes, code.
+NOT_PROSE_START = ("#", "|", ">", "-", "* ", "+ ", "•", "·", "●", "$ ", "```")
+PROSE_LINE_WORDS = 8  # an English line of at least this many words is running text
+PROSE_LINE_UNITS_ZH = 15  # a Chinese line of at least this many Han characters and words is
+
+
+def _running_text(line: str) -> bool:
+    if line.startswith(NOT_PROSE_START) or re.match(r"\d+[.)] ", line):
+        return False
+    if resolve_language("auto", line) == "zh":
+        return units_zh(line) >= PROSE_LINE_UNITS_ZH
+    return len(re.findall(r"[^\W\d_]+", line)) >= PROSE_LINE_WORDS
+
+
 def truncated(text: str) -> bool:
+    """Whether the text stops part-way: inside an unclosed code fence, after a word that
+    announces more (a comma, a colon, an open bracket), or in the middle of a line of running
+    text that has no sentence end.
+
+    A document that ends in a heading, a list item, a table row, a link or a line of code is
+    complete (tutorial pages do): only a line of running text is expected to end a sentence.
+    """
     s = text.rstrip()
-    return bool(s) and not s.endswith(CLOSERS)
+    if not s:
+        return False
+    if s.count("```") % 2:
+        return True
+    last = s.rsplit("\n", 1)[-1].strip()
+    if last.endswith(CLOSERS) or re.search(r"(?:://|www\.)\S*$", last):
+        return False  # a sentence end, a closing bracket, or a link
+    if last.endswith(CONTINUES):
+        return True
+    return _running_text(last)
 
 
 def encoding_damaged(text: str) -> bool:
