@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -53,6 +54,52 @@ def _parse_target(value: str | None) -> dict[str, float] | None:
         if not sep or target.get(key.strip(), -1) < 0:
             raise SpecError(f"--target {value!r}: expected LANG=SHARE pairs, e.g. en=0.5,zh=0.5")
     return target
+
+
+class _FunnelStep(BaseModel):
+    name: str
+    docs_in: int
+    kept: int
+    removed: int
+    modified: int
+    removed_by_reason: dict[str, int]
+    seconds: float
+
+
+class _FunnelReader(BaseModel):
+    documents: int
+    problems: int
+
+
+class _Funnel(BaseModel):
+    """The parts of a pipeline's stats.json that the report reads."""
+
+    reader: _FunnelReader
+    funnel: list[_FunnelStep]
+    documents_out: int | None = None
+
+
+def read_funnel(path: Path) -> dict[str, Any]:
+    """A pipeline's stats.json, checked before it is stored with the run (`--stats`)."""
+    from pingce.core.spec import format_validation_error
+
+    where = f"--stats {path}"
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise SpecError(f"{where} {what}; expected a pipeline's stats.json file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise SpecError(f"{where}: not UTF-8 text; expected a pipeline's stats.json") from None
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{where}: invalid JSON at line {exc.lineno} ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: expected a JSON object (a pipeline's stats.json)")
+    try:
+        _Funnel.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(format_validation_error(where, exc, _Funnel)) from None
+    return data
 
 
 @app.command()
@@ -176,7 +223,7 @@ def evaluate_dataset(
     path = Path(subject.split(":", 1)[1].split("?", 1)[0])
     if stats is None and path.is_dir() and (path / "stats.json").is_file():
         stats = path / "stats.json"
-    funnel = json.loads(stats.read_text(encoding="utf-8")) if stats else None
+    funnel = read_funnel(stats) if stats else None
     if check:
         check()
     suite = suite_from_dict(

@@ -155,9 +155,15 @@ class DataQualityStandard:
             items: list[Document | InputProblem] = []
             rng = random.Random(seed)
             population = 0
+            documents = 0
+            first_problem: InputProblem | None = None
             for shard in subject.shards:
                 for item in read_shard(shard, subject.spec):
                     population += 1
+                    if isinstance(item, Document):
+                        documents += 1
+                    elif first_problem is None:
+                        first_problem = item
                     if sample is None or len(items) < sample:
                         items.append(item)
                     else:  # reservoir sampling (Algorithm R): a uniform sample in one pass
@@ -166,6 +172,13 @@ class DataQualityStandard:
                             items[j] = item
             if not items:
                 raise DataError(f"dataset {subject.raw!r} has no records")
+            if documents == 0 and first_problem is not None:
+                # Only unreadable lines (or an empty file): a score would be a silent 0.
+                raise DataError(
+                    f"dataset {subject.raw!r} has no readable records: {population} input "
+                    f"problem(s), first {first_problem.where()}: {first_problem.reason}",
+                    hint="check the file's format and encoding, or set --text-field",
+                )
             units = []
             for pos, item in enumerate(items):
                 sid, key = _item_key(item, fp, json.dumps([t.id, params.profile, params.languages]))
