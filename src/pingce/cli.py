@@ -494,6 +494,36 @@ def report(
         out.print(str(p))
 
 
+@app.command("export")
+def export_cmd(
+    run_id: Annotated[str, typer.Argument(help="Run id, unique prefix, or 'latest'.")],
+    records: Annotated[
+        bool, typer.Option("--records", help="Export every per-item record of the run.")
+    ] = False,
+    format: Annotated[str, typer.Option("--format", "-f", help="jsonl, csv or parquet.")] = "jsonl",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File to write (default <run-id>.records.<format>)."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Export a run's records (all of them; reports keep only a sample) for any standard."""
+    from pingce.core.export import FORMATS, export_records
+
+    if not records:
+        raise SpecError("say what to export", hint="pingce export RUN_ID --records")
+    if format not in FORMATS:
+        raise SpecError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    store = open_db(db, create=False)
+    row = store.get_run(run_id)
+    path = output or Path(f"{row.id}.records.{format}")
+    n = export_records(store, row.id, path, format, overwrite=overwrite)
+    out.print(f"{n} records of run {row.id} → {path}")
+
+
 @app.command()
 def compare(
     run_a: Annotated[str, typer.Argument(help="Baseline run.")],

@@ -223,3 +223,27 @@ def test_no_scored_tasks_gives_no_overall() -> None:
     assert row["ci_low"] == row["ci_high"] == row["value"]
     assert row["stderr"] is None
     assert out["extra"]["efficiency"]["tokens_per_second"] == 0.0
+
+
+def test_report_says_which_samples_it_kept() -> None:
+    """A 400-item task used to show "200 / 200"-style counts with no word that 300 were cut."""
+    from pingce.llm.standard import SAMPLES_PER_TASK_IN_REPORT
+
+    suite = {"tasks": [SUITE["tasks"][0], SUITE["tasks"][1]]}
+    recs = [
+        record("mc-a", i, {"acc": float(i % 2), "acc_norm": 1.0}, {"tokens_in": 1})
+        for i in reversed(range(400))
+    ]
+    recs += [record("mc-b", i, {"acc": 1.0, "acc_norm": 1.0}, {"tokens_in": 1}) for i in range(3)]
+    out = LLMStandard().summarize(suite, {"options": {"seed": 7}}, recs)
+    kept = out["extra"]["samples_kept"]
+    assert kept == {
+        "mc-a": {"kept": SAMPLES_PER_TASK_IN_REPORT, "total": 400},
+        "mc-b": {"kept": 3, "total": 3},
+    }
+    shown = [s["sample_id"] for s in out["samples"] if s["task"] == "mc-a"]
+    assert shown == [f"mc-a-{i}" for i in range(SAMPLES_PER_TASK_IN_REPORT)]  # first by position
+    (note,) = [n for n in out["notes"] if "sample table keeps" in n]
+    assert "mc-a 100 of 400" in note and "mc-b" not in note and "--records" in note
+    # the score still uses all 400
+    assert {t["id"]: t for t in out["tasks"]}["mc-a"]["n_samples"] == 400

@@ -238,15 +238,22 @@ class RateBudget:
     one long prompt is never blocked forever.
     """
 
-    def __init__(self, per_minute: float) -> None:
+    def __init__(
+        self,
+        per_minute: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.rate = per_minute / 60.0
         self.capacity = max(1.0, 2.0 * self.rate)
         self.level = self.capacity
-        self.stamp = time.monotonic()
+        # clock and sleep are parameters so a test can script time instead of waiting on it
+        self._clock, self._sleep = clock, sleep
+        self.stamp = clock()
         self._lock = asyncio.Lock()
 
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
         self.stamp = now
 
@@ -255,7 +262,7 @@ class RateBudget:
             need = min(amount, self.capacity)
             self._refill()
             while self.level < need:
-                await asyncio.sleep((need - self.level) / self.rate)
+                await self._sleep((need - self.level) / self.rate)
                 self._refill()
             self.level -= amount
 
@@ -264,8 +271,9 @@ class RateBudget:
         self.level = min(self.capacity, self.level - delta)
 
 
-def retry_after_seconds(value: str | None, limit: float) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date), capped at `limit`."""
+def retry_after_seconds(value: str | None, limit: float, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), capped at `limit`;
+    an HTTP date counts from `now` (Unix seconds, default the current time)."""
     if not value:
         return None
     value = value.strip()
@@ -276,7 +284,7 @@ def retry_after_seconds(value: str | None, limit: float) -> float | None:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        seconds = when.timestamp() - time.time()
+        seconds = when.timestamp() - (time.time() if now is None else now)
     return min(max(0.0, seconds), limit)
 
 

@@ -217,6 +217,7 @@ class LLMStandard:
         task_rows: list[dict[str, Any]] = []
         indicators: list[dict[str, Any]] = []
         samples: list[dict[str, Any]] = []
+        samples_kept: dict[str, dict[str, int]] = {}
         for spec in suite["tasks"]:
             recs = by_task.get(spec["id"], [])
             if not recs:
@@ -244,7 +245,9 @@ class LLMStandard:
                     scaled=scaled,
                 )
             )
-            for r in recs[:SAMPLES_PER_TASK_IN_REPORT]:
+            kept = sorted(recs, key=lambda r: r.get("position", 0))[:SAMPLES_PER_TASK_IN_REPORT]
+            samples_kept[spec["id"]] = {"kept": len(kept), "total": len(recs)}
+            for r in kept:
                 d = r["data"]
                 samples.append(
                     {
@@ -289,6 +292,15 @@ class LLMStandard:
             notes.append(
                 f"Not rolled up into dimension scores (no fixed scale): {', '.join(unscaled)}."
             )
+        cut = {t: k for t, k in samples_kept.items() if k["kept"] < k["total"]}
+        if cut:
+            notes.append(
+                f"The report's sample table keeps the first {SAMPLES_PER_TASK_IN_REPORT} "
+                "samples of each task (by position): "
+                + ", ".join(f"{t} {k['kept']} of {k['total']}" for t, k in cut.items())
+                + "; scores use every sample, and `pingce export RUN_ID --records` writes "
+                "every record."
+            )
         notes.extend(failure_note(failed))
         from pingce.llm.tasks.code_generation import sandbox_notes
 
@@ -307,7 +319,12 @@ class LLMStandard:
             "samples": samples,
             "notes": notes + more["notes"],
             "sections": served["sections"] + more["sections"],
-            "extra": {"efficiency": efficiency, **served["extra"], "catalogue": more["extra"]},
+            "extra": {
+                "efficiency": efficiency,
+                **served["extra"],
+                "catalogue": more["extra"],
+                "samples_kept": samples_kept,
+            },
         }
 
 

@@ -132,6 +132,25 @@ def _sample_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"s": s, "failed": sample_failed(s)} for s in doc["samples"]]
 
 
+def _samples_cut(doc: Mapping[str, Any]) -> str:
+    """A sentence naming the tasks whose sample table the standard shortened (extra
+    `samples_kept`: {task: {kept, total}}), or ''."""
+    kept = (doc.get("extra") or {}).get("samples_kept") or {}
+    cut = [
+        f"{task} {k['kept']} of {k['total']}"
+        for task, k in kept.items()
+        if isinstance(k, Mapping) and k.get("kept", 0) < k.get("total", 0)
+    ]
+    if not cut:
+        return ""
+    return (
+        "This table keeps only part of the samples: "
+        + ", ".join(cut)
+        + f". Scores use every sample; `pingce export {doc['run']['id']} --records` writes "
+        "every record."
+    )
+
+
 def _sample_tasks(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(task id, option label) for each task that has samples, in first-seen order."""
     titles = {t["id"]: t["title"] for t in doc["tasks"]}
@@ -180,5 +199,6 @@ def render_html(doc: Mapping[str, Any]) -> str:
         task_rows=_task_rows(doc),
         sections=section_views(doc),
         sample_rows=_sample_rows(doc),
+        samples_cut=_samples_cut(doc),
         sample_tasks=_sample_tasks(doc),
     )
