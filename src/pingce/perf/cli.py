@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,6 +48,20 @@ def _run(
         run_id = execute_run(store, request, show_progress=not quiet)
     main_cli.finish_run(store, run_id, None if no_report else report_dir)
     return run_id
+
+
+def check_counts(values: dict[str, int | None]) -> None:
+    """Each given option (None: not given) must be an integer of at least 1."""
+    for name, value in values.items():
+        if value is not None and value < 1:
+            raise SpecError(f"{name} must be at least 1, got {value}")
+
+
+def check_positive(values: dict[str, float | None]) -> None:
+    """Each given option (None: not given) must be a finite number above 0."""
+    for name, value in values.items():
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise SpecError(f"{name} must be a finite number above 0, got {value}")
 
 
 def infer_suite(
@@ -177,6 +192,14 @@ def infer(
     no_report: NoReport = False,
 ) -> None:
     """Inference scenarios with validity rules, accuracy gate and QPS search."""
+    check_counts(
+        {"--batch-size": batch_size, "--workers": workers, "--threads": threads,
+         "--samples-per-query": samples_per_query, "--min-queries": min_queries}
+    )  # fmt: skip
+    check_positive(
+        {"--target-qps": target_qps, "--latency-bound-ms": latency_bound_ms,
+         "--min-duration": min_duration}
+    )  # fmt: skip
     scenarios = (
         scenario if scenario is not None else ([] if search else ["offline", "single-stream"])
     )

@@ -271,6 +271,34 @@ def _load_callable(target: str) -> Callable[..., Any]:
     return fn
 
 
+# Subject parameters each SUT kind reads (`builtin:resnet50?image_size=160`); any other is a
+# mistake that would otherwise be recorded in the subject and silently ignored.
+_COMMON_PARAMS = {"batch_size", "threads", "device"}
+_SCHEME_PARAMS = {
+    "builtin": {"image_size", "seq_len"},
+    "torch": {"data", "image_size", "seq_len"},
+    "onnx": {"data", "providers", "image_size", "seq_len"},
+    "python": {"data", "image_size", "seq_len"},
+    "http": {"data", "image_size", "seq_len"},
+    "https": {"data", "image_size", "seq_len"},
+}
+_BUILTIN_PARAMS = {"digits": set(), "resnet50": {"image_size"}, "bert-base": {"seq_len"}}
+
+
+def _check_params(subject: SubjectSpec) -> None:
+    allowed = _COMMON_PARAMS | _SCHEME_PARAMS.get(subject.scheme, set())
+    if subject.scheme == "builtin":
+        allowed = _COMMON_PARAMS | _BUILTIN_PARAMS.get(subject.target, set())
+    unknown = sorted(set(subject.params) - allowed)
+    if unknown:
+        hint = f"{subject.scheme}:{subject.target} takes {', '.join(sorted(allowed))}"
+        if subject.scheme == "builtin" and "data" in unknown:
+            hint += "; a built-in workload brings its own data"
+        raise SpecError(
+            f"subject {subject.raw!r}: unknown parameter(s) {', '.join(unknown)}", hint=hint
+        )
+
+
 def _int_param(params: dict[str, str], key: str, default: int | None) -> int | None:
     if key not in params:
         return default
@@ -298,8 +326,14 @@ def torch_device(name: str) -> str:
 def open_sut(subject: SubjectSpec, options: dict[str, Any]) -> tuple[SUT, Dataset]:
     """The SUT and its samples for a subject spec (see the module docstring)."""
     params = dict(subject.params)
-    batch = int(options.get("batch_size") or _int_param(params, "batch_size", 32) or 32)
-    threads = options.get("threads") or _int_param(params, "threads", None)
+    _check_params(subject)
+    # `is None`, not `or`: a given 0 is an error, not the default.
+    batch = options.get("batch_size")
+    batch = _int_param(params, "batch_size", 32) if batch is None else int(batch)
+    threads = options.get("threads")
+    threads = _int_param(params, "threads", None) if threads is None else int(threads)
+    if threads is not None and threads < 1:
+        raise SpecError(f"threads must be at least 1, got {threads}")
     device = torch_device(options.get("device") or params.get("device") or "cpu")
     if subject.scheme == "builtin":
         module, data = builtin_workload(subject.target, params)

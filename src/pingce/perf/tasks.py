@@ -27,7 +27,8 @@ from pingce.perf.scenarios import ScenarioConfig, make_config
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No inf/NaN: an infinite duration or bound overflows the load generator mid-run.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class AccuracyParams(_Params):
