@@ -7,7 +7,8 @@ stream (or the body) short, `[[badjsonxN]]` sends malformed JSON, `[[always500]]
 `[[always400]]` fail until POST /control {"heal": true}. `[[judge]]` prompts are answered as a
 judge (see `judge_answer`). With `--capacity K`, requests beyond K in flight get 429.
 `[[bigevent]]` pads every streamed event to over 200 KB (one line longer than aiohttp's
-128 KiB `readline` limit).
+128 KiB `readline` limit). `[[surrogate]]` appends a lone UTF-16 surrogate and a NUL to the
+answer (as JSON escapes), `[[badutf8]]` two bytes that are not UTF-8.
 
 Usage: python fault_server.py PORT [--capacity K] [--delay S]. GET /stats: per-prompt
 attempts and successes; GET /stats/peak: most requests seen in flight at once.
@@ -31,6 +32,14 @@ LOCK = threading.Lock()
 ATTEMPTS: dict[str, int] = defaultdict(int)
 SUCCESSES: dict[str, int] = defaultdict(int)
 STATE = {"healed": False, "in_flight": 0, "peak": 0, "rejected": 0, "auth": None}
+
+
+# Replaced by two bytes that are not UTF-8 in every body sent.
+BAD_UTF8_MARK = "@@bad-utf8@@"
+
+
+def _encode(obj: Any) -> bytes:
+    return json.dumps(obj).encode().replace(BAD_UTF8_MARK.encode(), b"\xff\xfe")
 
 
 def judge_answer(prompt: str, model: str) -> str:
@@ -73,7 +82,12 @@ def plan(prompt: str, model: str = "") -> tuple[str | None, str]:
     if "[[judge]]" in prompt:
         return fault, judge_answer(prompt, model)
     m = re.search(r"<<(.*?)>>", prompt, re.S)
-    return fault, m.group(1) if m else "?"
+    text = m.group(1) if m else "?"
+    if "[[surrogate]]" in prompt:  # JSON "\ud800" (a lone surrogate) and "\u0000" (NUL)
+        text += "\ud800 and \x00"
+    if "[[badutf8]]" in prompt:  # bytes that are not UTF-8 (see BAD_UTF8)
+        text += BAD_UTF8_MARK
+    return fault, text
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -83,7 +97,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, code: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-        body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+        body = obj if isinstance(obj, bytes) else _encode(obj)
         self.send_response(code)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -176,7 +190,7 @@ class Handler(BaseHTTPRequestHandler):
         def event(obj: Any) -> None:
             if pad:
                 obj = {**obj, "pad": pad}
-            data = f"data: {json.dumps(obj)}\n\n".encode()
+            data = b"data: " + _encode(obj) + b"\n\n"
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
 

@@ -92,12 +92,21 @@ def dumps(obj: Any) -> bytes:
 
 def loads(data: bytes | str) -> Any:
     """JSON from a server (orjson when installed). The standard library decides what orjson
-    refuses but Python accepts (NaN, Infinity, huge integers, lone surrogates)."""
+    refuses but Python accepts (NaN, Infinity, huge integers, lone surrogates).
+
+    Bytes that are not valid UTF-8 are kept as lone surrogates (surrogateescape), which the
+    backends replace and flag (`repair_text`) instead of failing the request.
+    """
     if orjson is not None:
         try:
             return orjson.loads(data)
         except ValueError:
             pass
+    if isinstance(data, bytes | bytearray):
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError:
+            data = bytes(data).decode("utf-8", "surrogateescape")
     return json.loads(data)
 
 
@@ -354,10 +363,11 @@ class Reply:
             if end < 0:
                 continue
             for line in bytes(buf[:end]).split(b"\n"):
-                yield line.rstrip(b"\r").decode("utf-8", "replace")
+                yield line.rstrip(b"\r").decode("utf-8", "surrogateescape")
             del buf[: end + 1]
         if buf:
-            yield bytes(buf).rstrip(b"\r").decode("utf-8", "replace")
+            # Invalid UTF-8 survives as lone surrogates, replaced and flagged with the text.
+            yield bytes(buf).rstrip(b"\r").decode("utf-8", "surrogateescape")
 
 
 # What a transport hands back: (status, headers, whole body, or b"" and the body's chunks).

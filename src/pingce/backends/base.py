@@ -7,8 +7,9 @@ record keys and cached.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -59,6 +60,34 @@ class Generation:
     tokens_out: int
     seconds: float  # wall time of the batch this request ran in, shared equally among its rows
     finish_reason: str = "length"  # "stop" (stop sequence or EOS) or "length"
+    # Lone surrogates, NULs or invalid UTF-8 in the model's text were replaced by U+FFFD.
+    text_repaired: bool = False
+
+
+# Characters a model (or a server) can emit that no store, JSON encoder or report writer
+# accepts everywhere: NUL (PostgreSQL text and JSON refuse it) and UTF-16 surrogate code points
+# (a Python str holds one only unpaired, e.g. from JSON "\ud800" or undecodable bytes
+# read with surrogateescape; encoding it as UTF-8 fails).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def repair_text(text: str) -> tuple[str, bool]:
+    """`text` with NULs and lone surrogates replaced by U+FFFD, and whether any were found."""
+    if _UNSTORABLE.search(text) is None:
+        return text, False
+    return _UNSTORABLE.sub(REPLACEMENT, text), True
+
+
+def repaired_generation(gen: Generation) -> Generation:
+    """The generation with its text made storable (flagged in `text_repaired` when changed)."""
+    text, changed = repair_text(gen.text)
+    return replace(gen, text=text, text_repaired=True) if changed else gen
+
+
+def repair_flag(gen: Generation) -> dict[str, bool]:
+    """The record field that says a generation's text was repaired (empty when it was not)."""
+    return {"text_repaired": True} if gen.text_repaired else {}
 
 
 @runtime_checkable

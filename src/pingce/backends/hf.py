@@ -28,6 +28,7 @@ from pingce.backends.base import (
     GenerationRequest,
     LoglikelihoodResult,
     RollingResult,
+    repaired_generation,
 )
 from pingce.core.errors import ModelError
 
@@ -706,7 +707,7 @@ class HFCausalLM:
             if cut is not None:
                 text = text[:cut]
                 reason = "stop"
-            gens.append(Generation(text, len(ctx), len(new), seconds, reason))
+            gens.append(repaired_generation(Generation(text, len(ctx), len(new), seconds, reason)))
         return gens
 
 

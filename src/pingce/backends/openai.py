@@ -51,6 +51,7 @@ from pingce.backends.base import (
     GenerationRequest,
     LoglikelihoodResult,
     RollingResult,
+    repair_text,
 )
 from pingce.backends.failures import RequestsFailed
 from pingce.backends.pricing import load_price
@@ -607,7 +608,9 @@ class OpenAICompatibleLM:
         answers, hits = self._execute(calls)
         out: list[Generation] = []
         for i, (req, a) in enumerate(zip(requests, answers, strict=True)):
-            text, stopped = _apply_stops(a["text"], req.params.until)
+            # Answers cached before text was repaired at parse time are repaired here too.
+            clean, repaired = repair_text(a["text"])
+            text, stopped = _apply_stops(clean, req.params.until)
             reason = "stop" if stopped or a["finish_reason"] == "stop" else "length"
             out.append(
                 ServedGeneration(
@@ -620,6 +623,7 @@ class OpenAICompatibleLM:
                     token_times_s=tuple(a.get("token_times_s") or ()),
                     usage_source=a["usage_source"],
                     cached=i in hits,
+                    text_repaired=repaired or bool(a.get("text_repaired")),
                 )
             )
         return out
@@ -639,10 +643,11 @@ class OpenAICompatibleLM:
             text = choice["message"].get("content") if chat else choice.get("text")
         except (KeyError, IndexError, TypeError, AttributeError):
             raise Retryable("answer without choices[0] text") from None
-        text = text or ""
+        text, repaired = repair_text(text if isinstance(text, str) else "")
         t_in, t_out, source = self._usage(data.get("usage"), "", text, 0)
         return {
             "text": text,
+            "text_repaired": repaired,
             "finish_reason": choice.get("finish_reason") or "length",
             "tokens_in": t_in,
             "tokens_out": t_out,
@@ -677,17 +682,18 @@ class OpenAICompatibleLM:
                 usage = event["usage"]
             for choice in event.get("choices") or []:
                 piece = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
-                if piece:
+                if piece and isinstance(piece, str):
                     parts.append(piece)
                     times.append(time.perf_counter() - started)
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
         if finish is None and not done:
             raise Retryable("the stream ended before its final chunk (truncated)")
-        text = "".join(parts)
+        text, repaired = repair_text("".join(parts))
         t_in, t_out, source = self._usage(usage, "", text, len(times))
         return {
             "text": text,
+            "text_repaired": repaired,
             "finish_reason": finish or "length",
             "tokens_in": t_in,
             "tokens_out": t_out,

@@ -92,7 +92,8 @@ class Dashboard:
 
     def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.templates.get_template(name).render(**context)
-        return HTMLResponse(html, status_code=status)
+        # Lone surrogates from old stores' model text become '?' instead of a 500.
+        return HTMLResponse(html.encode("utf-8", "replace"), status_code=status)
 
     def run_or_404(self, run_id: str) -> Any:
         try:

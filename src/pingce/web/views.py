@@ -180,7 +180,7 @@ def export(dash: Dashboard, request: Request) -> Response:
             headers["content-security-policy"] = (
                 meta.group(1) + "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
             )
-    return Response(body, media_type=media_type, headers=headers)
+    return Response(body.encode("utf-8", "replace"), media_type=media_type, headers=headers)
 
 
 # --------------------------------------------------------------------------- samples

@@ -649,7 +649,9 @@ def _atomic_write(path: Path, text: str) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
+            # Stores written before model text was repaired may hold lone surrogates: replaced
+            # here, so a report can be written for every stored run.
+            fh.write(text.encode("utf-8", "replace"))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

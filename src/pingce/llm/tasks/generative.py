@@ -7,7 +7,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pingce.backends.base import GenerationParams, GenerationRequest, LanguageModel
+from pingce.backends.base import (
+    GenerationParams,
+    GenerationRequest,
+    LanguageModel,
+    repair_flag,
+)
 from pingce.backends.served import chat_request, timing_data
 from pingce.core.errors import DataError
 from pingce.core.execute import Outcome, WorkUnit
@@ -153,6 +158,7 @@ class GenerativeTask(LLMTask):
                         "extracted": answer,
                         "reference": " | ".join(refs),
                         "finish_reason": gen.finish_reason,
+                        **repair_flag(gen),
                         **timing_data(gen),
                         "usage": {
                             "tokens_in": gen.tokens_in,
