@@ -2,14 +2,18 @@
 
 Order of work: load the suite, open the subject, plan every task (all user errors surface
 here, before a run exists), create the run, execute (records are committed as they complete),
-summarize from the stored records, mark the run completed. Ctrl-C marks it `interrupted`, a
-user error `failed`; `kill -9` leaves it `running`. Any of these resumes with
+summarize from the stored records, mark the run completed. Ctrl-C or SIGTERM marks it
+`interrupted`, a user error `failed`; `kill -9` leaves it `running`. Any of these resumes with
 `pingce run --resume RUN_ID`, which recomputes nothing already stored.
 """
 
 from __future__ import annotations
 
 import secrets
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +40,32 @@ class RunRequest:
     subject: str
     standard: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived during a run: handled exactly as Ctrl-C (the run ends `interrupted`)."""
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While the block runs, SIGTERM raises `Terminated` in the main thread, as Ctrl-C does.
+
+    Service managers, `timeout` and container runtimes stop a process with SIGTERM; without
+    this its run would stay `running`. The previous handler is restored afterwards. Outside
+    the main thread (signals cannot be handled there) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def execute_run(
@@ -125,10 +155,12 @@ def execute_run(
     store.update_run(run_id, status="running", error=None)
     final: dict[str, Any] | None = None
     try:
-        with make_progress(show_progress) as progress:
+        with sigterm_interrupts(), make_progress(show_progress) as progress:
             ctx = RunContext(store, run_id, suite, subject, plan, request.options, progress)
             standard.execute(ctx)
         results = summarize_run(store, store.get_run(run_id))
+    except Terminated:
+        final = {"status": "interrupted", "error": "interrupted by SIGTERM"}
     except KeyboardInterrupt:
         final = {"status": "interrupted", "error": "interrupted by the user"}
     except PingceError as exc:
