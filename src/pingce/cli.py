@@ -534,15 +534,15 @@ def compare(
     db: DbOpt = None,
 ) -> None:
     """Per-task deltas (B − A) with paired significance (McNemar for 0/1 scores, else paired bootstrap)."""
-    from pingce.core.compare import compare_runs
+    from pingce.core.compare import compare_runs_with_coverage
 
     if json_out is not None:
         check_writable_file(json_out, "--json")
     store = open_db(db, create=False)
     a, b = store.get_run(run_a), store.get_run(run_b)
-    deltas = compare_runs(store, a, b)
+    deltas, coverage = compare_runs_with_coverage(store, a, b)
     table = Table(title=f"{b.id} vs {a.id} (B − A)")
-    for col in ("task", "metric", "A", "B", "Δ", "95% CI", "p", "n", "test"):
+    for col in ("task", "metric", "A", "B", "Δ", "95% CI", "p", "n", "test", "A all", "B all"):
         table.add_column(col)
     for d in deltas:
         ci = f"[{_fmt(d.ci_low)}, {_fmt(d.ci_high)}]" if d.ci_low is not None else "–"
@@ -557,9 +557,20 @@ def compare(
             _fmt(d.p_value, 3),
             str(d.n),
             d.method,
+            f"{_fmt(d.full_a)} (n={d.n_a})",
+            f"{_fmt(d.full_b)} (n={d.n_b})",
         )
     out.print(table)
-    out.print("* p < 0.05 (paired, two-sided); samples are paired by task and sample id")
+    out.print(
+        "* p < 0.05 (paired, two-sided); A, B, Δ and n use only the samples both runs have "
+        "(paired by task and sample id); 'A all' / 'B all' are each run's own score on all its "
+        "samples"
+    )
+    left_out = [c.describe() for c in coverage if not c.complete]
+    if left_out:
+        out.print("[yellow]left out of the comparison:[/yellow]")
+        for line in left_out:
+            out.print(f"  {escape(line)}")
     if json_out:
         try:
             json_out.write_text(

@@ -1,4 +1,11 @@
-"""Compare two runs task by task on the samples they share, with paired significance."""
+"""Compare two runs task by task on the samples they share, with paired significance.
+
+Pairing needs the same samples on both sides, so the deltas use only the (task, sample id)
+pairs present in both runs. What that leaves out is reported, never silently dropped: each
+delta carries each run's own full-task value and sample count beside the paired ones, and
+`TaskCoverage` lists every task of either run with its paired and unpaired sample counts
+(a task present in one run only has no delta at all).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +32,11 @@ class MetricDelta:
     n: int  # paired samples
     method: str
     direction: str
+    # each run's own value over all of its samples of the task, and those sample counts
+    full_a: float | None = None
+    full_b: float | None = None
+    n_a: int = 0
+    n_b: int = 0
 
     @property
     def significant(self) -> bool:
@@ -34,13 +46,63 @@ class MetricDelta:
         return {**self.__dict__, "significant": self.significant}
 
 
+@dataclass(frozen=True)
+class TaskCoverage:
+    """How much of one task the comparison could pair."""
+
+    task: str
+    n_a: int  # samples of the task in run A (0: the task is not in A)
+    n_b: int
+    n_paired: int  # sample ids present in both
+
+    @property
+    def complete(self) -> bool:
+        return self.n_paired == self.n_a == self.n_b
+
+    def describe(self) -> str:
+        """One line saying what the comparison left out of this task ('' when nothing)."""
+        if self.complete:
+            return ""
+        if not self.n_b:
+            return f"{self.task}: only in run A ({self.n_a} samples) — not compared"
+        if not self.n_a:
+            return f"{self.task}: only in run B ({self.n_b} samples) — not compared"
+        if not self.n_paired:
+            return (
+                f"{self.task}: no sample id in common (A {self.n_a}, B {self.n_b}) — not compared"
+            )
+        return (
+            f"{self.task}: {self.n_paired} paired samples; left out {self.n_a - self.n_paired} "
+            f"of A's {self.n_a} and {self.n_b - self.n_paired} of B's {self.n_b}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "complete": self.complete}
+
+
 def compare_runs(store: Store, a: RunRow, b: RunRow, seed: int = 0) -> list[MetricDelta]:
     """Per (task, metric) deltas on samples present in both runs (paired by sample id)."""
+    return compare_runs_with_coverage(store, a, b, seed)[0]
+
+
+def compare_runs_with_coverage(
+    store: Store, a: RunRow, b: RunRow, seed: int = 0
+) -> tuple[list[MetricDelta], list[TaskCoverage]]:
+    """`compare_runs` plus the coverage of every task of either run (A's order, then B's)."""
     if a.standard != b.standard:
         raise PingceError(f"runs {a.id} and {b.id} belong to different standards")
     recs_a = _by_task(records_as_dicts(store.records(a.id)))
     recs_b = _by_task(records_as_dicts(store.records(b.id)))
     deltas: list[MetricDelta] = []
+    coverage = [
+        TaskCoverage(
+            t,
+            len(recs_a.get(t, {})),
+            len(recs_b.get(t, {})),
+            len(set(recs_a.get(t, {})) & set(recs_b.get(t, {}))),
+        )
+        for t in dict.fromkeys([*recs_a, *recs_b])
+    ]
     for task in [t for t in recs_a if t in recs_b]:
         shared = sorted(set(recs_a[task]) & set(recs_b[task]))
         if not shared:
@@ -64,6 +126,8 @@ def compare_runs(store: Store, a: RunRow, b: RunRow, seed: int = 0) -> list[Metr
             result = paired_test(xs, ys, binary=binary, statistic=stat, seed=seed)
             va = stat(xs) if stat else sum(xs) / len(xs)
             vb = stat(ys) if stat else sum(ys) / len(ys)
+            all_a = [r["scores"][name] for r in recs_a[task].values() if name in r["scores"]]
+            all_b = [r["scores"][name] for r in recs_b[task].values() if name in r["scores"]]
             deltas.append(
                 MetricDelta(
                     task,
@@ -77,9 +141,27 @@ def compare_runs(store: Store, a: RunRow, b: RunRow, seed: int = 0) -> list[Metr
                     result.n,
                     result.method,
                     mdef.direction,
+                    _value(all_a, stat),
+                    _value(all_b, stat),
+                    len(recs_a[task]),
+                    len(recs_b[task]),
                 )
             )
-    return deltas
+    return deltas, coverage
+
+
+def _value(items: list[Any], stat: Any) -> float | None:
+    """A run's own value of a metric over all its samples (None if they cannot be averaged)."""
+    if not items:
+        return None
+    if stat is not None:
+        try:
+            return float(stat(items))
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None
+    if not all(_is_number(v) for v in items):
+        return None
+    return sum(items) / len(items)
 
 
 def _by_task(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
