@@ -123,3 +123,54 @@ def test_every_indicator_is_documented() -> None:
     page = DOCS.read_text(encoding="utf-8")
     missing = [i.id for i in standards.get("data-quality").indicators() if f"`{i.id}`" not in page]
     assert not missing, f"{DOCS} lacks {missing}"
+
+
+def test_scoring_tokenizes_each_document_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Evaluation shares the work of its rule sets and measures: the four heuristic rule sets,
+    diversity and topic terms all read one tokenization of a document (they used to
+    re-tokenize it in each rule). Counted on the real tokenizers, wrapped."""
+    import jieba
+
+    from pingce.data import text as text_mod
+    from pingce.data.document import Document
+    from pingce.data.quality.scoring import ScoringSettings, score_items
+
+    recs = generate(CorpusConfig(docs=40, seed=2, exact_dup_rate=0, near_dup_rate=0))
+    docs = [Document(id=r["id"], parts=[("text", r["text"])]) for r in recs]
+    calls: dict[str, int] = {}
+    regex = text_mod.WORD_OR_PUNCT_RE
+
+    class CountingRegex:
+        def findall(self, s: str) -> list[str]:
+            calls[s] = calls.get(s, 0) + 1
+            return regex.findall(s)
+
+    real_lcut = jieba.lcut
+
+    def counting_lcut(s: str, *a: object, **k: object) -> list[str]:
+        calls[s] = calls.get(s, 0) + 1
+        return real_lcut(s, *a, **k)
+
+    monkeypatch.setattr(text_mod, "WORD_OR_PUNCT_RE", CountingRegex())
+    monkeypatch.setattr(jieba, "lcut", counting_lcut)
+    text_mod._regex_words.cache_clear()
+    text_mod._jieba_cached.cache_clear()
+    score_items(docs, ScoringSettings())  # type: ignore[arg-type]
+    per_doc = [calls.get(d.text, 0) for d in docs]
+    assert per_doc == [1] * len(docs), per_doc
+
+
+def test_workers_give_the_same_numbers(tmp_path: Path) -> None:
+    """--workers N scores in N spawned processes; the records and indicators are the same."""
+    recs = generate(CorpusConfig(docs=600, seed=4))
+    path = tmp_path / "c.jsonl"
+    write_corpus(recs, path)
+    store = open_store(None)
+    values = []
+    for workers in (1, 2):
+        run_id = evaluate_dataset(store, str(path), workers=workers, show_progress=False)
+        doc = build_report_doc(store, store.get_run(run_id))
+        values.append({i["id"]: i["value"] for i in doc["indicators"]})
+    assert values[0] == values[1]
+    with pytest.raises(SpecError, match="--workers"):
+        evaluate_dataset(store, str(path), workers=0)

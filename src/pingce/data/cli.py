@@ -169,6 +169,9 @@ def evaluate(
         ),
     ] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first malformed record.")] = False,
+    workers: Annotated[
+        int, typer.Option(help="Processes that score documents (as `data process --workers`).")
+    ] = 1,
     report_dir: Annotated[Path, typer.Option("--report-dir")] = Path("reports"),
     no_report: Annotated[bool, typer.Option("--no-report")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
@@ -183,7 +186,7 @@ def evaluate(
 
     run_id = evaluate_dataset(
         store, dataset, profile=profile, sample=sample, seed=seed, target=_parse_target(target),
-        stats=stats, strict=strict, show_progress=not quiet, topics=topics,
+        stats=stats, strict=strict, show_progress=not quiet, topics=topics, workers=workers,
         fields={"text_field": text_field, "id_field": id_field, "prompt_field": prompt_field,
                 "response_field": response_field, "messages_field": messages_field},
         check=lambda: None if no_report else check_writable(report_dir),
@@ -206,6 +209,7 @@ def evaluate_dataset(
     demo: bool = False,
     check: Any = None,
     topics: int = 8,
+    workers: int = 1,
 ) -> str:
     """Run the data-quality suite on a dataset through the shared run pipeline; returns the run id."""
     from pingce.core.run import RunRequest, execute_run
@@ -218,6 +222,8 @@ def evaluate_dataset(
         raise SpecError(f"--sample must be at least 1, got {sample}")
     if not 2 <= topics <= 100:
         raise SpecError(f"--topics must be between 2 and 100, got {topics}")
+    if workers < 1:
+        raise SpecError(f"--workers must be at least 1, got {workers}")
     scheme, sep, rest = dataset.partition(":")
     subject = dataset if sep and scheme in FORMATS and len(scheme) > 1 else f"data:{dataset}"
     path = Path(subject.split(":", 1)[1].split("?", 1)[0])
@@ -255,6 +261,8 @@ def evaluate_dataset(
         "strict": strict,
         "funnel": funnel,
     }
+    if workers > 1:  # an execution setting: the records and numbers do not depend on it
+        options["workers"] = workers
     options.update({k: v for k, v in (fields or {}).items() if v is not None})
     if demo:
         options["demo_data"] = True

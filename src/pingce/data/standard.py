@@ -192,7 +192,11 @@ class DataQualityStandard:
         )
 
     def execute(self, ctx: RunContext) -> None:
+        workers = int(ctx.options.get("workers") or 1)
         for task in ctx.plan.tasks:
+            if workers > 1 and len(task.units) > CHUNK:
+                _score_in_processes(ctx, task.task_id, task.units, task.handler, workers)
+                continue
             run_units(
                 ctx.store,
                 ctx.run_id,
@@ -214,6 +218,58 @@ class DataQualityStandard:
             options["target"] = task["target"]
         options.setdefault("topics", task.get("topics", DEFAULT_TOPICS))
         return summarize_quality(records, options, config.get("settings", {}))
+
+
+def _score_chunk(payloads: list[Any], settings: ScoringSettings) -> list[Any]:
+    return score_items(payloads, settings)
+
+
+def _score_in_processes(
+    ctx: RunContext, task_id: str, units: Sequence[WorkUnit], settings: Any, workers: int
+) -> None:
+    """`run_units` with the scoring spread over `workers` processes (spawned, like `data
+    process`); chunks are stored in order as they finish, so resume works the same way."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    done = ctx.store.existing_keys(ctx.run_id, task_id)
+    todo = [u for u in units if u.key not in done]
+    chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    bar = None
+    if ctx.progress is not None:
+        bar = ctx.progress.add_task(
+            f"scoring {task_id}", total=len(units), completed=len(units) - len(todo)
+        )
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        pending = []
+        ahead = iter(chunks)
+        for chunk in ahead:  # keep at most 2 chunks per worker in flight (bounded memory)
+            pending.append((chunk, pool.submit(_score_chunk, [u.payload for u in chunk], settings)))
+            if len(pending) < 2 * workers:
+                continue
+            _store_chunk(ctx, task_id, *pending.pop(0), bar)
+        while pending:
+            _store_chunk(ctx, task_id, *pending.pop(0), bar)
+
+
+def _store_chunk(ctx: RunContext, task_id: str, chunk: list[WorkUnit], fut: Any, bar: Any) -> None:
+    outcomes = fut.result()
+    ctx.store.add_records(
+        ctx.run_id,
+        [
+            {
+                "task": task_id,
+                "key": u.key,
+                "sample_id": u.sample_id,
+                "position": u.position,
+                "scores": out.scores,
+                "data": out.data,
+            }
+            for u, out in zip(chunk, outcomes, strict=True)
+        ],
+    )
+    if ctx.progress is not None and bar is not None:
+        ctx.progress.advance(bar, len(chunk))
 
 
 def register() -> None:

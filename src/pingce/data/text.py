@@ -104,9 +104,16 @@ def words(text: str, lang: str) -> list[str]:
     """Word tokens including punctuation tokens: regex words for 'en', jieba words for 'zh'."""
     if lang == "zh":
         return jieba_words(text)
-    return WORD_OR_PUNCT_RE.findall(text)
+    return list(_regex_words(text))
 
 
+@lru_cache(maxsize=64)
+def _regex_words(text: str) -> tuple[str, ...]:
+    # Each rule set and the evaluation's measures tokenize the same document; do it once.
+    return tuple(WORD_OR_PUNCT_RE.findall(text))
+
+
+@lru_cache(maxsize=1 << 16)  # tokens repeat; this ran once per token of every rule
 def is_punct_token(token: str) -> bool:
     return all(ch in PUNCTUATION or unicodedata.category(ch).startswith("P") for ch in token)
 
