@@ -693,7 +693,8 @@ class HFCausalLM:
         gens = []
         for row, ctx in enumerate(contexts):
             new = out[row, width:].tolist()
-            if self.eot_token_id in new:
+            hit_eos = self.eot_token_id in new
+            if hit_eos:
                 new = new[: new.index(self.eot_token_id)]
                 reason = "stop"
             else:
@@ -707,7 +708,13 @@ class HFCausalLM:
             if cut is not None:
                 text = text[:cut]
                 reason = "stop"
-            gens.append(repaired_generation(Generation(text, len(ctx), len(new), seconds, reason)))
+            # tokens_out counts every token generated for this output, the EOS token it stopped
+            # on included (a decoding step, and what OpenAI-compatible servers count in
+            # usage.completion_tokens), so local and served runs agree on identical outputs.
+            # A row stopped by a stop string generated no EOS: an EOS after it is padding
+            # (pad_token_id falls back to EOS).
+            n_out = len(new) + int(hit_eos and cut is None)
+            gens.append(repaired_generation(Generation(text, len(ctx), n_out, seconds, reason)))
         return gens
 
 

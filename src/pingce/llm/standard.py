@@ -37,7 +37,9 @@ EFFICIENCY_INDICATORS = [
         name="Output tokens",
         name_zh="输出词元数",
         unit="tokens",
-        definition="Tokens generated, summed over requests.",
+        definition="Tokens generated, summed over requests: every token generated for the "
+        "output, the end-of-sequence token it stopped on included (not batch padding); the "
+        "local and served backends count alike.",
     ),
     Indicator(
         id="latency_per_sample_ms",
