@@ -1,0 +1,51 @@
+"""The parity figures that benchmark result files publish are computed, not asserted: checked
+here on hand-made inputs (the benchmarks themselves run on demand, never in the test suite)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"pingce_bench_{name}", BENCH / f"{name}.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_dashboard_pagination_parity_compares_pages() -> None:
+    pytest.importorskip("starlette")
+    bench = _load("dashboard_pagination")
+    same = bench.compare_pages([5, 4, 3], [5, 4, 3])
+    swapped = bench.compare_pages([5, 3, 4], [5, 4, 3])
+    shifted = bench.compare_pages([4, 3, 2], [5, 4, 3])  # an off-by-one cursor
+    assert same == {"equal": True, "rows": 3, "differing_rows": 0, "same_rows_any_order": True}
+    assert not swapped["equal"] and swapped["same_rows_any_order"]
+    assert shifted["differing_rows"] == 2 and not shifted["same_rows_any_order"]
+    assert bench.pages_parity({"a": same, "b": same}) == (True, 1.0)
+    assert bench.pages_parity({"a": same, "b": shifted}) == (False, 0.5)
+    assert bench.pages_parity({}) == (False, 0.0)  # nothing compared is no parity
+    empty = bench.compare_pages([], [])
+    assert bench.pages_parity({"a": empty}) == (False, 0.0)  # an empty page proves nothing
+
+
+def test_dedup_parity_is_agreement_of_removed_sets() -> None:
+    """Hand counts: {a,b,c,d} vs {b,c,d,e} share 3 of 5 -> 0.6; per language, the English
+    documents a,b,c / b,c agree 2/3 and the Chinese d / d,e agree 1/2."""
+    bench = _load("data_dedup_vs_datatrove")
+    lang = {"a": "en", "b": "en", "c": "en", "d": "zh", "e": "zh"}
+    got = bench.agreement_by_language({"a", "b", "c", "d"}, {"b", "c", "d", "e"}, lang)
+    assert got == pytest.approx({"all": 0.6, "en": 2 / 3, "zh": 0.5})
+    assert bench.agreement(set(), set()) == 1.0  # both removed nothing: they agree
+    assert bench.parity_of({"all": 0.95, "en": 0.95, "zh": 0.9}, 0.9)
+    # A tool that removes more (higher recall, higher F1) is not "in parity": they disagree.
+    assert not bench.parity_of({"all": 0.97, "en": 0.99, "zh": 0.5}, 0.9)
