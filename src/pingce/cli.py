@@ -44,6 +44,8 @@ class ListWhat(StrEnum):
     tasks = "tasks"
     indicators = "indicators"
     runs = "runs"
+    filters = "filters"
+    metrics = "metrics"
 
 
 class Format(StrEnum):
@@ -389,7 +391,10 @@ def demo(
 
 @app.command("list")
 def list_(
-    what: Annotated[ListWhat, typer.Argument(help="standards|suites|tasks|indicators|runs")],
+    what: Annotated[
+        ListWhat,
+        typer.Argument(help="standards|suites|tasks|indicators|runs|filters|metrics"),
+    ],
     standard: Annotated[str | None, typer.Option(help="Only this standard.")] = None,
     suite: Annotated[
         str | None, typer.Option(help="For `tasks`: the suite (default: every built-in suite).")
@@ -397,7 +402,7 @@ def list_(
     limit: Annotated[int, typer.Option(help="For `runs`: how many.")] = 50,
     db: DbOpt = None,
 ) -> None:
-    """List standards, suites, tasks, indicators or stored runs."""
+    """List standards, suites, tasks, indicators, stored runs, answer filters or metrics."""
     from pingce.core.registry import standards
     from pingce.core.spec import builtin_suite_names, load_suite
 
@@ -432,6 +437,20 @@ def list_(
                 continue
             for ind in std.indicators():
                 table.add_row(sid, ind.id, ind.name, ind.name_zh, ind.unit, ind.direction)
+    elif what is ListWhat.filters:
+        from pingce.llm.listing import filter_rows
+
+        for col in ("filter", "parameters", "what it does"):
+            table.add_column(col)
+        for row in filter_rows():
+            table.add_row(*(escape(cell) for cell in row))  # "[invalid]" is not markup
+    elif what is ListWhat.metrics:
+        from pingce.llm.listing import metric_rows
+
+        for col in ("metric", "中文名", "better", "scale", "task types", "definition"):
+            table.add_column(col)
+        for row in metric_rows():
+            table.add_row(*(escape(cell) for cell in row))
     else:
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise SpecError(f"--limit must be between 1 and {MAX_LIST_LIMIT:,}, got {limit}")

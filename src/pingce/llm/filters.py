@@ -34,6 +34,7 @@ __all__ = [
     "lowercase",
     "option_letter",
     "regex",
+    "remove_whitespace",
     "strip",
     "take_until",
 ]
@@ -292,6 +293,14 @@ def boxed(fallback: str = INVALID) -> Filter:
 @filters.register("strip")
 def strip() -> Filter:
     """Surrounding whitespace removed."""
+    return str.strip
+
+
+@filters.register("remove_whitespace")
+def remove_whitespace() -> Filter:
+    """lm-eval's `remove_whitespace` filter: leading and trailing whitespace removed
+    (`str.strip`, as in lm-eval 0.4.x's current `WhitespaceFilter`; its older releases removed
+    only leading whitespace, and before that a single leading space)."""
     return str.strip
 
 

@@ -180,10 +180,42 @@ def _as_refs(refs: Sequence[str] | str) -> list[str]:
     return [refs] if isinstance(refs, str) else list(refs)
 
 
-def exact_match(pred: str, refs: Sequence[str]) -> float:
-    """1.0 if `pred` equals any reference after stripping surrounding whitespace, else 0.0."""
-    p = pred.strip()
-    return 1.0 if any(p == r.strip() for r in _as_refs(refs)) else 0.0
+_ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
+_ASCII_DIGITS = str.maketrans("", "", string.digits)
+
+
+def exact_match(
+    pred: str,
+    refs: Sequence[str],
+    *,
+    regexes_to_ignore: Sequence[str] = (),
+    ignore_case: bool = False,
+    ignore_punctuation: bool = False,
+    ignore_numbers: bool = False,
+) -> float:
+    """1.0 if `pred` equals any reference, else 0.0.
+
+    Both texts are stripped of surrounding whitespace, then transformed as lm-eval's
+    `exact_match` (HF evaluate's, `exact_match_hf_evaluate`) does, in its order: every match of
+    each of `regexes_to_ignore` removed (`re.sub`), lowercased (`ignore_case`), ASCII
+    punctuation removed (`ignore_punctuation`, Python's `string.punctuation`), ASCII digits
+    removed (`ignore_numbers`).
+    """
+
+    def norm(text: str) -> str:
+        text = text.strip()
+        for pattern in regexes_to_ignore:
+            text = re.sub(pattern, "", text)
+        if ignore_case:
+            text = text.lower()
+        if ignore_punctuation:
+            text = text.translate(_ASCII_PUNCTUATION)
+        if ignore_numbers:
+            text = text.translate(_ASCII_DIGITS)
+        return text
+
+    p = norm(pred)
+    return 1.0 if any(p == norm(r) for r in _as_refs(refs)) else 0.0
 
 
 def normalized_match(pred: str, refs: Sequence[str]) -> float:

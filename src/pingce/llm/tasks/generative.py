@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pingce.backends.base import (
     GenerationParams,
@@ -33,6 +34,28 @@ class GenerationSettings(BaseModel):
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
 
 
+class ExactMatchOptions(BaseModel):
+    """lm-eval's `exact_match` options (`metric_list: - metric: exact_match, ignore_case: ...`),
+    applied to the prediction and every reference alike; see `text_metrics.exact_match`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    regexes_to_ignore: list[str] = Field(default_factory=list)
+    ignore_case: bool = False
+    ignore_punctuation: bool = False
+    ignore_numbers: bool = False
+
+    @field_validator("regexes_to_ignore")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"regexes_to_ignore: invalid pattern {pattern!r}: {exc}") from None
+        return patterns
+
+
 class GenerativeParams(CommonParams):
     # A field holding the reference(s) (a string or a list), or a template.
     target: str = "answer"
@@ -42,6 +65,7 @@ class GenerativeParams(CommonParams):
     filters: list[str | dict[str, Any]] = Field(default_factory=lambda: ["strip"])
     chat_template: bool = False
     system_prompt: str | None = None
+    exact_match: ExactMatchOptions = Field(default_factory=ExactMatchOptions)
 
 
 @task_types.register("generative")
@@ -137,7 +161,9 @@ class GenerativeTask(LLMTask):
             scores: dict[str, Any] = {}
             for name in self.metric_names:
                 if name == "exact_match":
-                    scores[name] = text_metrics.exact_match(answer, refs)
+                    scores[name] = text_metrics.exact_match(
+                        answer, refs, **self.params.exact_match.model_dump()
+                    )
                 elif name == "normalized_match":
                     scores[name] = text_metrics.normalized_match(answer, refs)
                 elif name in {"precision", "recall", "f1"}:
