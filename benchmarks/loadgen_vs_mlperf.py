@@ -7,10 +7,12 @@ Python callbacks). The scheduling-error figure at 1,000 QPS uses a no-op SUT. In
 
 - Offline: throughput (samples/s) of one query with enough samples for MIN_DURATION_S;
 - SingleStream: the p90 latency and its early-stopping estimate over MIN_DURATION_S;
-- a Server run at SERVER_QPS with a p99 bound, whose VALID/INVALID verdict is compared too.
+- Server runs at SERVER_LOAD x capacity with a SERVER_BOUND_MS bound on the p90 latency
+  (SERVER_PERCENTILE), whose VALID/INVALID verdicts are compared too.
 
 Agreement targets (issue 5): Offline throughput and SingleStream p90 within 5%, identical
-validity verdicts. `ratio` = pingce Offline samples/s / loadgen Offline samples/s.
+validity verdicts; each is a pass/fail field under `checks` (`agreement_checks`).
+`ratio` = pingce Offline samples/s / loadgen Offline samples/s.
 
     .venv/bin/python benchmarks/loadgen_vs_mlperf.py   # writes results/loadgen_vs_mlperf.json
 """
@@ -37,6 +39,19 @@ SERVER_LOAD = (0.3, 2.0)
 SERVER_BOUND_MS = 100.0
 SERVER_PERCENTILE = 0.90
 RESULT = Path(__file__).parent / "results" / "loadgen_vs_mlperf.json"
+AGREEMENT_TOLERANCE = 0.05  # relative difference allowed for throughput and p90 latency
+
+
+def agreement_checks(agreement: dict) -> dict[str, bool]:
+    """Pass/fail of each agreement target, from the `agreement` figures of a result."""
+    verdicts = agreement["verdicts"].values()
+    return {
+        "offline_throughput_within_5pct": agreement["offline_throughput_rel_diff"]
+        <= AGREEMENT_TOLERANCE,
+        "single_stream_p90_within_5pct": agreement["single_stream_p90_rel_diff"]
+        <= AGREEMENT_TOLERANCE,
+        "verdicts_identical": all(v["loadgen"] == v["pingce"] for v in verdicts),
+    }
 
 
 def _summary(outdir: str) -> str:
@@ -239,6 +254,7 @@ def main() -> None:
             "single_stream_p90_rel_diff": abs(pc_p90 - lg_p90) / lg_p90,
             "verdicts": {s: {"loadgen": a, "pingce": b} for s, (a, b) in verdicts.items()},
         },
+        "checks": {},
         "notes": (
             f"Same SUT object (ResNet-50 random weights, 32x32, torch {torch.__version__}, 1 thread), {MIN_DURATION_S:g} s "
             f"minimum per run, Server at {SERVER_LOAD} x capacity ({capacity:.1f} QPS) with a "
@@ -247,9 +263,10 @@ def main() -> None:
             "figures move with other work). python " + sys.version.split()[0]
         ),
     }
+    out["checks"] = agreement_checks(out["agreement"])
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps({k: out[k] for k in ("ratio", "parity", "agreement")}, indent=2))
+    print(json.dumps({k: out[k] for k in ("ratio", "parity", "agreement", "checks")}, indent=2))
 
 
 if __name__ == "__main__":

@@ -49,3 +49,36 @@ def test_dedup_parity_is_agreement_of_removed_sets() -> None:
     assert bench.parity_of({"all": 0.95, "en": 0.95, "zh": 0.9}, 0.9)
     # A tool that removes more (higher recall, higher F1) is not "in parity": they disagree.
     assert not bench.parity_of({"all": 0.97, "en": 0.99, "zh": 0.5}, 0.9)
+
+
+def test_loadgen_agreement_targets_are_pass_fail() -> None:
+    """The 5% targets: 4.9% passes, 5.1% fails; verdicts must all match."""
+    bench = _load("loadgen_vs_mlperf")
+    same = {"s@0.3x": {"loadgen": True, "pingce": True}}
+    ok = bench.agreement_checks(
+        {"offline_throughput_rel_diff": 0.049, "single_stream_p90_rel_diff": 0.0, "verdicts": same}
+    )
+    assert ok == {
+        "offline_throughput_within_5pct": True,
+        "single_stream_p90_within_5pct": True,
+        "verdicts_identical": True,
+    }
+    bad = bench.agreement_checks(
+        {
+            "offline_throughput_rel_diff": 0.0,
+            "single_stream_p90_rel_diff": 0.051,
+            "verdicts": {**same, "s@1x": {"loadgen": False, "pingce": True}},
+        }
+    )
+    assert not bad["single_stream_p90_within_5pct"] and not bad["verdicts_identical"]
+
+
+def test_benchmark_readme_states_the_committed_repeats() -> None:
+    """The README's repeat count for llm_mc_vs_lmeval is the one its result file used."""
+    import json
+    import re
+
+    result = json.loads((BENCH / "results" / "llm_mc_vs_lmeval.json").read_text("utf-8"))
+    readme = (BENCH / "README.md").read_text("utf-8")
+    said = re.search(r"the committed\s+result used (\d+)", readme)
+    assert said and int(said.group(1)) == result["settings"]["repeats"]
