@@ -217,7 +217,7 @@ def _leftovers(pid: int) -> list[str]:
             continue  # exited, waiting to be reaped: nothing runs
         uid = int(fields["Uid"].split()[0])
         if uid in uids or MARKER.encode() in cmdline:
-            found.append(f"{entry} {fields.get('State', '').strip()}: {cmdline[:80]!r}")
+            found.append(f"{entry} {fields.get('State', '').strip()}: {cmdline[-120:]!r}")
     return found
 
 
@@ -354,7 +354,11 @@ def test_attack_battery_end_to_end(replay_server: Any, tmp_path: Path) -> None:
 
 def test_interrupt_kills_running_programs(replay_server: Any, tmp_path: Path) -> None:
     """SIGINT while programs run: pingce ends and every sandbox with it, long before 60 s."""
-    sleeper = f"import time\n# {MARKER}\ntime.sleep(60)"
+    # The program execs a sleeper whose command line carries the marker, found in /proc here.
+    sleeper = (
+        "import os, sys\n"
+        f"os.execv(sys.executable, [sys.executable, '-c', 'import time  # {MARKER}\\ntime.sleep(60)'])"
+    )
     rows = [{"id": f"s{i}", "prompt": f"<<{sleeper}>>", "test": "pass"} for i in range(2)]
     suite = _suite(tmp_path, rows, workers=2)
     suite.write_text(suite.read_text().replace("timeout_s: 2", "timeout_s: 120"))
@@ -366,10 +370,18 @@ def test_interrupt_kills_running_programs(replay_server: Any, tmp_path: Path) ->
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if len([p for p in _leftovers(proc.pid) if "sleep" not in p]) >= 2:
+        if len([p for p in _leftovers(proc.pid) if MARKER in p]) >= 2:
             break
         time.sleep(0.1)
-    assert proc.poll() is None, proc.communicate()[0][-2000:]
+    if proc.poll() is not None:  # say which layer ran, to tell a slow start from a wrong uid
+        db = sqlite3.connect(tmp_path / "s.db")
+        rows_seen = [
+            json.loads(d).get("isolation") for (d,) in db.execute("select data from records")
+        ]
+        db.close()
+        pytest.fail(
+            f"pingce ended before its programs were seen: {rows_seen} {proc.stdout.read()[-500:]}"
+        )
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=30)
     assert proc.returncode != 0
