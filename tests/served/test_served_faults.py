@@ -158,22 +158,37 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds("1000", 300) == 300.0
     assert retry_after_seconds(None, 300) is None
     assert retry_after_seconds("soon", 300) is None
-    date = formatdate(time.time() + 5, usegmt=True)
-    assert 3.0 <= (retry_after_seconds(date, 300) or 0) <= 5.0
+    now = 1_800_000_000.0  # a scripted clock: an HTTP date 5 s after it (whole seconds)
+    date = formatdate(now + 5, usegmt=True)
+    assert retry_after_seconds(date, 300, now=now) == 5.0
+    assert retry_after_seconds(formatdate(now - 5, usegmt=True), 300, now=now) == 0.0
+    # the default clock: a busy machine can only shorten the wait, never lengthen it
+    left = retry_after_seconds(formatdate(time.time() + 5, usegmt=True), 300)
+    assert left is not None and 0.0 <= left <= 5.0
 
 
 def test_requests_per_minute_budget_paces_requests() -> None:
+    """On a scripted clock (each sleep advances it by what was asked), so the pacing is checked
+    exactly and no busy machine can change it."""
     import asyncio
 
-    async def take(n: int) -> float:
-        budget = RateBudget(600)  # 10/s, bursts of 2 s (20 requests)
-        t0 = time.monotonic()
+    async def take(n: int) -> list[float]:
+        now = [0.0]
+        slept: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            slept.append(seconds)
+            now[0] += seconds
+            await asyncio.sleep(0)
+
+        budget = RateBudget(600, clock=lambda: now[0], sleep=sleep)  # 10/s, bursts of 2 s
         for _ in range(n):
             await budget.take(1)
-        return time.monotonic() - t0
+        return slept
 
-    assert asyncio.run(take(20)) < 0.2
-    assert asyncio.run(take(30)) >= 0.9  # 10 beyond the burst at 10/s
+    assert asyncio.run(take(20)) == []  # the 20-request burst never waits
+    slept = asyncio.run(take(30))  # 10 beyond the burst at 10/s: 0.1 s each
+    assert slept == pytest.approx([0.1] * 10) and sum(slept) == pytest.approx(1.0)
 
 
 def test_sampled_requests_are_cached_per_repeat(fault_server, tmp_path) -> None:
