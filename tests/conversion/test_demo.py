@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,10 @@ def test_demo_step(step: str, tmp_path: Path) -> None:
 
     store = open_store(os.environ["PINGCE_DB"])
     ctx = DemoContext(store=store, report_dir=tmp_path, console=Console(quiet=True), quiet=True)
-    start = time.perf_counter()
     run_id = demos.get(step)(ctx)
-    elapsed = time.perf_counter() - start
     row = store.get_run(run_id)
     assert row.status == "completed"
     doc = build_report_doc(store, row)
     paths = write_report(doc, tmp_path / run_id)  # validates against the report schema
     assert {p.name for p in paths} == {"report.html", "report.md", "report.json"}
     assert doc["sections"]
-    assert elapsed < 40, f"demo step {step} took {elapsed:.1f} s"

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -156,16 +155,13 @@ def test_demo_step(tmp_path: Path) -> None:
 
     store = open_store(os.environ["PINGCE_DB"])
     ctx = DemoContext(store=store, report_dir=tmp_path, console=Console(quiet=True), quiet=True)
-    start = time.perf_counter()
     run_id = demos.get("60-labeling")(ctx)
-    elapsed = time.perf_counter() - start
     row = store.get_run(run_id)
     assert row.status == "completed"
     write_report(build_report_doc(store, row), tmp_path / run_id)
     metrics = row.results["tasks"][0]["metrics"]
     assert 0 < metrics["label_f1"]["value"] < 1  # the demo set is made to be imperfect
     assert "label_cer" in metrics and "label_ap" in metrics
-    assert elapsed < 30, f"demo step took {elapsed:.1f} s"
 
 
 def test_every_indicator_is_documented() -> None:
