@@ -15,6 +15,7 @@ PACKAGES=(
   "chromium|the dashboard's browser tests (Playwright drives Debian's Chromium)"
   "bubblewrap|the sandbox for model-written code (bwrap) and its attack tests"
   "fonts-noto-cjk|Chinese text in rendered charts and dashboard screenshots"
+  "manpages-zh|real Chinese text (translated man pages) for the data filters' tests"
   "libgl1|OpenCV builds that link libGL (the venv's headless OpenCV does not)"
   "libglib2.0-0|OpenCV's GLib dependency"
   "klettres-data|bona fide recordings of the deepfake-voice test set"

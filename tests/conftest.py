@@ -82,9 +82,11 @@ def pingce_cli() -> CliRunner:
 
 # ---- system packages: skip with the Debian package's name, list the skips at the end ----
 
-# What the end summary reads: the package names after "apt-get install" in a reason that says
-# "Debian package" (options such as -y skipped).
+# What the end summary reads in a reason that says "Debian package": the names after
+# "apt-get install" (options such as -y skipped), else the list after "Debian package(s)".
 INSTALL_HINT = re.compile(r"apt-get install(?: +-\S+)*((?: +[a-z0-9][a-z0-9+.-]*)+)")
+_NAME = r"[a-z0-9][a-z0-9+.-]*[a-z0-9+]"
+PACKAGE_LIST = re.compile(rf"Debian packages? ({_NAME}(?:(?:, | and ){_NAME})*)")
 
 
 def missing_package_reason(missing: Sequence[tuple[str, str]]) -> str:
@@ -143,9 +145,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for report in terminalreporter.stats.get("skipped", []):
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-        match = INSTALL_HINT.search(reason) if "Debian package" in reason else None
+        if "Debian package" not in reason:
+            continue
+        match = INSTALL_HINT.search(reason)
         if match:
             counts.update(set(match.group(1).split()))
+        elif match := PACKAGE_LIST.search(reason):
+            counts.update(set(re.split(r", | and ", match.group(1))))
     if not counts:
         return
     terminalreporter.section("skipped for missing Debian packages")

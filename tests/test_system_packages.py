@@ -33,6 +33,9 @@ def test_sox():
 
 def test_fixture_skip():
     pytest.skip("needs Debian package pingce-other (no server); apt-get install pingce-other")
+
+def test_free_form_skip():
+    pytest.skip("needs the pages (Debian packages pingce-a, pingce-b and pingce-c)")
 """
 
 
@@ -56,7 +59,7 @@ def test_missing_packages_skip_and_are_summarised(tmp_path: Path) -> None:
     proc = _run(tmp_path, {"PATH": f"{empty}{os.pathsep}{Path(sys.executable).parent}"})
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
-    assert "1 passed, 4 skipped" in out
+    assert "1 passed, 5 skipped" in out
     assert (
         "needs Debian package pingce-no-such-package (no pingce-no-such-binary on PATH); "
         "apt-get install pingce-no-such-package" in out
@@ -67,6 +70,8 @@ def test_missing_packages_skip_and_are_summarised(tmp_path: Path) -> None:
     assert "pingce-no-such-package: 2 tests skipped" in summary
     assert "pingce-other: 1 test skipped" in summary and "sox: 1 test skipped" in summary
     assert "python3" not in summary
+    for name in ("pingce-a", "pingce-b", "pingce-c"):
+        assert f"{name}: 1 test skipped" in summary
 
 
 def test_hidden_package_counts_as_missing(tmp_path: Path) -> None:
