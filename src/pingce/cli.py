@@ -171,6 +171,15 @@ def run(
         Path | None,
         typer.Option(help="Served models: price table (JSON/YAML) for cost accounting."),
     ] = None,
+    model_arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model-arg",
+            help="Served models: KEY=VALUE for any option of docs/standards/llm-served.md "
+            "(e.g. max_retries=2, request_cache=false, adaptive=false, backoff_base_s=1); "
+            "repeatable; wins over the flags above.",
+        ),
+    ] = None,
     resume: Annotated[
         str | None, typer.Option(help="Resume an interrupted run by id; recomputes nothing stored.")
     ] = None,
@@ -225,6 +234,7 @@ def run(
         }
         options: dict[str, Any] = {
             **{k: v for k, v in served.items() if v is not None},
+            **_model_args(model_arg, model),
             "device": device,
             "dtype": dtype,
             "batch_size": _parse_batch_size(batch_size),
@@ -261,11 +271,37 @@ def run(
             overrides["concurrency"] = concurrency
         if threads is not None:
             overrides["threads"] = threads
+        # served-model client settings (retries, cache, backoff, ...) may change on resume
+        overrides.update(_model_args(model_arg, None, resuming=True))
         _sandbox_options(overrides, sandbox, allow_unsafe_code)
     run_id = execute_run(
         store, request, resume=resume, show_progress=not quiet, overrides=overrides
     )
     finish_run(store, run_id, None if no_report else report_dir)
+
+
+def _model_args(
+    pairs: list[str] | None, model: str | None, *, resuming: bool = False
+) -> dict[str, Any]:
+    """--model-arg KEY=VALUE pairs as typed served-model options (see backends.openai); on
+    resume only the client's execution settings may change, not what is asked of the model."""
+    if not pairs:
+        return {}
+    if model is not None and not model.startswith("openai"):
+        raise SpecError(
+            f"--model-arg sets served-model options; {model!r} is not a served model",
+            hint="use it with --model openai://HOST:PORT/v1?model=NAME",
+        )
+    from pingce.backends.openai import CLIENT_ONLY_ARGS, parse_model_args
+
+    parsed = parse_model_args(pairs)
+    fixed = sorted(set(parsed) - CLIENT_ONLY_ARGS) if resuming else []
+    if fixed:
+        raise SpecError(
+            f"--model-arg {', '.join(fixed)} cannot change when resuming a run",
+            hint=f"on --resume only these may: {', '.join(sorted(CLIENT_ONLY_ARGS))}",
+        )
+    return parsed
 
 
 def _sandbox_options(options: dict[str, Any], sandbox: str | None, allow_unsafe: bool) -> None:

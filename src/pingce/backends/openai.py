@@ -762,6 +762,97 @@ def _positive(options: dict[str, Any], name: str, default: Any, cast: type = flo
     return number
 
 
+def _flag(options: dict[str, Any], name: str, default: bool) -> bool:
+    """A yes/no option: a bool, or the text true/false/yes/no/1/0 (a YAML or CLI value)."""
+    value = options.get(name, default)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "1", "on"}:
+        return True
+    if text in {"false", "no", "0", "off"}:
+        return False
+    raise SpecError(f"option {name} must be true or false, got {value!r}")
+
+
+# What `pingce run --model-arg KEY=VALUE` may set for a served model, and how each value is
+# read; the same names as the options table of docs/standards/llm-served.md.
+MODEL_ARGS: dict[str, type] = {
+    "base_url": str,
+    "api_key_env": str,
+    "concurrency": int,
+    "adaptive": bool,
+    "timeout_s": float,
+    "connect_timeout_s": float,
+    "max_retries": int,
+    "backoff_base_s": float,
+    "backoff_max_s": float,
+    "requests_per_minute": float,
+    "tokens_per_minute": float,
+    "stream": bool,
+    "endpoint": str,
+    "tokenizer": str,
+    "max_length": int,
+    "prices": str,
+    "request_cache": bool,
+    "http_transport": str,
+}
+
+
+# Those that only change how requests are sent, never what is asked or answered (so a resumed
+# run may change them).
+CLIENT_ONLY_ARGS = frozenset(
+    {
+        "concurrency",
+        "adaptive",
+        "timeout_s",
+        "connect_timeout_s",
+        "max_retries",
+        "backoff_base_s",
+        "backoff_max_s",
+        "requests_per_minute",
+        "tokens_per_minute",
+        "request_cache",
+        "http_transport",
+    }
+)
+
+
+def parse_model_args(pairs: Sequence[str]) -> dict[str, Any]:
+    """`KEY=VALUE` strings -> typed served-model options; unknown keys and values that do not
+    parse are user errors naming the key."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise SpecError(
+                f"--model-arg {pair!r} is not KEY=VALUE", hint="e.g. --model-arg max_retries=2"
+            )
+        kind = MODEL_ARGS.get(key)
+        if kind is None:
+            raise SpecError(
+                f"--model-arg: unknown served-model option {key!r}",
+                hint=f"one of: {', '.join(MODEL_ARGS)}",
+            )
+        raw = raw.strip()
+        if kind is bool:
+            value: Any = _flag({key: raw}, key, False)
+        elif kind is str:
+            value = raw
+        else:
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise SpecError(
+                    f"--model-arg {key}: expected {'an integer' if kind is int else 'a number'}, "
+                    f"got {raw!r}"
+                ) from None
+            _positive({key: value}, key, None, kind)
+        out[key] = value
+    return out
+
+
 def open_openai(subject: SubjectSpec, options: dict[str, Any]) -> OpenAICompatibleLM:
     """The `openai` backend: a subject spec and run options -> an `OpenAICompatibleLM`.
 
@@ -784,7 +875,7 @@ def open_openai(subject: SubjectSpec, options: dict[str, Any]) -> OpenAICompatib
         )
     client = ClientSettings(
         concurrency=_positive(options, "concurrency", 32, int),
-        adaptive=bool(options.get("adaptive", True)),
+        adaptive=_flag(options, "adaptive", True),
         timeout_s=_positive(options, "timeout_s", 120.0),
         connect_timeout_s=_positive(options, "connect_timeout_s", 10.0),
         max_retries=_positive(options, "max_retries", 6, int),
@@ -801,11 +892,11 @@ def open_openai(subject: SubjectSpec, options: dict[str, Any]) -> OpenAICompatib
         api_key_env=options.get("api_key_env") or None,
         client=client,
         endpoint=str(options.get("endpoint") or p.get("endpoint") or "auto"),
-        stream=bool(options.get("stream", True)),
+        stream=_flag(options, "stream", True),
         tokenizer=options.get("tokenizer") or p.get("tokenizer"),
         max_length=int(max_length) if max_length else None,
         prices=options.get("prices"),
-        request_cache=bool(options.get("request_cache", True)),
+        request_cache=_flag(options, "request_cache", True),
         revision=p.get("revision"),
     )
 
