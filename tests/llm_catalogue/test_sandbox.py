@@ -273,3 +273,39 @@ def test_code_tasks_split_their_templates_at_the_completion() -> None:
         assert isinstance(program, tuple) and "".join(program) == full
         assert program[0].endswith(row[solution])
         assert run_program(program, LIMITS).passed, name
+
+
+def test_programs_die_when_the_evaluator_is_killed() -> None:
+    """SIGKILL of the evaluator (no chance to clean up): bwrap's --die-with-parent ends them."""
+    import signal
+    import subprocess
+    import sys
+
+    marker = "pingce_killed_parent_marker_6203"
+    sleeper = (
+        "import os, sys\nos.execv(sys.executable, [sys.executable, '-c', "
+        f"'import time  # {marker}\\ntime.sleep(60)'])"
+    )
+    code = (
+        "from pingce.llm.sandbox import SandboxLimits, run_programs\n"
+        f"run_programs([{sleeper!r}] * 2, SandboxLimits(timeout_s=100), workers=2)\n"
+    )
+    evaluator = subprocess.Popen([sys.executable, "-c", code])
+
+    def programs() -> list[int]:  # the evaluator's own command line names the marker too
+        return [pid for pid in _processes_with(marker) if pid != evaluator.pid]
+
+    try:
+        for _ in range(300):
+            if len(programs()) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(programs()) == 2
+    finally:
+        evaluator.send_signal(signal.SIGKILL)
+        evaluator.wait()
+    for _ in range(50):
+        if not programs():
+            break
+        time.sleep(0.1)
+    assert programs() == []
