@@ -67,6 +67,10 @@ if [ "$mode" = install ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 
         apt-get install -y -qq --no-install-recommends "${names[@]}" >/dev/null; }; }; then
     exit 0
   fi
+  # one unavailable package fails the whole transaction: install the others one by one
+  for name in "${names[@]}"; do
+    installed "$name" || apt-get install -y -qq --no-install-recommends "$name" >/dev/null 2>&1 || true
+  done
   echo "system-packages: apt-get could not install them all; the tests that need them skip" >&2
   missing_now=()
   for entry in "${missing[@]}"; do installed "${entry%%|*}" || missing_now+=("$entry"); done
@@ -75,8 +79,10 @@ if [ "$mode" = install ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 
 fi
 
 echo "system-packages: missing Debian packages (the tests that need them are skipped):"
+names=()
 for entry in "${missing[@]}"; do
   printf '  %-20s %s\n' "${entry%%|*}" "${entry#*|}"
+  names+=("${entry%%|*}")
 done
 echo "  install them with: sudo apt-get install --no-install-recommends ${names[*]}"
 exit 0
