@@ -68,15 +68,15 @@ def doc_terms(tokens: Sequence[str], limit: int = TERMS_PER_DOC) -> dict[str, in
     Dropped: stop words (scikit-learn's English list, pingce's Chinese list), tokens without a
     letter, one-letter Latin tokens and one-character Han tokens (mostly function words).
     """
-    stop = _english_stop_words()
-    counts: Counter[str] = Counter()
-    for tok in tokens:
-        if len(tok) < 2 or tok in stop or tok in CHINESE_STOP_WORDS:
-            continue
-        if not any(ch.isalpha() for ch in tok):
-            continue
-        counts[tok] += 1
+    counts = Counter(tok for tok in tokens if _content_term(tok))
     return dict(counts.most_common(limit))
+
+
+@lru_cache(maxsize=1 << 16)  # tokens repeat across documents: decide each once
+def _content_term(tok: str) -> bool:
+    if len(tok) < 2 or tok in _english_stop_words() or tok in CHINESE_STOP_WORDS:
+        return False
+    return any(ch.isalpha() for ch in tok)
 
 
 @dataclass(frozen=True)
