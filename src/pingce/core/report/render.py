@@ -527,6 +527,9 @@ def _md_sections(doc: Mapping[str, Any]) -> list[list[str]]:
 
 
 def _md_indicators(doc: Mapping[str, Any]) -> list[str]:
+    # With several scopes (tasks, scenarios, variants) the same indicator id repeats: a Scope
+    # column tells the rows apart (the HTML table always has one).
+    scoped = len({i.get("scope") for i in doc["indicators"]}) > 1
     rows = [
         (
             i["id"],
@@ -537,10 +540,13 @@ def _md_indicators(doc: Mapping[str, Any]) -> list[str]:
             direction_text(i["direction"]),
             threshold_text(i["threshold"], i["direction"]),
             i["verdict"] or MISSING,
+            *([format_plain(i.get("scope"))] if scoped else []),
         )
         for i in doc["indicators"]
     ]
     header = ["Indicator", "Name", "中文名", "Value", "Unit", "Direction", "Threshold", "Verdict"]
+    if scoped:
+        header.append("Scope")
     return ["## Indicators · 指标", "", *md_table(header, rows)] if rows else []
 
 
