@@ -22,7 +22,10 @@ __all__ = [
     "Estimate",
     "PairedResult",
     "bootstrap_ci",
+    "bootstrap_indices",
     "estimate",
+    "estimate_indexed",
+    "estimates_indexed",
     "mcnemar",
     "mean_stderr",
     "paired_bootstrap",
@@ -143,6 +146,68 @@ def _resampled_statistic(
         for row in idx:
             out[k] = float(statistic([items[i] for i in row]))
             k += 1
+    return out
+
+
+def bootstrap_indices(n: int, n_resamples: int = 1000, seed: int = 0) -> Iterator[np.ndarray]:
+    """The bootstrap resamples of `n` items as index vectors (each of length n), one per
+    resample: the same draws, in the same order, as the list path of `bootstrap_ci` /
+    `estimate` uses for the same seed, so array statistics reproduce its intervals."""
+    if n < 1:
+        raise ValueError("bootstrap_indices needs at least one item")
+    _check_resamples(n_resamples)
+    for idx in _index_chunks(n, n_resamples, seed):
+        yield from idx
+
+
+def estimate_indexed(
+    n: int,
+    statistic: Callable[[np.ndarray], float],
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Estimate:
+    """`estimate` for a corpus statistic over data the caller holds in arrays.
+
+    `statistic(idx)` computes the statistic on the items at positions `idx` (an int index
+    vector, repeats allowed; ``np.arange(n)`` for the full sample), so no per-resample list
+    of items is built. Same draws and result as `estimate(items, statistic)` for the same
+    seed; non-finite resampled values (a resample where the statistic is undefined) make
+    the CI None.
+    """
+    (est,) = estimates_indexed(
+        n, lambda idx: [statistic(idx)], n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+    return est
+
+
+def estimates_indexed(
+    n: int,
+    statistics: Callable[[np.ndarray], Sequence[float]],
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> list[Estimate]:
+    """`estimate_indexed` for several statistics computed together from one resample
+    (`statistics(idx)` returns one value per statistic), e.g. EER and minDCF from one pass
+    over a sorted score array. One `Estimate` per statistic, in order."""
+    _check_confidence(confidence)
+    _check_resamples(n_resamples)
+    if n < 1:
+        raise ValueError("estimate_indexed needs at least one item")
+    method = "bootstrap-percentile"
+    values = [float(v) for v in statistics(np.arange(n))]
+    if n == 1:
+        return [Estimate(v, None, v, v, n, confidence, method) for v in values]
+    boot = np.empty((n_resamples, len(values)), dtype=float)
+    for k, idx in enumerate(bootstrap_indices(n, n_resamples, seed)):
+        boot[k] = [float(v) for v in statistics(idx)]
+    out = []
+    for j, v in enumerate(values):
+        low, high = _percentile_interval(boot[:, j], confidence)
+        out.append(Estimate(v, float(boot[:, j].std(ddof=1)), low, high, n, confidence, method))
     return out
 
 

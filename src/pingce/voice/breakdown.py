@@ -9,7 +9,6 @@ trials against the attack's spoofs in that condition. Groups with no trial of a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +24,25 @@ class Row:
     attack: str
     condition: str
     language: str
+
+
+Trials = Any  # a `pingce.voice.columns.TrialTable`, or a sequence of `Row`s
+
+
+def _columns(rows: Trials) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(scores, bona, attack, condition, language) arrays; string columns as object arrays."""
+    from pingce.voice.columns import TrialTable
+
+    if isinstance(rows, TrialTable):
+        return (rows.score, rows.bona, rows.attack.values(), rows.condition.values(),
+                rows.language.values())  # fmt: skip
+    return (
+        np.array([r.score for r in rows], dtype=float),
+        np.array([r.bona for r in rows], dtype=bool),
+        np.array([r.attack for r in rows], dtype=object),
+        np.array([r.condition for r in rows], dtype=object),
+        np.array([r.language for r in rows], dtype=object),
+    )
 
 
 def _metrics(bona: np.ndarray, spoof: np.ndarray) -> dict[str, float] | None:
@@ -45,10 +63,9 @@ def _r(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else round(float(x), digits)
 
 
-def groups(rows: Sequence[Row]) -> list[dict[str, Any]]:
+def groups(rows: Trials) -> list[dict[str, Any]]:
     """One dict per group: by, value, n_bona, n_spoof and the metrics (None when undefined)."""
-    scores = np.array([r.score for r in rows])
-    bona = np.array([r.bona for r in rows])
+    scores, bona, attacks, conds, langs = _columns(rows)
     out: list[dict[str, Any]] = []
 
     def add(by: str, value: str, mb: np.ndarray, ms: np.ndarray) -> None:
@@ -63,11 +80,9 @@ def groups(rows: Sequence[Row]) -> list[dict[str, Any]]:
         )
 
     add("pooled", "all", bona, ~bona)
-    attacks = np.array([r.attack for r in rows])
     for a in sorted({str(v) for v in attacks[~bona]}):
         add("attack", a, bona, (~bona) & (attacks == a))
-    for field in ("condition", "language"):
-        vals = np.array([getattr(r, field) for r in rows])
+    for field, vals in (("condition", conds), ("language", langs)):
         distinct = sorted({str(v) for v in vals})
         if len(distinct) < 2:
             continue
@@ -112,10 +127,8 @@ def breakdown_section(gs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def det_section(rows: Sequence[Row]) -> dict[str, Any]:
-    scores = np.array([r.score for r in rows])
-    bona = np.array([r.bona for r in rows])
-    conds = np.array([r.condition for r in rows])
+def det_section(rows: Trials) -> dict[str, Any]:
+    scores, bona, _, conds, _ = _columns(rows)
     series = []
     x, y = vm.det_points(scores[bona], scores[~bona])
     series.append({"name": "pooled", "x": x, "y": y})
@@ -145,11 +158,8 @@ def det_section(rows: Sequence[Row]) -> dict[str, Any]:
     }
 
 
-def heatmap_section(rows: Sequence[Row]) -> dict[str, Any] | None:
-    scores = np.array([r.score for r in rows])
-    bona = np.array([r.bona for r in rows])
-    attacks = np.array([r.attack for r in rows])
-    conds = np.array([r.condition for r in rows])
+def heatmap_section(rows: Trials) -> dict[str, Any] | None:
+    scores, bona, attacks, conds, _ = _columns(rows)
     attack_names = sorted({str(v) for v in attacks[~bona]})
     cond_names = sorted({str(v) for v in conds})
     if len(attack_names) < 2 and len(cond_names) < 2:

@@ -1,9 +1,11 @@
 """The voice standard's metrics as registered `MetricDef`s, computed from stored records.
 
-Each record of a scored trial stores, under every metric name, the pair [score, is_bonafide];
-a metric's `statistic` turns a list of pairs into one number, so the value and its bootstrap
-CI both come from the stored records (`pingce.core.stats.estimate`). A resample with no
-trial of one class has no EER: the statistic is NaN there and the CI is then not reported.
+A metric's `statistic` turns a list of [score, is_bonafide] pairs into one number (the
+registry's generic form). The report computes the same metrics from arrays of the stored
+trials (`ARRAY_FN`), and the EER / minDCF bootstrap CIs resample index vectors over those
+arrays (`eer_min_dcf_resampler`, `pingce.core.stats.estimates_indexed`) with the same draws
+as the list form. A resample with no trial of one class has no EER: the statistic is NaN
+there and the CI is then not reported.
 """
 
 from __future__ import annotations
@@ -94,6 +96,32 @@ VOICE_METRICS = [
 ]
 BY_NAME = {m.name: m for m in VOICE_METRICS}
 BOOTSTRAPPED = ("voice_eer", "voice_min_dcf")
+
+# The same metrics on (bona fide scores, spoof scores) arrays: what the report computes from
+# the stored trials (each trial stored once), without a [score, label] pair per metric.
+ARRAY_FN: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "voice_eer": lambda b, s: vm.eer(b, s)[0],
+    "voice_min_dcf": lambda b, s: vm.min_dcf(b, s)[0],
+    "voice_act_dcf": lambda b, s: vm.act_dcf(b, s)[0],
+    "voice_cllr": vm.cllr,
+    "voice_min_cllr": vm.min_cllr,
+    "voice_eer_rocch": vm.eer_rocch,
+}
+
+
+def eer_min_dcf_resampler(scores: np.ndarray, bona: np.ndarray) -> Callable[[np.ndarray], list[float]]:  # fmt: skip
+    """statistics(idx) -> [EER, minDCF] of the trials at `idx` (a bootstrap index vector),
+    for `pingce.core.stats.estimates_indexed`: the trials are sorted once, and a resample is
+    the count of each trial (`metrics.weighted_eer_min_dcf`), so no resample is re-sorted."""
+    order = vm.reference_order(scores, bona)
+    bona_sorted = np.asarray(bona, dtype=bool)[order]
+    n = len(order)
+
+    def statistics(idx: np.ndarray) -> list[float]:
+        counts = np.bincount(idx, minlength=n)[order]
+        return list(vm.weighted_eer_min_dcf(bona_sorted, counts))
+
+    return statistics
 
 
 def register_metrics() -> None:

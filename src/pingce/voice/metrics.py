@@ -59,6 +59,68 @@ def det_curve(bona: Any, spoof: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return pmiss, pfa, thresholds
 
 
+def reference_order(scores: np.ndarray, bona: np.ndarray) -> np.ndarray:
+    """Trial order of the reference step curve: ascending score, bona fide first among ties
+    (what `det_curve`'s stable sort of [bona fide, spoof] gives)."""
+    return np.lexsort((~np.asarray(bona, dtype=bool), np.asarray(scores, dtype=float)))
+
+
+def weighted_eer_min_dcf(
+    bona_sorted: np.ndarray,
+    counts: np.ndarray,
+    p_spoof: float = P_SPOOF,
+    c_miss: float = C_MISS,
+    c_fa: float = C_FA,
+) -> tuple[float, float]:
+    """(EER, normalised minDCF) of a bootstrap resample given as multiplicities.
+
+    `bona_sorted` are the labels in `reference_order`, `counts[j]` how often trial j is in
+    the resample. Equals `eer` / `min_dcf` on the expanded resample (same step curve, same
+    first-minimum rule; minDCF to rounding) without sorting it again. The copies of one trial
+    are adjacent on the curve and Pmiss - Pfa rises by one step at every point, so the EER
+    point is where it crosses zero: found by a binary search over the trials' cumulative
+    counts, then in closed form inside that trial's run of points. A DCF is linear along a
+    run, so minDCF is the smallest DCF at a run's end. NaN when a class has no trial.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    wb = counts * bona_sorted
+    cb = np.cumsum(wb)  # bona fide trials at or below each trial (its run's end)
+    ct = np.cumsum(counts)
+    nb, n = int(cb[-1]), int(ct[-1])
+    ns = n - nb
+    if nb == 0 or ns == 0:
+        return math.nan, math.nan
+    w_miss, w_fa, norm = _dcf_weights(p_spoof, c_miss, c_fa)
+    # DCF at a run end: w_miss cb/nb + w_fa (ns - (ct - cb))/ns
+    beta = w_fa / ns
+    dcf_ends = cb * (w_miss / nb + beta) - ct * beta
+    dcf = (w_fa + min(0.0, float(dcf_ends.min()))) / norm
+    # The first run whose end has Pmiss >= Pfa, in integers: cb ns >= (ns - cs) nb.
+    crossing = cb * (ns - nb) + ct * nb
+    j = int(np.searchsorted(crossing, np.int64(ns * nb), side="left"))
+    b_end, t_end, w = int(cb[j]), int(ct[j]), int(counts[j])
+    s_end = t_end - b_end
+    # The point before run j (the previous run's end, or point 0) ...
+    pm0, pf0 = (b_end - (w if bona_sorted[j] else 0)) / nb, (ns - (s_end - (0 if bona_sorted[j] else w))) / ns  # fmt: skip
+    best_d, best_e = abs(pm0 - pf0), (pm0 + pf0) / 2.0
+    # ... and the points inside it, around the exact crossing.
+    if bona_sorted[j]:
+        pf = (ns - s_end) / ns
+        first = b_end - w + 1
+        base = math.floor(pf * nb)
+        cands = [(k / nb, pf) for k in sorted({min(max(base, first), b_end), min(max(base + 1, first), b_end)})]  # fmt: skip
+    else:
+        pm = b_end / nb
+        s0 = s_end - w
+        base = math.floor((ns - s0) - pm * ns)
+        cands = [(pm, (ns - s0 - k) / ns) for k in sorted({min(max(base, 1), w), min(max(base + 1, 1), w)})]  # fmt: skip
+    for pm_k, pf_k in cands:  # in curve order; the first minimum wins, as in `eer`
+        d = abs(pm_k - pf_k)
+        if d < best_d:
+            best_d, best_e = d, (pm_k + pf_k) / 2.0
+    return float(best_e), float(dcf)
+
+
 def eer(bona: Any, spoof: Any) -> tuple[float, float]:
     """(EER as a fraction, threshold): the ASVspoof reference `compute_eer`."""
     pmiss, pfa, thr = det_curve(bona, spoof)
@@ -105,9 +167,20 @@ def cllr(bona: Any, spoof: Any) -> float:
 
 
 def pav(y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
-    """Pool-adjacent-violators: the non-decreasing fit to `y` (weighted least squares)."""
+    """Pool-adjacent-violators: the non-decreasing fit to `y` (weighted least squares).
+
+    scikit-learn's compiled isotonic regression when it is installed (the voice extra has
+    it; a million trials in milliseconds), else the same algorithm in Python."""
     y = np.asarray(y, dtype=float)
     w = np.ones_like(y) if w is None else np.asarray(w, dtype=float)
+    try:
+        from sklearn.isotonic import isotonic_regression
+    except ImportError:
+        return _pav_python(y, w)
+    return np.asarray(isotonic_regression(y, sample_weight=w, increasing=True), dtype=float)
+
+
+def _pav_python(y: np.ndarray, w: np.ndarray) -> np.ndarray:
     means: list[float] = []
     weights: list[float] = []
     counts: list[int] = []
@@ -132,22 +205,30 @@ def _pav_posteriors(
 
     Tied scores are pooled first so they always receive the same calibrated value.
     """
+    uniq, post, counts, _ = _pav_blocks(bona, spoof)
+    return uniq, post, counts
+
+
+def _pav_blocks(
+    bona: np.ndarray, spoof: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_pav_posteriors` plus each trial's index into the unique scores ([bona, spoof])."""
     scores = np.concatenate([bona, spoof])
     labels = np.concatenate([np.ones(bona.size), np.zeros(spoof.size)])
     uniq, inverse = np.unique(scores, return_inverse=True)
     counts = np.bincount(inverse).astype(float)
     label_mean = np.bincount(inverse, weights=labels) / counts
-    return uniq, pav(label_mean, counts), counts
+    return uniq, pav(label_mean, counts), counts, inverse.ravel()
 
 
 def calibrated_llrs(bona: Any, spoof: Any) -> tuple[np.ndarray, np.ndarray]:
     """Optimally (PAV) calibrated LLRs of the bona fide and spoof trials (may be +-inf)."""
     bona, spoof = _arr(bona), _arr(spoof)
-    uniq, post, _ = _pav_posteriors(bona, spoof)
+    _, post, _, inverse = _pav_blocks(bona, spoof)
     with np.errstate(divide="ignore"):
         log_odds = np.log(post) - np.log1p(-post)
     llr = log_odds - math.log(bona.size / spoof.size)
-    return llr[np.searchsorted(uniq, bona)], llr[np.searchsorted(uniq, spoof)]
+    return llr[inverse[: bona.size]], llr[inverse[bona.size :]]
 
 
 def min_cllr(bona: Any, spoof: Any) -> float:

@@ -13,9 +13,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pingce.core.errors import DataError
-from pingce.voice.formats import nonfinite, read_keys, read_scores
-from pingce.voice.table import BONAFIDE, SPOOF, KeyRow, Trial
+from pingce.voice.columns import (
+    Categorical,
+    NotFast,
+    TrialTable,
+    fast_key_columns,
+    fast_score_columns,
+    spoof_attacks,
+)
+from pingce.voice.formats import (
+    detect_key_layout,
+    detect_score_layout,
+    nonfinite,
+    read_keys,
+    read_scores,
+)
+from pingce.voice.table import SPOOF, KeyRow, Trial
 
 MIN_DISTINCT_SCORES = 3
 
@@ -42,6 +58,110 @@ def load_trials(
     keys_format: str = "auto",
 ) -> TrialSet:
     """Read, check and join; the trials keep the score file's order."""
+    table = load_table(scores, keys, scores_format=scores_format, keys_format=keys_format)
+    return TrialSet(table.trials(), table.provenance)
+
+
+def load_table(
+    scores: Path,
+    keys: Path | None = None,
+    *,
+    scores_format: str = "auto",
+    keys_format: str = "auto",
+    min_distinct: int = MIN_DISTINCT_SCORES,
+) -> TrialTable:
+    """`load_trials` as columns: the fast column reader where the files are plain ASVspoof
+    layouts and every check passes, else the line-by-line reader, whose errors name the file,
+    line and problem. `min_distinct` 1 accepts hard decisions (the decisions mode)."""
+    try:
+        table = _fast_table(scores, keys, scores_format, keys_format)
+    except NotFast:
+        table = _slow_table(scores, keys, scores_format, keys_format)
+    n_bona = int(table.bona.sum())
+    n_spoof = len(table) - n_bona
+    if n_bona == 0 or n_spoof == 0:
+        raise DataError(
+            f"{scores}: {n_bona} bona fide and {n_spoof} spoof trials; both classes are needed"
+        )
+    distinct = int(np.unique(table.score).size)
+    if distinct < min_distinct:
+        raise DataError(
+            f"{scores}: only {distinct} distinct score value(s) over {len(table)} trials",
+            hint="give soft detector scores, not hard decisions "
+            "(or evaluate the decisions as they are with --decisions)",
+        )
+    table.provenance.update(
+        {
+            "scores": str(scores),
+            "scores_sha256": _sha256(scores),
+            "keys": str(keys) if keys else None,
+            "keys_sha256": _sha256(keys) if keys else None,
+            "n_bonafide": n_bona,
+            "n_spoof": n_spoof,
+        }
+    )
+    return table
+
+
+def _first_row(path: Path) -> list[tuple[int, list[str]]]:
+    """The first trial line, for layout detection (the whole file is read later)."""
+    if not path.is_file():
+        raise NotFast
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for i, raw in enumerate(f, start=1):
+            stripped = raw.strip()
+            if stripped and not stripped.startswith("#"):
+                return [(i, stripped.split("\t") if "\t" in stripped else stripped.split())]
+    raise NotFast
+
+
+def _fast_table(scores: Path, keys: Path | None, scores_format: str, keys_format: str) -> TrialTable:  # fmt: skip
+    try:
+        s_layout = scores_format if scores_format != "auto" else detect_score_layout(scores, _first_row(scores))  # fmt: skip
+    except DataError as exc:
+        raise NotFast from exc
+    utt, score, bona, attack = fast_score_columns(scores, s_layout)
+    n = len(utt)
+    if not np.isfinite(score).all() or len(set(utt)) != n:
+        raise NotFast
+    condition = Categorical.constant("-", n)
+    k_layout = None
+    if keys is not None:
+        try:
+            k_layout = keys_format if keys_format != "auto" else detect_key_layout(keys, _first_row(keys))  # fmt: skip
+        except DataError as exc:
+            raise NotFast from exc
+        if k_layout.startswith("score-"):
+            k_utt, _, k_bona, k_attack = fast_score_columns(keys, k_layout.removeprefix("score-"))
+            if k_bona is None:
+                raise NotFast
+            k_cond: list[str] | None = None
+        else:
+            k_utt, k_bona, k_attack, k_cond = fast_key_columns(keys, k_layout)  # type: ignore[assignment]
+        index = {u: i for i, u in enumerate(k_utt)}
+        if len(index) != len(k_utt) or len(index) != n:
+            raise NotFast
+        try:
+            pos = np.fromiter((index[u] for u in utt), dtype=np.int64, count=n)
+        except KeyError as exc:
+            raise NotFast from exc
+        if bona is not None and (bona != k_bona[pos]).any():
+            raise NotFast
+        bona = k_bona[pos]
+        attack_col = spoof_attacks(k_attack, k_bona).take(pos)
+        if k_cond is not None:
+            condition = Categorical.from_values(k_cond).take(pos)
+    else:
+        if bona is None:
+            raise NotFast
+        attack_col = spoof_attacks(attack, bona)
+    return TrialTable(
+        utt, score, bona, attack_col, condition, Categorical.constant("-", n),
+        {"scores_layout": s_layout, "keys_layout": k_layout},
+    )  # fmt: skip
+
+
+def _slow_table(scores: Path, keys: Path | None, scores_format: str, keys_format: str) -> TrialTable:  # fmt: skip
     s_layout, lines = read_scores(scores, scores_format)
     bad = nonfinite(lines)
     if bad:
@@ -101,26 +221,4 @@ def load_trials(
         row = key_map[s.utt]
         attack = row.attack if row.key == SPOOF else "-"
         trials.append(Trial(s.utt, s.score, row.key, attack, row.condition, row.language))
-    n_bona = sum(t.key == BONAFIDE for t in trials)
-    n_spoof = len(trials) - n_bona
-    if n_bona == 0 or n_spoof == 0:
-        raise DataError(
-            f"{scores}: {n_bona} bona fide and {n_spoof} spoof trials; both classes are needed"
-        )
-    distinct = len({t.score for t in trials})
-    if distinct < MIN_DISTINCT_SCORES:
-        raise DataError(
-            f"{scores}: only {distinct} distinct score value(s) over {len(trials)} trials",
-            hint="give soft detector scores, not hard decisions",
-        )
-    provenance = {
-        "scores": str(scores),
-        "scores_layout": s_layout,
-        "scores_sha256": _sha256(scores),
-        "keys": str(keys) if keys else None,
-        "keys_layout": k_layout,
-        "keys_sha256": _sha256(keys) if keys else None,
-        "n_bonafide": n_bona,
-        "n_spoof": n_spoof,
-    }
-    return TrialSet(trials, provenance)
+    return TrialTable.from_trials(trials, {"scores_layout": s_layout, "keys_layout": k_layout})
