@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from enum import StrEnum
@@ -222,6 +223,16 @@ def run(
             raise SpecError(f"--threads must be at least 1, got {threads}")
         if concurrency < 1:
             raise SpecError(f"--concurrency must be at least 1, got {concurrency}")
+        for name, count in (("--rpm", rpm), ("--tpm", tpm)):
+            if count is not None and count < 1:
+                raise SpecError(f"{name} must be at least 1, got {count}")
+        if request_timeout is not None and not (
+            math.isfinite(request_timeout) and request_timeout > 0
+        ):
+            raise SpecError(
+                f"--request-timeout must be a finite number of seconds above 0, "
+                f"got {request_timeout}"
+            )
         served = {
             "base_url": base_url,
             "api_key_env": api_key_env,
