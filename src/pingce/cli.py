@@ -356,10 +356,22 @@ def finish_run(store: Any, run_id: str, report_dir: Path | None) -> None:
     row = store.get_run(run_id)
     doc = build_report_doc(store, row)
     print_summary(doc)
+    warn_integrity(doc["integrity"])
     if report_dir is not None:
         paths = write_report(doc, report_dir / run_id)
         out.print(f"report: {', '.join(str(p) for p in paths)}")
     out.print(f"run id: [bold]{run_id}[/bold]")
+
+
+def warn_integrity(integrity: dict[str, Any]) -> None:
+    """One `warning:` line on stderr when a run's records or scores changed after it completed
+    (or its saved and recomputed scores differ); see pingce.core.integrity."""
+    if integrity.get("warning"):
+        err.print(
+            f"[yellow]warning:[/yellow] {escape(integrity['warning'])}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def print_summary(doc: dict[str, Any]) -> None:
@@ -503,7 +515,14 @@ def list_(
             raise SpecError(f"--limit must be between 1 and {MAX_LIST_LIMIT:,}, got {limit}")
         for col in ("run id", "standard", "suite", "subject", "status", "overall", "created"):
             table.add_column(col)
-        for row in open_db(db, create=False).list_runs(standard=standard, limit=limit):
+        from pingce.core.integrity import verify_runs
+
+        store = open_db(db, create=False)
+        rows = store.list_runs(standard=standard, limit=limit)
+        # The saved overall score is only shown plain when the run's records and summary
+        # still match the digest stored at completion.
+        checked = verify_runs(store, rows)
+        for row in rows:
             overall = (row.results or {}).get("overall", {}).get("score")
             table.add_row(
                 row.id,
@@ -511,9 +530,13 @@ def list_(
                 row.suite,
                 row.subject,
                 row.status,
-                _fmt(overall),
+                _fmt(overall) + (" (modified!)" if checked[row.id].modified else ""),
                 str(row.created_at),
             )
+        out.print(table)
+        for row in rows:
+            warn_integrity({"warning": checked[row.id].warning(row.id)})
+        return
     out.print(table)
 
 
@@ -533,7 +556,11 @@ def show(
     out.print(f"suite {row.suite}  subject {row.subject}  config {row.config_hash}")
     if row.error:
         out.print(f"[red]error:[/red] {escape(row.error)}")
-    print_summary(build_report_doc(store, row))
+    doc = build_report_doc(store, row)
+    integrity = doc["integrity"]
+    out.print(f"integrity {integrity['status']}: {escape(integrity['detail'])}", highlight=False)
+    print_summary(doc)
+    warn_integrity(integrity)
 
 
 @app.command()
@@ -555,7 +582,9 @@ def report(
     store = open_db(db, create=False)
     row = store.get_run(run_id)
     formats = [f.value for f in format] if format else ["html", "md", "json"]
-    paths = write_report(build_report_doc(store, row), out_dir or Path("reports") / row.id, formats)
+    doc = build_report_doc(store, row)
+    warn_integrity(doc["integrity"])
+    paths = write_report(doc, out_dir or Path("reports") / row.id, formats)
     for p in paths:
         out.print(str(p))
 
@@ -606,6 +635,10 @@ def compare(
         check_writable_file(json_out, "--json")
     store = open_db(db, create=False)
     a, b = store.get_run(run_a), store.get_run(run_b)
+    from pingce.core.integrity import verify_runs
+
+    for rid, found in verify_runs(store, [a, b] if a.id != b.id else [a]).items():
+        warn_integrity({"warning": found.warning(rid)})
     deltas, coverage = compare_runs_with_coverage(store, a, b)
     table = Table(title=f"{b.id} vs {a.id} (B − A)")
     for col in ("task", "metric", "A", "B", "Δ", "95% CI", "p", "n", "test", "A all", "B all"):

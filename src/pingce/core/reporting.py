@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pingce import __version__
+from pingce.core.integrity import summary_disagreement, verify_run
 from pingce.core.registry import standards
 from pingce.core.run import summarize_run
 from pingce.core.store import RunRow, Store
@@ -30,7 +31,10 @@ def build_report_doc(store: Store, row: RunRow) -> dict[str, Any]:
     """The versioned report document (validated by the renderers against schema.json)."""
     standard = standards.get(row.standard)
     results = summarize_run(store, row)
+    integrity = integrity_of(store, row, results)
     notes = list(results.get("notes", []))
+    if integrity["warning"]:
+        notes.insert(0, f"Integrity warning: {integrity['warning']}.")
     if row.status != "completed":
         notes.insert(0, f"Run status is {row.status}: scores cover only the records stored so far.")
     if row.standard == "llm" and row.config.get("options", {}).get("demo"):
@@ -67,4 +71,18 @@ def build_report_doc(store: Store, row: RunRow) -> dict[str, Any]:
         "notes": notes,
         "sections": results.get("sections", []),
         "extra": results.get("extra", {}),
+        "integrity": integrity,
     }
+
+
+def integrity_of(store: Store, row: RunRow, recomputed: dict[str, Any]) -> dict[str, Any]:
+    """The report's `integrity` entry: the digest check (pingce.core.integrity) and, as
+    `warning`, what a reader must be told loudly: records or summary modified after
+    completion, or saved scores that differ from the scores recomputed from the records."""
+    found = verify_run(store, row)
+    warning = found.warning(row.id)
+    if warning is None and row.status == "completed":
+        differs = summary_disagreement(row.results, recomputed)
+        if differs is not None:
+            warning = f"run {row.id}: {differs}"
+    return {**found.to_dict(), "warning": warning}

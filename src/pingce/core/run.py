@@ -2,7 +2,8 @@
 
 Order of work: load the suite, open the subject, plan every task (all user errors surface
 here, before a run exists), create the run, execute (records are committed as they complete),
-summarize from the stored records, mark the run completed. Ctrl-C or SIGTERM marks it
+summarize from the stored records, mark the run completed and store the digest of its records
+and summary (pingce.core.integrity). Ctrl-C or SIGTERM marks it
 `interrupted`, a user error `failed`; `kill -9` leaves it `running`. Any of these resumes with
 `pingce run --resume RUN_ID`, which recomputes nothing already stored.
 """
@@ -22,6 +23,7 @@ from typing import Any
 from pingce.core.errors import PingceError, SpecError, StoreError
 from pingce.core.execute import make_progress
 from pingce.core.fingerprint import content_hash, environment
+from pingce.core.integrity import seal_run, unseal_run
 from pingce.core.registry import standards
 from pingce.core.spec import Suite, load_suite, parse_subject, suite_from_dict
 from pingce.core.standard import RunContext, Standard
@@ -152,6 +154,8 @@ def execute_run(
         )
     else:
         run_id = row.id
+    if row is not None:
+        unseal_run(store, run_id)  # a resumed run's records change; it is sealed again at the end
     store.update_run(run_id, status="running", error=None)
     final: dict[str, Any] | None = None
     try:
@@ -175,6 +179,7 @@ def execute_run(
         _mark_final(store, run_id, **final)
         raise KeyboardInterrupt
     store.update_run(run_id, status="completed", results=results)
+    seal_run(store, run_id)
     return run_id
 
 

@@ -81,6 +81,21 @@ class RecordRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RunSealRow(Base):
+    """The digest of a completed run's records and summary (see pingce.core.integrity).
+
+    A table of its own rather than a column of `runs`: stores created before it need no
+    migration (it is created with the other tables when missing), and stores opened read-only
+    without it simply have no digests (their runs are "unsigned").
+    """
+
+    __tablename__ = "run_seals"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    seal: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def default_db_url() -> str:
     """`PINGCE_DB`, else a SQLite file under the user's data folder."""
     env = os.environ.get("PINGCE_DB")

@@ -2,8 +2,9 @@
 
 `build_report_doc` recomputes a run's scores from all its stored records (bootstrap CIs
 included), which is right for a report but too slow to repeat on every page view. A finished
-run cannot change without its status or `updated_at` changing (a resume sets it running), so
-those key the cache; a running run also keys on its record count, so progress shows.
+run cannot change without its status or `updated_at` changing (a resume sets it running), or
+the digest of its stored records and summary changing (an edit behind pingce's back), so those
+key the cache; a running run also keys on its record count, so progress shows.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from pingce.core.integrity import current_seal
 from pingce.core.reporting import build_report_doc
 from pingce.core.store import RunRow, Store
 
@@ -30,7 +32,11 @@ class DocumentCache:
     def _key(self, row: RunRow) -> tuple[Any, ...]:
         live = row.status in {"created", "running"}
         count = self.store.count_records(row.id) if live else None
-        return (row.id, row.status, str(row.updated_at), count)
+        # Records rewritten behind pingce's back change neither status nor updated_at: the
+        # digest of what is stored now keys a finished run, so its page shows the change
+        # (and the integrity warning) at once.
+        now = None if live else current_seal(self.store, row)["digest"]
+        return (row.id, row.status, str(row.updated_at), count, now)
 
     def get(self, row: RunRow) -> dict[str, Any]:
         """The run's report document (raises PingceError when its standard is not installed)."""

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from pingce.core.errors import PingceError
+from pingce.core.integrity import verify_runs
 from pingce.core.report import render_html, render_json, render_markdown
 from pingce.core.report.html import capability_chart, section_views, task_chart
 from pingce.core.report.render import environment_rows, package_rows, primary_metric
@@ -83,9 +84,14 @@ def runs_page(dash: Dashboard, request: Request) -> Response:
         page_size=size,
     )
     keep = filters.query_items() + ([("limit", str(size))] if params.get("limit") else [])
+    # Every listed score is checked against its run's digest, so the list never shows a
+    # score that the run page (recomputed from the records) contradicts without a warning.
+    integrity = verify_runs(dash.store, page.items)
     return dash.page(
         "runs.html.j2",
         page=page,
+        integrity=integrity,
+        modified=[r.id for r in page.items if integrity[r.id].modified],
         facets=facets(dash.store),
         filters=filters,
         keep=keep,
@@ -291,6 +297,10 @@ def compare_page(dash: Dashboard, request: Request) -> Response:
         if problem:
             problems.append(f"{row.id}: {problem}")
     usable = [d for d in docs if d is not None]
+    checked = verify_runs(dash.store, rows)
+    integrity_warnings = [
+        w for r in rows if (w := checked[r.id].warning(r.id) or _doc_warning(docs, r)) is not None
+    ]
     pairs = [compare_pair(dash.store, rows[0], other) for other in rows[1:]]
     suites = list(dict.fromkeys(r.suite for r in rows))
     boards = [leaderboard(dash.store, s, limit=10) for s in suites]
@@ -298,11 +308,19 @@ def compare_page(dash: Dashboard, request: Request) -> Response:
         "compare.html.j2",
         rows=rows,
         problems=problems,
+        integrity_warnings=list(dict.fromkeys(integrity_warnings)),
         tasks=task_matrix(usable) if len(usable) == len(rows) else [],
         dimensions=dimension_matrix(usable) if len(usable) == len(rows) else [],
         pairs=pairs,
         boards=boards,
     )
+
+
+def _doc_warning(docs: list[dict[str, Any] | None], row: RunRow) -> str | None:
+    for doc in docs:
+        if doc is not None and doc["run"]["id"] == row.id:
+            return doc.get("integrity", {}).get("warning")
+    return None
 
 
 def leaderboard_page(dash: Dashboard, request: Request) -> Response:

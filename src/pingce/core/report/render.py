@@ -382,11 +382,15 @@ def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
 def _md_title(doc: Mapping[str, Any]) -> list[str]:
     run, std = doc["run"], doc["standard"]
     suite = run["suite_title"] or run["suite"]
-    return [
+    lines = [
         f"# 评测报告 · Evaluation report: {' '.join(suite.split())}",
         "",
         f"{std['title']} · {std['title_zh']} — subject: {run['subject']}",
     ]
+    warning = (doc.get("integrity") or {}).get("warning")
+    if warning:
+        lines += ["", f"> **Integrity warning · 完整性警告:** {' '.join(str(warning).split())}"]
+    return lines
 
 
 def _md_run(doc: Mapping[str, Any]) -> list[str]:
@@ -400,6 +404,11 @@ def _md_run(doc: Mapping[str, Any]) -> list[str]:
         ("Created", run["created_at"]),
         ("Finished", run["finished_at"] or MISSING),
         ("Config hash", run["config_hash"]),
+        *(
+            [("Integrity", f"{doc['integrity']['status']}: {doc['integrity']['detail']}")]
+            if doc.get("integrity")
+            else []
+        ),
         ("pingce version", doc["pingce_version"]),
         ("Generated", doc["generated_at"]),
     ]
