@@ -153,3 +153,19 @@ def test_bilingual_corpus_has_topic_entropy(zh_man_pages) -> None:  # type: igno
     assert res.entropy == pytest.approx(want) and res.entropy == pytest.approx(1 / 3, abs=0.01)
     # Without languages (the old behaviour) the same corpus is one topic.
     assert topic_distribution(terms, k=8, seed=1234).entropy == 0.0  # type: ignore[union-attr]
+
+
+def test_pii_measure_counts_personal_data_not_links() -> None:
+    """Hand cases: a link or a bare '::' is not personal data; an e-mail address is."""
+    from pingce.data.document import Document
+    from pingce.data.quality.scoring import ScoringSettings, score_items
+
+    texts = [
+        "See https://www.gnu.org/software/coreutils/ for the full manual of the tools.",
+        "In C++ write std::vector, in Haskell a :: b, and in Markdown a :: separator.",
+        "Report bugs to maintainer.name@example.org, please, with the full output.",
+    ]
+    docs = [Document(id=str(i), parts=[("text", t)]) for i, t in enumerate(texts)]
+    outs = score_items(docs, ScoringSettings())  # type: ignore[arg-type]
+    assert [o.scores["data_pii_rate"] for o in outs] == [0.0, 0.0, 1.0]
+    assert outs[2].data["pii_kinds"] == ["email"]

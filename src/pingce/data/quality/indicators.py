@@ -144,7 +144,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure("data_safe_ratio", "safety", "Safe documents", "安全文档比例", "higher",
             "documents with neither PII nor listed abusive terms / documents"),
     Measure("data_pii_rate", "safety", "PII rate", "个人信息率", "lower",
-            "documents with at least one e-mail, phone, resident ID, bank card, IP or URL / documents"),
+            "documents with at least one e-mail, phone, resident ID, bank card or IP address (URLs are not personal data) / documents"),
     Measure("data_toxic_rate", "safety", "Toxic rate", "有害内容率", "lower",
             "documents containing a term of the abusive word list / documents"),
     Measure("data_heuristic_score", "heuristics", "Heuristic score", "启发式得分", "higher",

@@ -38,6 +38,10 @@ from pingce.data.quality.topics import doc_terms
 from pingce.data.text import TERMINAL_PUNCTUATION, is_punct_token, resolve_language, words
 
 Profile = Literal["pretrain", "sft"]
+# Personal data for the PII measure. A URL names a resource, not a person: counting it made
+# every documentation page with a link "personal data" (90% of Debian's man pages). The `pii`
+# operator still finds and masks URLs when asked.
+PERSONAL_KINDS = ("email", "id_cn", "bank_card", "phone", "ip")
 MATTR_WINDOW = 50
 CLOSERS = TERMINAL_PUNCTUATION + ("]", "}", "`", "】", "》", ">", "*")
 
@@ -201,7 +205,7 @@ def _doc_outcome(
     declared = doc.record.get("lang") or doc.record.get("language")
     if isinstance(declared, str) and declared.strip():
         sc["data_lang_agreement"] = float(declared.strip().lower()[:2] == lang)
-    pii_spans = find_pii(text)
+    pii_spans = find_pii(text, PERSONAL_KINDS)
     hits = toxic.matches(text)
     sc["data_pii_rate"] = float(bool(pii_spans))
     sc["data_toxic_rate"] = float(bool(hits))
