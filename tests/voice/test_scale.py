@@ -90,8 +90,8 @@ def test_each_trial_is_stored_once_in_blocks(
     rid = run_evaluation(f"scores:{tmp_path / 'cm.txt'}", task, {"seed": 3}, store=store, base_dir=tmp_path)  # fmt: skip
     recs = store.records(rid)
     assert len(recs) == 4  # 700 + 700 + 700 + 400 trials
-    assert all(set(r.scores) == {"trials"} for r in recs)
-    assert sum(r.scores["trials"] for r in recs) == 2500
+    assert all(r.scores == {} for r in recs)  # no [score, label] pair per metric name
+    assert sum(r.data["trials"] for r in recs) == 2500
     m = store.get_run(rid).results["tasks"][0]["metrics"]
     b, s = scores[bona], scores[~bona]
     assert m["voice_eer"]["value"] == pytest.approx(vm.eer(b, s)[0])

@@ -211,7 +211,9 @@ class VoiceTask:
         outs = []
         for u in units:
             table, a, b = u.payload
-            outs.append(Outcome({"trials": float(b - a)}, {"block": True, **table.block(a, b)}))
+            # The record's scores stay empty: its trials are data (stored once), and metrics
+            # over trials are computed from all blocks together, never per record.
+            outs.append(Outcome({}, {"block": True, **table.block(a, b)}))
         return outs
 
     def process_system(self, subject: SystemSubject, units: list[WorkUnit]) -> list[Outcome]:
@@ -254,7 +256,7 @@ class VoiceTask:
                 continue
             outs.append(
                 Outcome(
-                    {"trials": 1.0},
+                    {},
                     {
                         **meta,
                         "score": score,
@@ -390,8 +392,8 @@ class VoiceStandard:
                 indicators.extend(add_inds)
                 sections.extend(add_sections)
                 continue
-            scored = [r for r in recs if r["scores"]]
-            failed = [r for r in recs if not r["scores"]]
+            failed = [r for r in recs if r["data"].get("error")]
+            scored = [r for r in recs if not r["data"].get("error")]
             if not scored:
                 if failed:
                     notes.append(f"{spec['id']}: none of {len(failed)} files could be scored.")
