@@ -19,7 +19,7 @@ from pingce.core.stats import estimate, estimates_indexed
 from pingce.core.store import open_store
 from pingce.voice import metrics as vm
 from pingce.voice.indicators import BY_NAME, eer_min_dcf_resampler
-from pingce.voice.trials import load_table, load_trials
+from pingce.voice.trials import load_table
 
 
 def test_weighted_det_equals_the_step_curve_on_every_resample() -> None:
