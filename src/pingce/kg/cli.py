@@ -294,9 +294,11 @@ def reference(
     ] = Path("steel-kg"),
 ) -> None:
     """Copy the steel ontology, SHACL shapes, gold set, competency questions and reference graph."""
+    from pingce.core.paths import prepare_output_dir
     from pingce.kg.ontology import DATA_DIR
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # copies replace only files in a folder pingce created, never a user's edited copies
+    prepare_output_dir(out_dir, command="pingce kg reference", option="--out")
     names = sorted(p.name for p in DATA_DIR.iterdir() if p.name.startswith("steel"))
     for name in names:
         shutil.copyfile(DATA_DIR / name, out_dir / name)

@@ -282,9 +282,11 @@ def synth(
     height: Annotated[int, typer.Option()] = 192,
 ) -> None:
     """Write a synthetic image set with exact detection, classification and segmentation gold."""
+    from pingce.core.paths import prepare_output_dir
     from pingce.labeling.synthetic import SynthConfig, write_synthetic
 
     if n < 1 or width < 64 or height < 64:
         raise SpecError("--n must be >= 1 and the image at least 64x64")
+    prepare_output_dir(out_dir, command="pingce label synth", option="OUT_DIR")  # never a user's
     paths = write_synthetic(out_dir, SynthConfig(n_images=n, seed=seed, width=width, height=height))
     out.print(json.dumps({k: str(v) for k, v in paths.items()}, indent=1))

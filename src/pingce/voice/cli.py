@@ -251,6 +251,7 @@ def build_testset_cmd(
     quiet: Quiet = False,
 ) -> None:
     """Build the offline test set: klettres bona fide, TTS and vocoder spoofs, codec/noise chains."""
+    from pingce.core.paths import prepare_output_dir
     from pingce.voice.testset.build import BuildConfig, build_testset
 
     cfg = BuildConfig(
@@ -262,6 +263,8 @@ def build_testset_cmd(
         attacks=attacks,
         confound_removal=not no_confound_removal,
     )
+    # a folder of the user's is never written over; a set pingce built before is rebuilt
+    prepare_output_dir(out, command="pingce voice build-testset", option="--out")
     summary = build_testset(out, cfg, show_progress=not quiet)
     typer.echo(
         f"wrote {summary['n_trials']} trials ({summary['n_bonafide']} bona fide, {summary['n_spoof']} spoof) to {out}"
