@@ -107,7 +107,19 @@ def compression_suite(
     }
 
 
-def _check(budget: float, repeats: int, threads: int) -> None:
+def _check(
+    budget: float,
+    repeats: int,
+    threads: int,
+    limit: int | None = None,
+    image_size: str | None = None,
+) -> None:
+    """The shared options, checked before any model loads."""
+    from pingce.compression.data import parse_image_size
+
+    parse_image_size(image_size)
+    if limit is not None and limit < 1:
+        raise SpecError(f"--limit must be at least 1, got {limit}")
     if not 0 <= budget <= 1:
         raise SpecError(f"--budget must be between 0 and 1, got {budget}")
     if repeats < 5:
@@ -163,7 +175,7 @@ def test_cmd(
     db: Db = None,
 ) -> None:
     """Compare a compressed model with its baseline: size, accuracy, speed, memory, energy."""
-    _check(budget, repeats, threads)
+    _check(budget, repeats, threads, limit, image_size)
     label = Path(compressed.split(":", 1)[-1]).name
     suite = compression_suite(
         [label],
@@ -217,7 +229,7 @@ def run_cmd(
     from pingce.compression.text import load_model_ref
     from pingce.core.paths import prepare_output_dir
 
-    _check(budget, repeats, threads)
+    _check(budget, repeats, threads, limit, image_size)
     recipes = parse_recipes(recipe)
     base = load_model_ref(model)
     dataset = load_eval_data(data, base, image_size)

@@ -7,6 +7,7 @@ converted elsewhere; `pingce convert zoo` measures the conversion success rate o
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,6 +34,18 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+MIN_OPSET = 7  # the oldest opset ONNX Runtime runs
+
+
+def check_opset(opset: int) -> None:
+    """--opset names a real ONNX opset (0 used to mean 'the default' silently)."""
+    import onnx
+
+    newest = onnx.defs.onnx_opset_version()
+    if not MIN_OPSET <= opset <= newest:
+        raise SpecError(f"--opset must be between {MIN_OPSET} and {newest}, got {opset}")
 
 
 def _int_list(text: str, option: str) -> list[int]:
@@ -221,6 +234,10 @@ def convert_model(
         raise SpecError(f"--exporter must be dynamo or torchscript, got {exporter!r}")
     if to not in ("onnx", "ort"):
         raise SpecError(f"--to must be onnx or ort, got {to!r}")
+    if level not in ("basic", "extended", "all"):
+        raise SpecError(f"--level must be basic, extended or all, got {level!r}")
+    if opset is not None:
+        check_opset(opset)
     ref = parse_model_ref(model, arch=arch)
     source = load_model(ref)
     exporter = exporter or default_exporter(source)
@@ -306,6 +323,11 @@ def verify_cmd(
         raise SpecError(f"--repeats must be at least 5 (latency CIs), got {repeats}")
     if limit is not None and limit < 1:
         raise SpecError(f"--limit must be at least 1, got {limit}")
+    for name, tol in (("--rtol", rtol), ("--atol", atol)):
+        if not (math.isfinite(tol) and tol >= 0):
+            raise SpecError(f"{name} must be a finite number >= 0, got {tol}")
+    if threads < 1:
+        raise SpecError(f"--threads must be at least 1, got {threads}")
     suite = verify_suite(
         rtol=rtol,
         atol=atol,
@@ -341,6 +363,7 @@ def zoo_cmd(
     """Convert and verify every zoo model: the conversion success rate."""
     if exporter not in ("dynamo", "torchscript"):
         raise SpecError(f"--exporter must be dynamo or torchscript, got {exporter!r}")
+    check_opset(opset)
     task: dict[str, Any] = {
         "id": f"zoo-{exporter}",
         "type": "conversion-zoo",

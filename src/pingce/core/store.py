@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import (
     JSON,
@@ -160,11 +162,8 @@ class Store:
         self.url = _as_url(url)
         if self.url.startswith("sqlite:///"):
             db_path = Path(self.url.removeprefix("sqlite:///"))
-            if not create and not db_path.is_file():
-                raise StoreError(
-                    f"no store at {db_path}",
-                    hint="check --db or $PINGCE_DB; a run creates the store",
-                )
+            if not create:
+                _check_sqlite_store(db_path)
             try:
                 db_path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -313,6 +312,31 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _check_sqlite_store(db_path: Path) -> None:
+    """A read-only command's SQLite store must exist and be pingce's; checked through a
+    read-only connection, so a mistyped path or a foreign database is never written to."""
+    if not db_path.is_file():
+        raise StoreError(
+            f"no store at {db_path}", hint="check --db or $PINGCE_DB; a run creates the store"
+        )
+    try:
+        con = sqlite3.connect(f"file:{quote(str(db_path))}?mode=ro", uri=True)
+        try:
+            found = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (RunRow.__tablename__,),
+            ).fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open results store {db_path}: {exc}") from None
+    if found is None:
+        raise StoreError(
+            f"{db_path} is not a pingce results store (it has no runs table)",
+            hint="check --db or $PINGCE_DB",
+        )
 
 
 def open_store(url: str | None = None, *, create: bool = True) -> Store:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,8 +52,12 @@ def _parse_target(value: str | None) -> dict[str, float] | None:
             target[key.strip()] = float(share)
         except ValueError:
             sep = ""
-        if not sep or target.get(key.strip(), -1) < 0:
-            raise SpecError(f"--target {value!r}: expected LANG=SHARE pairs, e.g. en=0.5,zh=0.5")
+        share_value = target.get(key.strip(), -1.0)
+        if not sep or not (math.isfinite(share_value) and share_value >= 0):
+            raise SpecError(
+                f"--target {value!r}: expected LANG=SHARE pairs with finite shares >= 0, "
+                "e.g. en=0.5,zh=0.5"
+            )
     return target
 
 

@@ -107,7 +107,7 @@ def pipeline_from_dict(raw: Any, source: str, base_dir: Path) -> Pipeline:
     try:
         spec = PipelineSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(format_validation_error(source, exc)) from None
+        raise SpecError(format_validation_error(source, exc, PipelineSpec)) from None
     pipe = Pipeline(spec, parse_entries(spec.operators, source), source, base_dir.resolve())
     pipe.build()  # validates every operator's name and parameters now, before any work
     return pipe

@@ -188,8 +188,7 @@ def build_graph(store: Any, text: Path, model: str, ontology: Path | None = None
                 shots: int = 2, max_new_tokens: int = 384, options: dict[str, Any] | None = None,
                 show_progress: bool = True) -> str:  # fmt: skip
     """Extract triples with a language model through the shared pipeline; returns the run id."""
-    if shots < 0 or max_new_tokens < 1:
-        raise SpecError("--shots must be >= 0 and --max-new-tokens >= 1")
+    check_generation(shots, max_new_tokens)
     task = {"id": "build", "type": "kg.build", "title": "LLM triple extraction", "title_zh": "大模型三元组抽取",
             "text": _abs(text), "ontology": _abs(ontology), "gold": _abs(gold), "shots": shots,
             "max_new_tokens": max_new_tokens}  # fmt: skip
@@ -234,6 +233,20 @@ def write_outputs(store: Any, run_id: str, out_path: Path, ontology: Path | None
     return sum(len(i.triples) for i in items)
 
 
+def check_generation(
+    shots: int, max_new_tokens: int, batch_size: int = 1, limit: int | None = None
+) -> None:
+    """The extraction options, checked before a (slow) model loads."""
+    for name, value, least in (
+        ("--shots", shots, 0),
+        ("--max-new-tokens", max_new_tokens, 1),
+        ("--batch-size", batch_size, 1),
+        ("--limit", limit, 1),
+    ):
+        if value is not None and value < least:
+            raise SpecError(f"{name} must be at least {least}, got {value}")
+
+
 @app.command()
 def build(
     text: Annotated[
@@ -276,6 +289,7 @@ def build(
     """Extract a knowledge graph from text with a language model (a baseline to compare against)."""
     from pingce.cli import check_writable, finish_run, open_db
 
+    check_generation(shots, max_new_tokens, batch_size)
     store = open_db(db)
 
     if not no_report:
@@ -401,6 +415,7 @@ def sector(
     from pingce.cli import check_writable, open_db, print_summary
     from pingce.core.report import write_report
 
+    check_generation(shots, max_new_tokens, batch_size, limit)
     if not no_report:
         check_writable(report_dir)
     llm_id, kg_id, doc = sector_report(

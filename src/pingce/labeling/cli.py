@@ -111,6 +111,8 @@ def evaluate(
     from pingce.cli import check_writable, open_db
     from pingce.labeling.formats import read_labels
 
+    if not 0 < iou <= 1:  # before any file is read (NaN fails this too)
+        raise SpecError(f"--iou must be in (0, 1], got {iou}")
     if task == "auto":
         task = read_labels(gold, gold_format, images_dir=images, which="annotations").kind
     if not no_report:
@@ -203,6 +205,8 @@ def run_labeler(
     """Label a folder of images with an auto-labeler and write the labels in any format."""
     from pingce.labeling.runner_cli import label_folder
 
+    if threads < 1:
+        raise SpecError(f"--threads must be at least 1, got {threads}")
     ls, stats, problems = label_folder(labeler, images, threads=threads, show_progress=not quiet)
     from pingce.labeling.formats import write_labels
 
@@ -259,8 +263,9 @@ def convert(
     ] = DEFAULT_WHICH,  # fmt: skip
 ) -> None:
     """Convert labels between formats (problems found while reading are listed)."""
-    from pingce.labeling.formats import read_labels, write_labels
+    from pingce.labeling.formats import get_format, read_labels, write_labels
 
+    get_format(to)  # an unknown --to fails before the labels are read
     ls = read_labels(src, src_format, images_dir=images, which=which)
     kwargs: dict[str, Any] = {"images_dir": images}
     if to == "labelstudio":

@@ -305,4 +305,9 @@ def train_baseline_cmd(
     )
     typer.echo(
         f"evaluate it with: pingce voice evaluate --system 'python:{module}:load_detector?model={out}' --keys {data}/protocol.eval.txt --audio-dir {data}/audio"
+    for name, count in (("--bonafide", bonafide), ("--per-attack", per_attack)):
+        if count < 1:  # an empty class gives no EER; minutes of synthesis first
+            raise SpecError(f"{name} must be at least 1, got {count}")
     )
+        if components < 1:
+            raise SpecError(f"--components must be at least 1, got {components}")

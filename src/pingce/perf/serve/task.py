@@ -73,7 +73,8 @@ _BY_NAME = {m.name: m for m in SERVE_METRICS}
 
 
 class ServeParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Finite numbers only: a NaN rate or burstiness passed every `> 0` check.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     mode: Literal["poisson", "concurrency"] = "poisson"
     values: list[float] = Field(min_length=1)  # request rates (req/s) or concurrencies
@@ -107,17 +108,21 @@ class ServeTask:
             raise SpecError(f"{where}.values: concurrencies must be whole numbers >= 1")
         if any(v <= 0 for v in self.params.values):
             raise SpecError(f"{where}.values: request rates must be > 0")
+        # Built here, while the suite is validated: a bad prompt file or tokenizer is an error
+        # before any run is stored, not a failed run.
+        p = self.params
+        if p.dataset:
+            self.prompts = dataset_prompts(p.dataset, p.num_requests, p.output_len)
+        else:
+            self.prompts = synthetic_prompts(
+                p.num_requests, p.input_len, p.output_len, p.tokenizer, p.seed
+            )
 
     def run(self, ctx: RunContext) -> None:
         p = self.params
         subj = ctx.subject
         ep = Endpoint(subj.base_url, subj.model, p.api, p.ignore_eos, subj.api_key, p.timeout_s)
-        if p.dataset:
-            prompts = dataset_prompts(p.dataset, p.num_requests, p.output_len)
-        else:
-            prompts = synthetic_prompts(
-                p.num_requests, p.input_len, p.output_len, p.tokenizer, p.seed
-            )
+        prompts = self.prompts
         fp = subj.fingerprint()
         units = [
             WorkUnit(

@@ -4,7 +4,7 @@ per run, so an interrupted task resumes with the runs it has."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,7 +61,7 @@ _BY = {m.name: m for m in TRAIN_METRICS}
 
 
 class TrainParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     steps: int = Field(default=200, ge=1)
     batch_size: int = Field(default=64, ge=1)
@@ -70,7 +70,7 @@ class TrainParams(BaseModel):
     eval_every: int = Field(default=20, ge=1)
     repeats: int = Field(default=5, ge=1, le=50)
     threads: int = Field(default=1, ge=1)
-    workers: list[int] = Field(default_factory=lambda: [1, 2])
+    workers: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1, 2])
     scaling_steps: int = Field(default=100, ge=1)
     backend: Literal["auto", "gloo", "nccl"] = "auto"
     seed: int = 0
