@@ -254,6 +254,9 @@ def build_testset_cmd(
     from pingce.core.paths import prepare_output_dir
     from pingce.voice.testset.build import BuildConfig, build_testset
 
+    for name, count in (("--bonafide", bonafide), ("--per-attack", per_attack)):
+        if count < 1:  # an empty class gives no EER; minutes of synthesis first
+            raise SpecError(f"{name} must be at least 1, got {count}")
     cfg = BuildConfig(
         seed=seed,
         n_bonafide=bonafide,
@@ -289,6 +292,8 @@ def train_baseline_cmd(
     if kind == "gmm":
         from pingce.voice.baseline import train_from_testset
 
+        if components < 1:
+            raise SpecError(f"--components must be at least 1, got {components}")
         info = train_from_testset(data, out, components=components, seed=seed)
         module = "pingce.voice.baseline"
     elif kind == "cnn":
@@ -305,9 +310,4 @@ def train_baseline_cmd(
     )
     typer.echo(
         f"evaluate it with: pingce voice evaluate --system 'python:{module}:load_detector?model={out}' --keys {data}/protocol.eval.txt --audio-dir {data}/audio"
-    for name, count in (("--bonafide", bonafide), ("--per-attack", per_attack)):
-        if count < 1:  # an empty class gives no EER; minutes of synthesis first
-            raise SpecError(f"{name} must be at least 1, got {count}")
     )
-        if components < 1:
-            raise SpecError(f"--components must be at least 1, got {components}")
