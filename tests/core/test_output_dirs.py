@@ -83,3 +83,10 @@ def test_a_file_or_a_link_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="not created by pingce"):
         remove_output_dir(link)
     assert is_pingce_output(marked)
+
+
+def test_an_unwritable_place_is_one_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(SpecError, match="cannot create output folder"):
+        prepare_output_dir(blocker / "out", command="x")  # a file where a folder must go

@@ -89,8 +89,14 @@ def prepare_output_dir(
         if not overwrite:
             return True
         remove_output_dir(path, option=option)
-    path.mkdir(parents=True, exist_ok=True)
-    mark_output_dir(path, command)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        mark_output_dir(path, command)
+    except OSError as exc:
+        raise SpecError(
+            f"{option}: cannot create output folder {path}: {exc.strerror or exc}",
+            hint="choose a folder you can write to",
+        ) from None
     return False
 
 
