@@ -99,26 +99,29 @@ def _first_record(store: Store, run_id: str) -> tuple[int, str, dict[str, Any]]:
     return rid, task, dict(rec.scores)
 
 
-def test_seal_is_canonical_and_order_independent() -> None:
-    """Hand-built cases: the digest depends on content, not on row order or key order."""
+def test_seal_is_order_independent_and_names_the_changed_task() -> None:
+    """Hand-built cases: the digest depends on the records, not on the order rows arrive in;
+    a changed record changes its own task's digest only."""
     recs = [
-        ("b", "k2", "s2", 1, {"x": 1.0}, {"out": "二"}),
-        ("a", "k1", "s1", 0, {"x": float("nan")}, {"out": "\ud800"}),
+        ("b", "k2", "s2", 1, '{"x": 1.0}', '{"out": "\\u4e8c"}'),
+        ("a", "k1", "s1", 0, '{"x": {"$float": "nan"}}', '{"out": "\\ud800"}'),
+        ("a", "k0", "s0", 2, '{"x": 0.0}', '{"out": ""}'),
     ]
-    one = compute_seal(sorted(recs, key=lambda r: (r[0], r[1])), {"overall": {"score": 0.5}})
-    two = compute_seal(
-        sorted(
-            [(t, k, s, p, dict(reversed(sc.items())), d) for t, k, s, p, sc, d in recs],
-            key=lambda r: (r[0], r[1]),
-        ),
-        {"overall": {"score": 0.5}},
-    )
-    assert one == two and one["records"] == 2 and set(one["tasks"]) == {"a", "b"}
-    changed = compute_seal(
-        sorted([recs[0], ("a", "k1", "s1", 0, {"x": 0.0}, {"out": "x"})]),
-        {"overall": {"score": 0.5}},
-    )
+    summary = {"overall": {"score": 0.5}}
+
+    def seal(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+        return compute_seal(sorted(rows, key=lambda r: (r[0], r[1])), summary)
+
+    one = seal(recs)
+    assert one == seal(list(reversed(recs)))
+    assert one["records"] == 3 and set(one["tasks"]) == {"a", "b"}
+    changed = seal([recs[0], recs[1], ("a", "k0", "s0", 2, '{"x": 1.0}', '{"out": ""}')])
     assert changed["tasks"]["b"] == one["tasks"]["b"] and changed["tasks"]["a"] != one["tasks"]["a"]
+    assert changed["digest"] != one["digest"]
+    # Moving text between the scores and data columns is a change too (length-prefixed parts).
+    moved = seal([recs[0], recs[1], ("a", "k0", "s0", 2, '{"x": 0.0}{"out"', ': ""}')])
+    assert moved["tasks"]["a"] != one["tasks"]["a"]
+    assert compute_seal([], {"overall": {"score": 0.4}})["summary"] != one["summary"]
     assert canonical({"b": 1, "a": [1.5, None]}) == b'{"a":[1.5,null],"b":1}'
 
 

@@ -1,7 +1,8 @@
 """Tamper evidence for finished runs: a digest of the records and summary, checked on every read.
 
-When a run completes, `seal_run` stores a SHA-256 digest over a canonical serialisation of
-every record (sorted by task and record key) and of the summary saved with the run (the
+When a run completes, `seal_run` stores a SHA-256 digest over every record (sorted by task and
+record key; identifying columns as canonical JSON, scores and data as the JSON text the store
+holds) and over a canonical serialisation of the summary saved with the run (the
 scores `pingce list runs` and the dashboard's runs list show). `verify_run` recomputes it
 from what the store holds now:
 
@@ -25,12 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import Text, cast, delete, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from pingce.core.store import RecordRow, RunRow, RunSealRow, Store, _encode_nonfinite
 
-ALGORITHM = "sha256/canonical-json/v1"
+ALGORITHM = "sha256/stored-json/v1"
 VERIFIED, MODIFIED, UNSIGNED = "verified", "modified", "unsigned"
 
 
@@ -73,28 +74,30 @@ class Integrity:
 
 
 def _record_bytes(
-    task: str, key: str, sample_id: str, position: int, scores: Any, data: Any
+    task: str, key: str, sample_id: str, position: int, scores: str, data: str
 ) -> bytes:
-    return canonical(
-        {
-            "task": task,
-            "key": key,
-            "sample_id": sample_id,
-            "position": position,
-            "scores": scores,
-            "data": data,
-        }
+    """One record: its identifying columns as canonical JSON, then its scores and data as the
+    JSON text the store holds, each part length-prefixed so no two records read alike."""
+    parts = (
+        canonical([task, key, sample_id, position]),
+        *(
+            (v if isinstance(v, str) else json.dumps(v)).encode("utf-8", "surrogatepass")
+            for v in (scores, data)
+        ),
     )
+    return b"".join(len(p).to_bytes(8, "big") + p for p in parts)
 
 
 def _record_rows(store: Store, run_id: str) -> list[tuple[Any, ...]]:
+    """The run's records with scores and data as stored JSON text (not decoded: decoding and
+    re-encoding every record would double the cost of a check)."""
     query = select(
         RecordRow.task,
         RecordRow.key,
         RecordRow.sample_id,
         RecordRow.position,
-        RecordRow.scores,
-        RecordRow.data,
+        cast(RecordRow.scores, Text),
+        cast(RecordRow.data, Text),
     ).where(RecordRow.run_id == run_id)
     with store.session() as s:
         rows = [tuple(r) for r in s.execute(query).all()]
@@ -104,8 +107,8 @@ def _record_rows(store: Store, run_id: str) -> list[tuple[Any, ...]]:
 
 
 def compute_seal(records: Iterable[Sequence[Any]], results: Any) -> dict[str, Any]:
-    """The seal of records (task, key, sample_id, position, scores, data), sorted by (task,
-    key), and of the run's saved summary `results`."""
+    """The seal of records (task, key, sample_id, position, scores JSON text, data JSON
+    text), sorted by (task, key), and of the run's saved summary `results` (canonical JSON)."""
     tasks: dict[str, Any] = {}
     count = 0
     for task, *rest in records:
@@ -113,7 +116,7 @@ def compute_seal(records: Iterable[Sequence[Any]], results: Any) -> dict[str, An
         if h is None:
             h = tasks[task] = hashlib.sha256()
         part = _record_bytes(task, *rest)
-        h.update(len(part).to_bytes(8, "big") + part)  # length-prefixed: no ambiguity
+        h.update(len(part).to_bytes(8, "big") + part)
         count += 1
     task_digests = {t: h.hexdigest() for t, h in tasks.items()}
     summary = _sha(canonical(results))
