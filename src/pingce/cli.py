@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -729,12 +730,19 @@ def _is_click_error(exc: BaseException) -> bool:
     return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__)
 
 
+@functools.cache
+def _click_command() -> Any:
+    """The click command tree, built once per process: `app(...)` rebuilds it from every
+    command's signature on each call (0.4 s), which in-process callers repeat."""
+    return typer.main.get_command(app)
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
     try:
         # Without standalone mode, typer turns Ctrl-C into a returned 130 and returns the code
         # of any `typer.Exit` instead of exiting with it.
-        code = app(standalone_mode=False)
+        code = _click_command()(standalone_mode=False)
     except PingceError as exc:
         # Messages quote user text (paths, templates such as "[INST] ..."): never markup.
         err.print(f"[red]error:[/red] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
