@@ -159,7 +159,9 @@ def make_bad_files(d: Path) -> None:
         llm_suite("ok.jsonl").replace("{path: ok.jsonl}", "{path: ok.jsonl, fewshot_pth: x}")
     )
     (d / "suite_tasks_typo.yaml").write_text("standard: llm\nname: x\ntaks: []\n")
-    (d / "suite_weight_inf.yaml").write_text(llm_suite("ok.jsonl", task_extra="    weight: 1e999\n"))
+    (d / "suite_weight_inf.yaml").write_text(
+        llm_suite("ok.jsonl", task_extra="    weight: 1e999\n")
+    )
     (d / "suite_weight_nan.yaml").write_text(llm_suite("ok.jsonl", task_extra="    weight: .nan\n"))
     (d / "suite_weight_0.yaml").write_text(llm_suite("ok.jsonl", task_extra="    weight: 0\n"))
     (d / "suite_weight_str.yaml").write_text(llm_suite("ok.jsonl", task_extra="    weight: x\n"))
@@ -218,6 +220,8 @@ DB = ["--db", "{DB}"]
 NOWHERE = "{W}/no/such/folder/store.db"
 NR = "--no-report"
 
+# One case per line: a table reads better than the formatter's wrapping.
+# fmt: off
 CASES: list[Case] = [
     # ---- validate: every way a suite file goes wrong -----------------------------------------
     Case("validate-missing", ("validate", f"{W}/missing.yaml"), ("missing.yaml", "does not exist")),
@@ -561,6 +565,7 @@ CASES: list[Case] = [
     Case("voice-train-components", ("voice", "train-baseline", "--data", f"{W}/folder", "-o", f"{W}/m.npz", "--components", "0"), ("--components",)),  # noqa: E501
     Case("voice-train-epochs", ("voice", "train-baseline", "--data", f"{W}/folder", "-o", f"{W}/m.npz", "--kind", "cnn", "--epochs", "0"), ("--epochs",)),  # noqa: E501
 ]
+# fmt: on
 
 
 def test_case_ids_are_unique() -> None:
