@@ -10,8 +10,8 @@ and recall on the Chinese and English duplicates.
 Tokenisation is each tool's own, configured for the language: datatrove runs one 4-stage
 pipeline per language (the corpus is split by its `lang` field before timing, as a per-language
 datatrove pipeline reads per-language files), with its English word tokenizer (spaCy's
-rule-based `en`) for English and its Chinese word tokenizer (`language="zh"`: spaCy's `zh` with
-the jieba segmenter) for Chinese; datasketch users shingle whitespace-split words; pingce uses
+rule-based `en`) for English and its Chinese word tokenizer (`language="zho_Hani"`: spaCy's `zh`
+with the jieba segmenter; plain "zh" would load spaCy's multi-language `xx`) for Chinese; datasketch users shingle whitespace-split words; pingce uses
 words plus one token per Han character (so a Chinese "word 5-gram" is a character 5-gram).
 datatrove hashes shingles with its sha1 path: its xxhash path passes str to xxhash 4.x, which
 raises.
@@ -70,6 +70,30 @@ def agreement_by_language(a: set[str], b: set[str], lang_of: dict[str, str]) -> 
 def parity_of(by_lang: dict[str, float], tolerance: float = AGREEMENT_TOLERANCE) -> bool:
     """Parity: the tools agree within the tolerance in every language."""
     return all(by_lang[lang] >= tolerance for lang in LANGS)
+
+
+def datatrove_language(lang: str) -> str:
+    """datatrove's language key whose word tokenizer is the language's own. Plain "zh" maps
+    to spaCy's multi-language `xx` tokenizer and "zho" to whitespace splitting; only the
+    script-qualified "zho_Hani" loads spaCy `zh` with the jieba segmenter (checked here)."""
+    from datatrove.utils.typeshelper import Languages
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
+
+    key = {"en": Languages.english, "zh": Languages.chinese__hani}[lang]
+    tok = load_word_tokenizer(key)
+    want = {"en": "en", "zh": "zh"}[lang]
+    if getattr(tok, "language", None) != want:
+        raise SystemExit(f"datatrove's tokenizer for {key!r} is {tok!r}, not spaCy {want!r}")
+    if (
+        lang == "zh"
+        and (getattr(tok, "config", None) or {})
+        .get("nlp", {})
+        .get("tokenizer", {})
+        .get("segmenter")
+        != "jieba"
+    ):
+        raise SystemExit(f"datatrove's Chinese tokenizer is not jieba-segmented: {tok.config}")
+    return key
 
 
 def split_by_language(data: Path, out: Path) -> None:
@@ -131,12 +155,13 @@ def run_datatrove(data: Path, work: Path, workers: int) -> set[str]:
     )
     removed: set[str] = set()
     for lang in LANGS:  # one pipeline per language, each with its language's word tokenizer
+        dt_lang = datatrove_language(lang)
         src, w = data / "by_lang" / lang, work / lang
         files = len(list(src.glob("*.jsonl.gz")))
         reader = lambda src=src: JsonlReader(str(src), glob_pattern="*.jsonl.gz")  # noqa: E731
         logs = str(w / "logs")
         s1 = LocalPipelineExecutor(
-            [reader(), MinhashDedupSignature(str(w / "sigs"), config=cfg, language=lang)],
+            [reader(), MinhashDedupSignature(str(w / "sigs"), config=cfg, language=dt_lang)],
             tasks=files, workers=workers, logging_dir=logs + "/1",
         )  # fmt: skip
         s2 = LocalPipelineExecutor(
