@@ -289,3 +289,16 @@ def test_lcnn_trains_beats_chance_is_reproducible_and_evaluates(
     doc = json.loads(next((tmp_path / "rep").glob("*/report.json")).read_text())
     eer = doc["tasks"][0]["metrics"]["voice_eer"]["value"]
     assert eer == pytest.approx(vm.eer(scores[labels], scores[~labels])[0]) and eer < 0.5
+
+
+def test_build_json_lists_only_the_attacks_built(tmp_path: Path) -> None:
+    """build.json named every attack pingce knows, built or not (issue 24)."""
+    import json
+
+    out = tmp_path / "set"
+    cfg = BuildConfig(seed=3, n_bonafide=2, per_attack=1, languages=["en"], conditions="none", attacks="griffin-lim,world")  # fmt: skip
+    summary = build_testset(out, cfg, show_progress=False)
+    built = json.loads((out / "build.json").read_text(encoding="utf-8"))["attacks"]
+    assert sorted(built.values()) == ["griffin-lim", "world"] == sorted(summary["attacks"].values())
+    in_metadata = {r["attack"] for r in read_metadata(out) if r["key"] == "spoof"}
+    assert in_metadata == set(built)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +23,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 Db = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
 
 
-def _asv_rates(value: str | None) -> dict[str, float] | None:
+def _asv_rates(value: str | None, formulation: str = "2019") -> dict[str, float] | None:
     if value is None:
         return None
     parts = value.split(",")
@@ -35,6 +36,12 @@ def _asv_rates(value: str | None) -> dict[str, float] | None:
     for name, v in (("PFA", pfa), ("PMISS", pmiss), ("PMISS_SPOOF", pmiss_spoof)):
         if not 0.0 <= v <= 1.0:
             raise SpecError(f"--asv-rates: {name} must be between 0 and 1, got {v}")
+    from pingce.voice.metrics import AsvRates, tdcf_weights
+
+    try:  # the organisers' script stops on non-positive weights; so does pingce, up front
+        tdcf_weights(AsvRates(pfa=pfa, pmiss=pmiss, pmiss_spoof=pmiss_spoof), formulation)
+    except ValueError as exc:
+        raise SpecError(f"--asv-rates {value}: {exc}; the t-DCF is undefined for this ASV") from None  # fmt: skip
     return {"pfa": pfa, "pmiss": pmiss, "pmiss_spoof": pmiss_spoof}
 
 
@@ -109,6 +116,22 @@ def evaluate_cmd(
             help="ASV error rates PFA,PMISS,PMISS_SPOOF for t-DCF (default: ASVspoof 5's).",
         ),
     ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            help="Operating threshold: also report accuracy, precision, recall and F1 there "
+            "(score < threshold: spoof; positive class spoof).",
+        ),
+    ] = None,
+    decisions: Annotated[
+        bool,
+        typer.Option(
+            "--decisions",
+            help="The scores are hard decisions, 1 bona fide / 0 spoof: report accuracy, "
+            "precision, recall and F1 (no EER).",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 1234,
     report_dir: ReportDir = Path("reports"),
     quiet: Quiet = False,
@@ -119,7 +142,14 @@ def evaluate_cmd(
 
     if tdcf not in {"2019", "2021"}:
         raise SpecError(f"--tdcf must be 2019 or 2021, got {tdcf!r}")
-    options = {"seed": seed, "tdcf_formulation": tdcf, "asv_rates": _asv_rates(asv_rates)}
+    if decisions and threshold is not None:
+        raise SpecError("--decisions and --threshold exclude each other (decisions have no threshold)")  # fmt: skip
+    if threshold is not None and not math.isfinite(threshold):
+        raise SpecError(f"--threshold must be a finite number, got {threshold}")
+    options = {"seed": seed, "tdcf_formulation": tdcf, "asv_rates": _asv_rates(asv_rates, tdcf)}
+    point: dict[str, Any] = {"decisions": True} if decisions else {}
+    if threshold is not None:
+        point["threshold"] = threshold
     if (scores is None) == (system is None):
         raise SpecError("give exactly one of --scores FILE or --system REF")
     if scores is not None:
@@ -130,6 +160,7 @@ def evaluate_cmd(
             "scores_format": scores_format,
             "keys_format": keys_format,
             "negate": negate,
+            **point,
         }
         if keys is not None:
             task["keys"] = str(keys.resolve())
@@ -147,12 +178,32 @@ def evaluate_cmd(
             "audio_dir": str(audio_dir.resolve()),
             "keys_format": keys_format,
             "sample_rate": sample_rate,
+            **point,
         }
         subject = str(system)
     check_writable(report_dir)
     store = open_db(db)
     run_id = run_evaluation(subject, task, options, store=store, base_dir=Path.cwd(), quiet=quiet)
     finish_run(store, run_id, report_dir)
+    print_indicators(store.get_run(run_id).results or {})
+
+
+MAIN_INDICATORS = (
+    "voice_eer", "voice_min_dcf", "voice_act_dcf", "voice_cllr", "voice_min_cllr",
+    "voice_min_tdcf", "voice_accuracy", "voice_precision", "voice_recall", "voice_f1",
+)  # fmt: skip
+
+
+def print_indicators(results: dict[str, Any]) -> None:
+    """The main detector indicators on the console (the summary table shows only the primary
+    metric): one line each, with the 95% CI where there is one."""
+    for task in results.get("tasks", []):
+        for name in MAIN_INDICATORS:
+            m = task.get("metrics", {}).get(name)
+            if m is None:
+                continue
+            ci = f"  [{m['ci_low']:.4f}, {m['ci_high']:.4f}]" if m.get("ci_low") is not None else ""
+            typer.echo(f"{task['id']}  {name:<16} {m['value']:.4f}{ci}")
 
 
 @app.command("evaluate-add")
@@ -252,7 +303,7 @@ def build_testset_cmd(
 ) -> None:
     """Build the offline test set: klettres bona fide, TTS and vocoder spoofs, codec/noise chains."""
     from pingce.core.paths import prepare_output_dir
-    from pingce.voice.testset.build import BuildConfig, build_testset
+    from pingce.voice.testset.build import BuildConfig, build_testset, preflight
 
     for name, count in (("--bonafide", bonafide), ("--per-attack", per_attack)):
         if count < 1:  # an empty class gives no EER; minutes of synthesis first
@@ -266,6 +317,8 @@ def build_testset_cmd(
         attacks=attacks,
         confound_removal=not no_confound_removal,
     )
+    # Missing codec tools or engines fail here, before the folder exists (no partial set).
+    preflight(cfg)
     # a folder of the user's is never written over; a set pingce built before is rebuilt
     prepare_output_dir(out, command="pingce voice build-testset", option="--out")
     summary = build_testset(out, cfg, show_progress=not quiet)

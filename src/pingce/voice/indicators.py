@@ -94,7 +94,16 @@ VOICE_METRICS = [
         statistic=_stat(vm.eer_rocch),
     ),
 ]
-BY_NAME = {m.name: m for m in VOICE_METRICS}
+# At an operating point (`--threshold T`, or `--decisions` for hard 0/1 decisions): the
+# product specifications' 准确率/精确率/召回率, positive class spoof (`metrics.operating_point`).
+OPERATING_METRICS = [  # fmt: skip
+    MetricDef("voice_accuracy", "准确率", "Share of trials classified correctly at the operating threshold (score < threshold: spoof).", direction="higher", scale=1.0, unit="fraction"),  # fmt: skip
+    MetricDef("voice_precision", "精确率", "Of the trials flagged as spoof at the operating threshold, the share that are spoof (positive class: spoof).", direction="higher", scale=1.0, unit="fraction"),  # fmt: skip
+    MetricDef("voice_recall", "召回率", "Of the spoof trials, the share flagged as spoof at the operating threshold (1 - Pfa there).", direction="higher", scale=1.0, unit="fraction"),  # fmt: skip
+    MetricDef("voice_f1", "F1值", "Harmonic mean of precision and recall at the operating threshold (positive class: spoof).", direction="higher", scale=1.0, unit="fraction"),  # fmt: skip
+]  # fmt: skip
+OPERATING_NAMES = {"voice_accuracy": "accuracy", "voice_precision": "precision", "voice_recall": "recall", "voice_f1": "f1"}  # fmt: skip
+BY_NAME = {m.name: m for m in [*VOICE_METRICS, *OPERATING_METRICS]}
 BOOTSTRAPPED = ("voice_eer", "voice_min_dcf")
 
 # The same metrics on (bona fide scores, spoof scores) arrays: what the report computes from
@@ -124,7 +133,19 @@ def eer_min_dcf_resampler(scores: np.ndarray, bona: np.ndarray) -> Callable[[np.
     return statistics
 
 
+def operating_resampler(scores: np.ndarray, bona: np.ndarray, threshold: float) -> Callable[[np.ndarray], list[float]]:  # fmt: skip
+    """statistics(idx) -> [accuracy, precision, recall, F1] of the trials at `idx`, for
+    `pingce.core.stats.estimates_indexed` (one gather and one bincount per resample)."""
+    codes = vm._outcome_codes(np.asarray(scores, dtype=float), np.asarray(bona, dtype=bool), threshold)  # fmt: skip
+
+    def statistics(idx: np.ndarray) -> list[float]:
+        m = vm.operating_counts_metrics(np.bincount(codes[idx], minlength=4))
+        return [m[OPERATING_NAMES[x.name]] for x in OPERATING_METRICS]
+
+    return statistics
+
+
 def register_metrics() -> None:
-    for m in VOICE_METRICS:
+    for m in [*VOICE_METRICS, *OPERATING_METRICS]:
         if m.name not in metrics._items:
             metrics.register(m.name, m)

@@ -315,6 +315,35 @@ def asv_rates(target: Any, nontarget: Any, spoof: Any, threshold: float) -> AsvR
     )
 
 
+def tdcf_weights(
+    asv: AsvRates, formulation: str = "2019", model: TdcfModel | None = None
+) -> tuple[float, float, float]:
+    """(C0, C1, C2) of the t-DCF for these ASV error rates (C0 = 0 in the 2019 form).
+
+    ValueError when a weight is not positive, as the organisers' scripts stop there: the
+    t-DCF is then undefined (e.g. an ASV that misses every target leaves the CM nothing to
+    lose by rejecting, C1 <= 0; one that rejects every spoof leaves it nothing to gain, C2 = 0).
+    """
+    m = model or TdcfModel()
+    pfa_spoof_asv = 1.0 - asv.pmiss_spoof
+    if formulation == "2019":
+        c0 = 0.0
+        c1 = m.p_tar * (m.c_miss_cm - m.c_miss_asv * asv.pmiss) - m.p_non * m.c_fa_asv * asv.pfa
+        c2 = m.c_fa_cm * m.p_spoof * pfa_spoof_asv
+    elif formulation == "2021":
+        c0 = m.p_tar * m.c_miss_asv * asv.pmiss + m.p_non * m.c_fa_asv * asv.pfa
+        c1 = m.p_tar * m.c_miss_asv - c0
+        c2 = m.p_spoof * m.c_fa_cm * pfa_spoof_asv
+    else:
+        raise ValueError(f"unknown t-DCF formulation {formulation!r} (2019 or 2021)")
+    if c0 < 0 or c1 <= 0 or c2 <= 0:
+        raise ValueError(
+            f"the t-DCF weights are not positive (C1 = {c1:.4g}, C2 = {c2:.4g}) for ASV rates "
+            f"Pfa {asv.pfa:g}, Pmiss {asv.pmiss:g}, Pmiss(spoof) {asv.pmiss_spoof:g}"
+        )
+    return c0, c1, c2
+
+
 def min_tdcf(
     bona: Any,
     spoof: Any,
@@ -323,26 +352,43 @@ def min_tdcf(
     model: TdcfModel | None = None,
 ) -> tuple[float, float]:
     """(normalised min t-DCF, CM threshold) given the ASV error rates."""
-    m = model or TdcfModel()
+    c0, c1, c2 = tdcf_weights(asv, formulation, model)
     pmiss, pfa, thr = det_curve(bona, spoof)
-    pfa_spoof_asv = 1.0 - asv.pmiss_spoof
     if formulation == "2019":
-        c1 = m.p_tar * (m.c_miss_cm - m.c_miss_asv * asv.pmiss) - m.p_non * m.c_fa_asv * asv.pfa
-        c2 = m.c_fa_cm * m.p_spoof * pfa_spoof_asv
-        if c1 <= 0 or c2 <= 0:
-            raise ValueError("t-DCF weights are not positive; check the ASV error rates")
         curve = (c1 * pmiss + c2 * pfa) / min(c1, c2)
-    elif formulation == "2021":
-        c0 = m.p_tar * m.c_miss_asv * asv.pmiss + m.p_non * m.c_fa_asv * asv.pfa
-        c1 = m.p_tar * m.c_miss_asv - c0
-        c2 = m.p_spoof * m.c_fa_cm * pfa_spoof_asv
-        if c0 < 0 or c1 <= 0 or c2 <= 0:
-            raise ValueError("t-DCF weights are not positive; check the ASV error rates")
-        curve = (c0 + c1 * pmiss + c2 * pfa) / (c0 + min(c1, c2))
     else:
-        raise ValueError(f"unknown t-DCF formulation {formulation!r} (2019 or 2021)")
+        curve = (c0 + c1 * pmiss + c2 * pfa) / (c0 + min(c1, c2))
     i = int(np.argmin(curve))
     return float(curve[i]), float(thr[i])
+
+
+def operating_point(scores: Any, bona: Any, threshold: float) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 of hard decisions at `threshold`.
+
+    A trial is classified spoof when its score is below the threshold (the CM rejects it)
+    and bona fide otherwise. The positive class is **spoof**: precision = share of trials
+    flagged as spoof that are spoof, recall = share of spoofs flagged (1 - Pfa at that
+    threshold). NaN where a denominator is zero (no trial flagged: precision).
+    """
+    scores, bona = _arr(scores), np.asarray(bona, dtype=bool).ravel()
+    return operating_counts_metrics(np.bincount(_outcome_codes(scores, bona, threshold), minlength=4))  # fmt: skip
+
+
+def _outcome_codes(scores: np.ndarray, bona: np.ndarray, threshold: float) -> np.ndarray:
+    """Per trial 2 * flagged_spoof + is_spoof (0 TN, 1 FN, 2 FP, 3 TP; positive = spoof)."""
+    return (2 * (scores < threshold) + (~bona)).astype(np.int8)
+
+
+def operating_counts_metrics(counts: np.ndarray) -> dict[str, float]:
+    """The four rates from [TN, FN, FP, TP] counts (positive = spoof)."""
+    tn, fn, fp, tp = (float(c) for c in counts[:4])
+    n = tn + fn + fp + tp
+    return {
+        "accuracy": (tp + tn) / n if n else math.nan,
+        "precision": tp / (tp + fp) if tp + fp else math.nan,
+        "recall": tp / (tp + fn) if tp + fn else math.nan,
+        "f1": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else math.nan,
+    }
 
 
 def det_points(

@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pingce.core.errors import SpecError
+from pingce.core.errors import DataError, SpecError
 from pingce.core.execute import Outcome, WorkUnit, run_units
 from pingce.core.fingerprint import content_hash
 from pingce.core.metric import finite_or_none as _finite
@@ -52,11 +53,14 @@ from pingce.voice.indicators import (
     ARRAY_FN,
     BOOTSTRAPPED,
     BY_NAME,
+    OPERATING_METRICS,
     VOICE_METRICS,
     eer_min_dcf_resampler,
+    operating_resampler,
     register_metrics,
 )
 from pingce.voice.systems import ScoresSubject, SystemSubject, open_voice_subject
+from pingce.voice.trials import MIN_DISTINCT_SCORES
 
 SAMPLES_IN_REPORT = 50
 CHUNK = 2000
@@ -71,6 +75,8 @@ class ScoresParams(BaseModel):
     keys_format: str = "auto"
     clean_condition: str | None = None
     negate: bool = False  # the system scores spoof higher: negate, on the user's word only
+    threshold: float | None = None  # operating point: accuracy/precision/recall/F1 there
+    decisions: bool = False  # the scores are hard decisions, 1 bona fide / 0 spoof
 
 
 class SystemParams(BaseModel):
@@ -81,6 +87,8 @@ class SystemParams(BaseModel):
     sample_rate: int = Field(default=16000, ge=1000)
     audio_ext: str = ".wav"
     clean_condition: str | None = None
+    threshold: float | None = None
+    decisions: bool = False
 
 
 PARAMS: dict[str, type[BaseModel]] = {"voice-scores": ScoresParams, "voice-system": SystemParams}
@@ -167,7 +175,11 @@ class VoiceTask:
                 keys,
                 scores_format=self.params.scores_format,
                 keys_format=self.params.keys_format,
+                # hard decisions have two values; scores need at least three
+                min_distinct=1 if self.params.decisions else MIN_DISTINCT_SCORES,
             )
+            if self.params.decisions:
+                check_decisions(table, subject.path)
             self.provenance = {**table.provenance, "negated": self.params.negate}
             if self.params.negate:
                 table = table.negated()
@@ -269,6 +281,18 @@ class VoiceTask:
         return outs
 
 
+def check_decisions(table: TrialTable, path: Path) -> None:
+    """With --decisions every score is a decision: 1 bona fide (accepted), 0 spoof."""
+    bad = np.flatnonzero((table.score != 0.0) & (table.score != 1.0))
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            f"{path}: with --decisions every score must be 1 (bona fide) or 0 (spoof); "
+            f"{bad.size} are not (first: {table.utt[i]!r} = {table.score[i]:g})",
+            hint="give 0/1 decisions, or soft scores with --threshold T",
+        )
+
+
 def trial_table(scored: list[dict[str, Any]]) -> TrialTable:
     """The scored trials of a task's records: blocks of a score file, or one record per
     utterance of a system run."""
@@ -314,7 +338,7 @@ class VoiceStandard:
     title_zh = "人工智能 深度合成语音鉴别系统技术规范"
 
     def indicators(self) -> list[Indicator]:
-        inds = [m.indicator() for m in VOICE_METRICS]
+        inds = [m.indicator() for m in [*VOICE_METRICS, *OPERATING_METRICS]]
         add = [m.indicator() for m in ADD_METRICS]
         return inds + [TDCF_INDICATOR] + SYSTEM_INDICATORS + add
 
@@ -384,6 +408,7 @@ class VoiceStandard:
         by_task = records_by_task(records)
         task_rows, indicators, samples, notes, sections = [], [], [], [], []
         extra: dict[str, Any] = {}
+        tdcf_reported = False
         for spec in suite["tasks"]:
             recs = by_task.get(spec["id"], [])
             if spec["type"] in ADD_TYPES:
@@ -399,12 +424,32 @@ class VoiceStandard:
                     notes.append(f"{spec['id']}: none of {len(failed)} files could be scored.")
                 continue
             rows = trial_table(scored)
-            metric_rows = self._metric_rows(rows, seed)
             bona = rows.score[rows.bona]
             spoof = rows.score[~rows.bona]
-            tdcf = self._tdcf(bona, spoof, options)
-            if tdcf is not None:
-                metric_rows["voice_min_tdcf"] = tdcf
+            decisions = bool(spec.get("decisions"))
+            threshold = 0.5 if decisions else spec.get("threshold")
+            if decisions:
+                # EER, DCFs, Cllr and the DET breakdown need scores to sweep a threshold over.
+                metric_rows: dict[str, dict[str, Any]] = {}
+                notes.append(
+                    f"{spec['id']}: hard decisions (1 bona fide, 0 spoof) are evaluated at the decision itself: "
+                    "accuracy, precision, recall and F1 (positive class spoof) with bootstrap CIs; EER, minDCF, "
+                    "actDCF, Cllr, t-DCF and the DET breakdown need soft scores and are not computed."
+                )
+            else:
+                metric_rows = self._metric_rows(rows, seed)
+                tdcf = self._tdcf(bona, spoof, options)
+                if tdcf is not None:
+                    metric_rows["voice_min_tdcf"] = tdcf
+                    tdcf_reported = True
+                else:
+                    notes.append(
+                        f"{spec['id']}: min t-DCF is not reported: the t-DCF weights are not positive for the ASV error rates given."
+                    )
+            if threshold is not None:
+                op_rows, op_section = self._operating(rows, float(threshold), seed, decisions)
+                metric_rows.update(op_rows)
+                sections.append(op_section)
             for name, row in metric_rows.items():
                 ind = BY_NAME.get(name)
                 indicators.append(
@@ -413,7 +458,7 @@ class VoiceStandard:
                         "name": name,
                         "name_zh": ind.name_zh if ind else TDCF_INDICATOR.name_zh,
                         "unit": row["unit"],
-                        "direction": "lower",
+                        "direction": row["direction"],
                         "definition": ind.definition if ind else TDCF_INDICATOR.definition,
                         "value": row["value"],
                         "stderr": row["stderr"],
@@ -425,16 +470,26 @@ class VoiceStandard:
                         "verdict": None,
                     }
                 )
-            primary = str(options.get("primary_metric", "voice_eer"))
+            primary = str(options.get("primary_metric", "voice_accuracy" if decisions else "voice_eer"))  # fmt: skip
             task_rows.append(task_row(spec, len(rows), primary, metric_rows))
             reversed_, e, e_neg = vm.reversed_convention(bona, spoof)
             convention = {"reversed": reversed_, "eer": e, "eer_negated": e_neg}
             if reversed_:
+                # --negate exists for score files only; a system run is fixed in the system.
+                advice = (
+                    "make the system output bona-fide-higher scores (e.g. negate them in its command or wrapper); "
+                    "pingce voice evaluate --system does not flip them"
+                    if spec["type"] == "voice-system"
+                    else "rerun with --negate if spoof-higher is the system's convention"
+                )
                 notes.append(
                     f"{spec['id']}: the scores look reversed (EER {e:.4f} as given, {e_neg:.4f} negated): "
-                    "this file seems to score spoof higher. Metrics use the scores as given; "
-                    "rerun with --negate if spoof-higher is the system's convention."
+                    f"the system seems to score spoof higher. Metrics use the scores as given; {advice}."
                 )
+            if decisions:
+                extra[spec["id"]] = {"convention": convention, "groups": []}
+                self._samples(spec["id"], rows, scored, samples)
+                continue
             gs = groups(rows)
             sections.append(breakdown_section(gs))
             sections.append(det_section(rows))
@@ -458,33 +513,22 @@ class VoiceStandard:
                         f"{spec['id']}: {len(failed)} file(s) could not be scored and are left out of the metrics (see 'Files not scored')."
                     )
             extra[spec["id"]] = {"convention": convention, "groups": gs}
-            per_trial = {r["sample_id"]: r["data"] for r in scored if not r["data"].get("block")}
-            for i in range(min(SAMPLES_IN_REPORT, len(rows))):
-                t = rows.trial(i)
-                d = per_trial.get(t.utt, {})
-                samples.append(
-                    {
-                        "task": spec["id"],
-                        "sample_id": t.utt,
-                        "prompt": f"{t.key} attack={t.attack} condition={t.condition} language={t.language}",
-                        "output": f"{t.score:.6g}",
-                        "extracted": None,
-                        "reference": t.key,
-                        "scores": {"score": float(t.score)},
-                        "data": {
-                            k: v for k, v in d.items() if k in ("latency_ms", "seconds", "clipped")
-                        },
-                    }
-                )
+            self._samples(spec["id"], rows, scored, samples)
         tdcf_form = str(options.get("tdcf_formulation", "2019"))
-        if any(spec["type"] not in ADD_TYPES for spec in suite["tasks"]):
+        if any(
+            spec["type"] not in ADD_TYPES and not spec.get("decisions") for spec in suite["tasks"]
+        ):
             notes.append(
-                "EER/minDCF CIs: seeded percentile bootstrap over trials. min t-DCF uses the "
-                f"ASVspoof {tdcf_form} formulation with "
+                "EER/minDCF CIs: seeded percentile bootstrap over trials."
                 + (
-                    "the ASV error rates given for this run."
-                    if options.get("asv_rates")
-                    else "the ASVspoof 5 organisers' fixed ASV operating point."
+                    f" min t-DCF uses the ASVspoof {tdcf_form} formulation with "
+                    + (
+                        "the ASV error rates given for this run."
+                        if options.get("asv_rates")
+                        else "the ASVspoof 5 organisers' fixed ASV operating point."
+                    )
+                    if tdcf_reported
+                    else ""
                 )
             )
         return {
@@ -500,6 +544,67 @@ class VoiceStandard:
             "sections": sections,
             "extra": extra,
         }
+
+    def _samples(self, task_id: str, rows: TrialTable, scored: list[dict[str, Any]], samples: list[dict[str, Any]]) -> None:  # fmt: skip
+        """The first trials as report samples (with latency for a system run's trials)."""
+        per_trial = {r["sample_id"]: r["data"] for r in scored if not r["data"].get("block")}
+        for i in range(min(SAMPLES_IN_REPORT, len(rows))):
+            t = rows.trial(i)
+            d = per_trial.get(t.utt, {})
+            samples.append(
+                {
+                    "task": task_id,
+                    "sample_id": t.utt,
+                    "prompt": f"{t.key} attack={t.attack} condition={t.condition} language={t.language}",
+                    "output": f"{t.score:.6g}",
+                    "extracted": None,
+                    "reference": t.key,
+                    "scores": {"score": float(t.score)},
+                    "data": {
+                        k: v for k, v in d.items() if k in ("latency_ms", "seconds", "clipped")
+                    },
+                }
+            )
+
+    def _operating(self, table: TrialTable, threshold: float, seed: int, decisions: bool) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:  # fmt: skip
+        """Accuracy, precision, recall, F1 at the threshold with bootstrap CIs, and a section
+        with the confusion counts (positive class spoof)."""
+        n = len(table)
+        ests = estimates_indexed(
+            n,
+            operating_resampler(table.score, table.bona, threshold),
+            n_resamples=1000 if n <= LARGE_N else 200,
+            seed=seed,
+        )
+        rows: dict[str, dict[str, Any]] = {}
+        for m, est in zip(OPERATING_METRICS, ests, strict=True):
+            lo, hi = _finite(est.ci_low), _finite(est.ci_high)
+            rows[m.name] = {
+                "value": est.value,
+                "stderr": _finite(est.stderr) if lo is not None and hi is not None else None,
+                "ci_low": lo,
+                "ci_high": hi,
+                "n": n,
+                "direction": m.direction,
+                "unit": m.unit,
+                "scale": m.scale,
+            }
+        flagged = table.score < threshold
+        spoof = ~table.bona
+        tp, fp = int((flagged & spoof).sum()), int((flagged & table.bona).sum())
+        fn, tn = int((~flagged & spoof).sum()), int((~flagged & table.bona).sum())
+        how = "hard decisions (1 bona fide, 0 spoof)" if decisions else f"threshold {threshold:g} (score < threshold: spoof)"  # fmt: skip
+        section = {
+            "id": "voice-operating-point",
+            "title": "At the operating point: accuracy, precision, recall, F1",
+            "title_zh": "工作点上的准确率、精确率、召回率与F1",
+            "text": f"{how}; positive class spoof. Bootstrap 95% CIs over trials.",
+            "table": {
+                "columns": ["", "flagged spoof", "accepted as bona fide"],
+                "rows": [["spoof", tp, fn], ["bona fide", fp, tn]],
+            },
+        }
+        return rows, section
 
     def _metric_rows(self, table: TrialTable, seed: int) -> dict[str, dict[str, Any]]:
         rows = {}

@@ -27,7 +27,11 @@ from typing import Any
 import numpy as np
 
 from pingce.core.errors import DataError
-from pingce.voice.testset.conditions import apply_condition, parse_conditions
+from pingce.voice.testset.conditions import (
+    apply_condition,
+    check_condition_tools,
+    parse_conditions,
+)
 from pingce.voice.testset.confounds import RATE, equalise, resample
 from pingce.voice.testset.sources import (
     ATTACKS,
@@ -142,12 +146,22 @@ def _protocol_line(t: dict[str, Any]) -> str:
     return f"{t['speaker']} {t['utt']} - {codec} - - {tag} {label} {t['key']} -"
 
 
+def preflight(cfg: BuildConfig) -> list[str]:
+    """Everything that can fail before a file is written: the conditions and attacks named,
+    the attacks' engines, and every codec condition's tool (run once on silence). Returns
+    the conditions. `pingce voice build-testset` calls it before creating the folder."""
+    conditions = parse_conditions(cfg.conditions)
+    _select_attacks(cfg.attacks)
+    check_condition_tools(conditions)
+    return conditions
+
+
 def build_testset(out: Path, cfg: BuildConfig, show_progress: bool = True) -> dict[str, Any]:
     """Write the test set into `out`; returns a summary (paths and counts)."""
     import soundfile as sf
     from rich.progress import Progress
 
-    conditions = parse_conditions(cfg.conditions)
+    conditions = preflight(cfg)
     bases = plan_bases(cfg)
     rng = np.random.default_rng(cfg.seed + 1)
     trials: list[dict[str, Any]] = []
@@ -238,7 +252,8 @@ def build_testset(out: Path, cfg: BuildConfig, show_progress: bool = True) -> di
     summary = {
         "config": asdict(cfg),
         "conditions": conditions,
-        "attacks": {a.label: a.tag for a in ATTACKS},
+        # only the attacks this set holds (not every attack pingce knows)
+        "attacks": {b.attack.label: b.attack.tag for b in bases if b.attack is not None},
         "n_trials": len(rows),
         "n_bonafide": sum(r["key"] == "bonafide" for r in rows),
         "n_spoof": sum(r["key"] == "spoof" for r in rows),

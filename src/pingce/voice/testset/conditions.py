@@ -116,3 +116,11 @@ def apply_condition(x: np.ndarray, name: str, seed: int) -> np.ndarray:
         y, rate = sf.read(str(dec), dtype="float64", always_2d=True)
     assert rate == RATE
     return y.mean(axis=1)
+
+
+def check_condition_tools(names: list[str]) -> None:
+    """Fail before anything is written when a condition's codec tool is missing or cannot
+    encode: each codec condition is run once on a tenth of a second of silence."""
+    for name in names:
+        if name in CODECS:
+            apply_condition(np.zeros(RATE // 10), name, 0)
