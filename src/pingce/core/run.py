@@ -3,9 +3,9 @@
 Order of work: load the suite, open the subject, plan every task (all user errors surface
 here, before a run exists), create the run, execute (records are committed as they complete),
 summarize from the stored records, mark the run completed and store the digest of its records
-and summary (pingce.core.integrity). Ctrl-C or SIGTERM marks it
-`interrupted`, a user error `failed`; `kill -9` leaves it `running`. Any of these resumes with
-`pingce run --resume RUN_ID`, which recomputes nothing already stored.
+and summary (pingce.core.integrity). Ctrl-C or SIGTERM marks it `interrupted`, a user error
+`failed`; `kill -9` leaves it `running`. Any of these resumes with `pingce run --resume
+RUN_ID`, which recomputes nothing already stored.
 """
 
 from __future__ import annotations
