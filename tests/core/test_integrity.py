@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from pingce.core.integrity import canonical, compute_seal, verify_run
+from pingce.core.integrity import canonical, compute_seal, summary_disagreement, verify_run
 from pingce.core.report import render_html, render_json, render_markdown
 from pingce.core.reporting import build_report_doc
 from pingce.core.store import Base, Store, open_store
@@ -123,6 +123,18 @@ def test_seal_is_order_independent_and_names_the_changed_task() -> None:
     assert moved["tasks"]["a"] != one["tasks"]["a"]
     assert compute_seal([], {"overall": {"score": 0.4}})["summary"] != one["summary"]
     assert canonical({"b": 1, "a": [1.5, None]}) == b'{"a":[1.5,null],"b":1}'
+    # A freshly computed summary may hold numpy scalars: they read like the stored numbers.
+    np = pytest.importorskip("numpy")
+    assert canonical({"v": np.float64(0.25), "n": np.int64(3)}) == canonical({"v": 0.25, "n": 3})
+    assert (
+        summary_disagreement(
+            {"overall": {"score": 0.5}}, {"overall": {"score": np.float64(0.5)}, "tasks": []}
+        )
+        is None
+    )
+    assert "0.9" in (
+        summary_disagreement({"overall": {"score": 0.9}}, {"overall": {"score": 0.5}}) or ""
+    )
 
 
 def test_completed_run_verifies_and_tampering_is_named(store: Store, corpus: Path) -> None:

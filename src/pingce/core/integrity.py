@@ -39,12 +39,25 @@ def canonical(value: Any) -> bytes:
     """One byte string per JSON value, whatever the backend returned: sorted keys, no
     spaces, ASCII escapes (lone surrogates included), non-finite floats tagged."""
     return json.dumps(
-        _encode_nonfinite(value),
+        _encode_nonfinite(_plain(value)),
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,
         allow_nan=False,
+        default=str,
     ).encode("ascii")
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays (a freshly computed summary may hold them) as Python values,
+    so they serialise like the same numbers read back from the store."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _sha(data: bytes) -> str:
