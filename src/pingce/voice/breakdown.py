@@ -48,11 +48,11 @@ def _columns(rows: Trials) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
 def _metrics(bona: np.ndarray, spoof: np.ndarray) -> dict[str, float] | None:
     if bona.size == 0 or spoof.size == 0:
         return None
-    e, thr = vm.eer(bona, spoof)
+    e, thr, min_dcf = vm.eer_and_min_dcf(bona, spoof)  # one sort for both
     return {
         "eer": e,
         "eer_threshold": thr,
-        "min_dcf": vm.min_dcf(bona, spoof)[0],
+        "min_dcf": min_dcf,
         "act_dcf": vm.act_dcf(bona, spoof)[0],
         "cllr": vm.cllr(bona, spoof),
         "min_cllr": vm.min_cllr(bona, spoof),
@@ -165,11 +165,13 @@ def heatmap_section(rows: Trials) -> dict[str, Any] | None:
     if len(attack_names) < 2 and len(cond_names) < 2:
         return None
     values: list[list[float | None]] = []
+    in_cond = {c: conds == c for c in cond_names}  # each mask once, not once per cell
+    spoof_of = {a: (~bona) & (attacks == a) for a in attack_names}
     for a in attack_names:
         line: list[float | None] = []
         for c in cond_names:
-            mb = bona & (conds == c)
-            ms = (~bona) & (attacks == a) & (conds == c)
+            mb = bona & in_cond[c]
+            ms = spoof_of[a] & in_cond[c]
             line.append(_r(vm.eer(scores[mb], scores[ms])[0]) if mb.any() and ms.any() else None)
         values.append(line)
     return {
