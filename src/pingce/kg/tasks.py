@@ -202,7 +202,7 @@ class BuildTask:
         return units
 
     def process(self, subject: Any, units: list[WorkUnit]) -> list[Outcome]:
-        from pingce.backends.base import GenerationParams, GenerationRequest
+        from pingce.backends.base import GenerationParams, GenerationRequest, repair_flag
         from pingce.kg.build import parse_output
         from pingce.kg.extraction import score_item
 
@@ -231,6 +231,7 @@ class BuildTask:
                     "text": item.text,
                     "lang": item.lang,
                     "output": gen.text,
+                    **repair_flag(gen),
                     "status": parsed.status,
                     "invalid_triples": parsed.invalid,
                     "pred_triples": [t.to_dict() for t in parsed.triples],
