@@ -119,3 +119,12 @@ def test_report_works_on_new_and_old_stores(fault_server, tmp_path, pingce_cli) 
     for name in ("report.html", "report.md", "report.json"):
         (out / name).read_text(encoding="utf-8")  # valid UTF-8
     json.loads((out / "report.json").read_text(encoding="utf-8"))
+    # The dashboard renders the same run: pages and exports, no 500.
+    from starlette.testclient import TestClient
+
+    from pingce.web.app import create_app
+
+    client = TestClient(create_app(store), base_url="http://127.0.0.1:8765")
+    for path in ("/", f"/runs/{row.id}", f"/runs/{row.id}/samples", f"/runs/{row.id}/export/html"):
+        page = client.get(path)
+        assert page.status_code == 200, path
