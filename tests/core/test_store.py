@@ -116,8 +116,14 @@ def test_get_run_by_unique_prefix(store: Store) -> None:
     make_run(store, "2026-01-02T00-00-00-cccc")
     assert store.get_run("2026-01-02").id == "2026-01-02T00-00-00-cccc"
     assert store.get_run("2026-01-01T00-00-00-aab").id == "2026-01-01T00-00-00-aabb"
-    with pytest.raises(StoreError, match="no run '2026-01-01T00-00-00-aa'"):
-        store.get_run("2026-01-01T00-00-00-aa")  # ambiguous
+    # Issue 15: an ambiguous prefix says so and lists the matches (it used to say "no run").
+    with pytest.raises(
+        StoreError, match="'2026-01-01T00-00-00-aa' is ambiguous: 2 runs match"
+    ) as e:
+        store.get_run("2026-01-01T00-00-00-aa")
+    assert "2026-01-01T00-00-00-aaaa, 2026-01-01T00-00-00-aabb" in str(e.value)
+    with pytest.raises(StoreError, match="no run 'zz'"):
+        store.get_run("zz")
 
 
 def test_prefix_wildcards_are_literal(store: Store) -> None:
