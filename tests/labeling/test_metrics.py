@@ -202,3 +202,19 @@ def test_effort_hand_case() -> None:
     # Image-level labels: a changed class is one relabel.
     t = image_effort([["cat", None, None, None, None]], [["dog", None, None, None, None]], costs)
     assert (t["relabelled"], t["estimated_s"], t["scratch_s"]) == (1, 4.0, 3.5)
+
+
+def test_ratio_rows_bootstrap_over_arrays_like_the_list_path() -> None:
+    """P/R/F1 rows resample index vectors over one array (issue 24: no Python list per
+    resample); reference: core.stats.estimate on the same items with the list statistic."""
+    from pingce.core.stats import estimate
+    from pingce.labeling.summary import _f1, _ratio, corpus_row
+
+    rng = np.random.default_rng(2)
+    items = [tuple(int(v) for v in rng.integers(0, 6, 4)) for _ in range(300)]
+    for stat, name in ((_ratio(0, 1), "label_precision"), (_f1, "label_f1")):
+        row = corpus_row(name, items, stat, 400)
+        ref = estimate(items, lambda xs, s=stat: s(xs), n_resamples=400, seed=0)  # list path
+        assert row is not None
+        assert row["value"] == pytest.approx(ref.value)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((ref.ci_low, ref.ci_high))

@@ -16,10 +16,12 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from pingce.core.measure import LatencyStats
 from pingce.core.metric import finite_or_none as _finite
 from pingce.core.standard import task_row
-from pingce.core.stats import estimate
+from pingce.core.stats import estimate, estimate_indexed
 from pingce.labeling.catalogue import BY_NAME
 from pingce.labeling.metrics.classification import classification_scores
 from pingce.labeling.metrics.coco_eval import CocoImage, coco_metrics
@@ -44,7 +46,14 @@ def metric_row(name: str, value: float, n: int, est: Any = None) -> dict[str, An
 def corpus_row(name: str, items: Sequence[Any], stat: Callable[[Sequence[Any]], float], resamples: int = RESAMPLES) -> dict[str, Any] | None:  # fmt: skip
     if not items:
         return None
-    est = estimate(list(items), stat, n_resamples=resamples, seed=0)
+    on_array = getattr(stat, "on_array", None)
+    if on_array is not None:
+        # Ratios of sums: index vectors resampled over one array (core.stats.estimate_indexed,
+        # the same draws as the list path) instead of a Python list per resample.
+        arr = np.asarray(items, dtype=float)
+        est = estimate_indexed(len(arr), lambda idx: on_array(arr[idx]), n_resamples=resamples, seed=0)  # fmt: skip
+    else:
+        est = estimate(list(items), stat, n_resamples=resamples, seed=0)
     if not math.isfinite(est.value):
         return None
     return metric_row(name, est.value, len(items), est)
@@ -55,12 +64,25 @@ def _ratio(i: int, j: int) -> Callable[[Sequence[Any]], float]:
         den = sum(x[j] for x in xs)
         return sum(x[i] for x in xs) / den if den else float("nan")
 
+    def on_array(a: np.ndarray) -> float:
+        den = a[:, j].sum()
+        return float(a[:, i].sum() / den) if den else float("nan")
+
+    stat.on_array = on_array  # type: ignore[attr-defined]
     return stat
 
 
 def _f1(xs: Sequence[Any]) -> float:
     v, p, g = (sum(x[k] for x in xs) for k in range(3))
     return 2 * v / (p + g) if p + g else float("nan")
+
+
+def _f1_on_array(a: np.ndarray) -> float:
+    v, p, g = (a[:, k].sum() for k in range(3))
+    return float(2 * v / (p + g)) if p + g else float("nan")
+
+
+_f1.on_array = _f1_on_array  # type: ignore[attr-defined]
 
 
 def _flat_mean(xs: Sequence[Sequence[float]]) -> float:
