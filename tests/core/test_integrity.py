@@ -190,13 +190,16 @@ def test_forged_summary_is_detected(store: Store, corpus: Path) -> None:
     assert 'id="integrity-warning"' in runs.text and run_id in runs.text and "0.999" in runs.text
     page = client.get(f"/runs/{run_id}")
     assert page.status_code == 200 and 'id="integrity-warning"' in page.text
+    board = client.get("/leaderboard", params={"suite": row.suite})
+    assert board.status_code == 200 and "integrity-warning" in board.text and "0.999" in board.text
 
 
 def test_untouched_runs_show_no_warning_anywhere(tmp_path: Path, corpus: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'clean.db'}")
     a, b = data_run(store, corpus), data_run(store, corpus)
     client = TestClient(create_app(store), base_url="http://127.0.0.1:8765")
-    for path in ("/", f"/runs/{a}", f"/compare?run={a}&run={b}"):
+    suite = store.get_run(a).suite
+    for path in ("/", f"/runs/{a}", f"/compare?run={a}&run={b}", f"/leaderboard?suite={suite}"):
         page = client.get(path)
         assert page.status_code == 200 and "integrity-warning" not in page.text, path
     assert "integrity-verified" in client.get(f"/runs/{a}").text

@@ -8,6 +8,7 @@ validated here (BadRequest -> 400 page); runs and records that do not exist are 
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from typing import Any
 
 from starlette.requests import Request
@@ -304,6 +305,7 @@ def compare_page(dash: Dashboard, request: Request) -> Response:
     pairs = [compare_pair(dash.store, rows[0], other) for other in rows[1:]]
     suites = list(dict.fromkeys(r.suite for r in rows))
     boards = [leaderboard(dash.store, s, limit=10) for s in suites]
+    board_modified = _modified_board_runs(dash, boards)
     return dash.page(
         "compare.html.j2",
         rows=rows,
@@ -313,6 +315,7 @@ def compare_page(dash: Dashboard, request: Request) -> Response:
         dimensions=dimension_matrix(usable) if len(usable) == len(rows) else [],
         pairs=pairs,
         boards=boards,
+        board_modified=board_modified,
     )
 
 
@@ -327,4 +330,13 @@ def leaderboard_page(dash: Dashboard, request: Request) -> Response:
     suite = request.query_params.get("suite", "")
     if not suite:
         return dash.page("leaderboards.html.j2", suites=suite_overview(dash.store))
-    return dash.page("leaderboard.html.j2", board=leaderboard(dash.store, suite))
+    board = leaderboard(dash.store, suite)
+    return dash.page(
+        "leaderboard.html.j2", board=board, board_modified=_modified_board_runs(dash, [board])
+    )
+
+
+def _modified_board_runs(dash: Dashboard, boards: list[Any]) -> list[str]:
+    """Runs on these leaderboards whose records or saved scores changed after completion."""
+    rows = [SimpleNamespace(id=r.run_id, status="completed") for b in boards for r in b.rows]
+    return [rid for rid, found in verify_runs(dash.store, rows).items() if found.modified]
