@@ -82,3 +82,19 @@ def test_benchmark_readme_states_the_committed_repeats() -> None:
     readme = (BENCH / "README.md").read_text("utf-8")
     said = re.search(r"the committed\s+result used (\d+)", readme)
     assert said and int(said.group(1)) == result["settings"]["repeats"]
+
+
+def test_voice_scale_anchor_and_parity() -> None:
+    """The anchor's EER/minDCF on a hand case (2 bona fide 0.9 and 0.4, 2 spoof 0.6 and 0.1:
+    the step curve's points (Pmiss, Pfa) are (0,1), (0,.5), (.5,.5), (.5,0)... EER 0.5 at the
+    first |Pmiss - Pfa| minimum; minDCF = min(0.95 Pmiss + 0.5 Pfa) / 0.5 = 0.5 at Pfa .5,
+    Pmiss 0), and parity is a computed tolerance check."""
+    import numpy as np
+
+    bench = _load("voice_scale")
+    bona, spoof = np.array([0.9, 0.4]), np.array([0.6, 0.1])
+    assert bench.compute_eer(bona, spoof) == pytest.approx(0.5)
+    assert bench.compute_mindcf(bona, spoof) == pytest.approx(0.5)
+    ok, detail = bench.parity_of({"eer": 0.2, "min_dcf": 0.5}, {"eer": 0.2, "min_dcf": 0.5})
+    assert ok and detail["eer_abs_diff"] == 0.0
+    assert not bench.parity_of({"eer": 0.2, "min_dcf": 0.5}, {"eer": 0.2001, "min_dcf": 0.5})[0]
