@@ -69,3 +69,13 @@ def test_camel_case_predicates_match_partially() -> None:
     assert counts["partial"] == {"cor": 2, "inc": 0, "par": 1, "mis": 0, "spu": 0}
     assert counts["strict"] == {"cor": 2, "inc": 1, "par": 0, "mis": 0, "spu": 0}
     assert scheme_prf(counts["type"], "type")[2] == pytest.approx(1.0)
+
+
+def test_no_pairs_anywhere_gives_no_official_row() -> None:
+    """With no gold and no predicted triple in any text the official mean has no pairs: the
+    row is left out (never NaN in a report); the micro figure stays 0."""
+    from pingce.kg.summary import metric_rows
+
+    scores, data = score_item(Item(id="a", text="x", triples=[]), Item(id="a", triples=[]), ONTO)
+    rows = metric_rows([{"scores": scores, "data": data}])
+    assert "kg_webnlg_strict_f1" not in rows and rows["kg_webnlg_micro_strict_f1"]["value"] == 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -29,7 +30,9 @@ def metric_rows(recs: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, dict
         items = [r["scores"][name] for r in recs if name in r["scores"]]
         if not items:
             continue
-        rows[name] = mdef.row(items, seed=seed, n_resamples=BOOTSTRAP)
+        row = mdef.row(items, seed=seed, n_resamples=BOOTSTRAP)
+        if math.isfinite(row["value"]):  # e.g. WebNLG with no triple pair anywhere: undefined
+            rows[name] = row
     return rows
 
 
