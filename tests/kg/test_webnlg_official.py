@@ -32,7 +32,9 @@ def test_official_mean_of_pair_f1_hand_worked() -> None:
     type 2/3. The micro figure of the same case is 2/3 for strict (element counts summed)."""
     pairs = webnlg_pairs(keyed(PRED, ONTO), keyed(GOLD, ONTO))
     assert len(pairs) == 3
-    mean = {s: sum(p[s] for p in pairs) / len(pairs) for s in ("strict", "exact", "partial", "type")}
+    mean = {
+        s: sum(p[s] for p in pairs) / len(pairs) for s in ("strict", "exact", "partial", "type")
+    }
     assert mean["strict"] == pytest.approx(5 / 9)
     assert mean["exact"] == pytest.approx(5 / 9)
     assert mean["partial"] == pytest.approx((1 + 5 / 6 + 0) / 3)
