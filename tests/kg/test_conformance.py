@@ -28,7 +28,9 @@ def test_text2kgbench_rates_hand_computed() -> None:
             ),  # relation not in ontology; 'copper' not in text/labels
             Triple(
                 # (Was "oxygen lance", an ontology class label since issue 24, so grounded.)
-                "tapping robot", "usesEquipment", "converter"
+                "tapping robot",
+                "usesEquipment",
+                "converter",
             ),  # subject not in the text nor a class label; types unknown
         ],
     )
