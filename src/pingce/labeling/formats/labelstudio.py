@@ -195,8 +195,9 @@ def labelstudio_tasks(ls: LabelSet, which: Which = DEFAULT_WHICH, model_version:
 
 def write_labelstudio(ls: LabelSet, path: Path, which: Which = DEFAULT_WHICH, **_: Any) -> list[Path]:  # fmt: skip
     path = Path(path)
+    tasks = labelstudio_tasks(ls, which)  # refuses what Label Studio cannot hold, before writing
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(labelstudio_tasks(ls, which), ensure_ascii=False, indent=1), encoding="utf-8")  # fmt: skip
+    path.write_text(json.dumps(tasks, ensure_ascii=False, indent=1), encoding="utf-8")
     return [path]
 
 
