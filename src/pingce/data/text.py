@@ -67,7 +67,12 @@ def cjk_fraction(text: str) -> float:
 
 
 def is_chinese(text: str, sample_chars: int = 2000) -> bool:
-    return cjk_fraction(text[:sample_chars]) >= CJK_DOC_FRACTION
+    return _is_chinese(text[:sample_chars])
+
+
+@lru_cache(maxsize=64)  # every rule set asks about the same document
+def _is_chinese(head: str) -> bool:
+    return cjk_fraction(head) >= CJK_DOC_FRACTION
 
 
 def resolve_language(setting: str, text: str) -> str:
