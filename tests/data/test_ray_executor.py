@@ -118,7 +118,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     """Every output/audit file, decompressed (compressed bytes may differ only by framing)."""
     out: dict[str, bytes] = {}
     for p in sorted(folder.rglob("*")):
-        if not p.is_file() or p.name in ("stats.json", "_pipeline.json"):
+        if not p.is_file() or p.name in ("stats.json", "_pipeline.json", ".pingce-output"):
             continue
         rel = str(p.relative_to(folder))
         if p.suffix == ".parquet":
