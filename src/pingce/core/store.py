@@ -184,7 +184,11 @@ class Store:
             ) from None
         self.display_url = self.engine.url.render_as_string(hide_password=True)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            # A read-only open leaves the journal mode alone: switching an older store to
+            # WAL is a lasting change to a file the command only reads.
+            event.listen(
+                self.engine, "connect", _sqlite_pragmas if create else _sqlite_read_pragmas
+            )
         try:
             if create:
                 Base.metadata.create_all(self.engine)
@@ -309,6 +313,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # What a reader needs; no journal_mode (a run's store is WAL already, an older one stays).
+    cur = dbapi_conn.cursor()
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()

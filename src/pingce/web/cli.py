@@ -9,8 +9,11 @@ without the `web` extra.
 from __future__ import annotations
 
 import errno
+import math
 import os
+import secrets
 import socket
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -19,28 +22,63 @@ from pingce.web.errors import DashboardError
 
 TOKEN_ENV = "PINGCE_TOKEN"
 MIN_TOKEN_LENGTH = 16
+MIN_TOKEN_DISTINCT = 8  # different characters
+MIN_TOKEN_BITS = 48.0  # length x Shannon entropy of its character frequencies
+TOKEN_HINT = (
+    'pass --generate-token, or export PINGCE_TOKEN="$(python -c '
+    '"import secrets; print(secrets.token_urlsafe(24))")"'
+)
 
 serve_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def token_entropy_bits(token: str) -> float:
+    """Length times the Shannon entropy (bits per character) of the token's own character
+    frequencies: 0 for 'aaaaaaaaaaaaaaaa', 32 for 'abcdabcdabcdabcd', about 150 for
+    secrets.token_urlsafe(24). A crude upper bound on guessing work, enough to refuse tokens
+    that are plainly not random; it cannot tell a dictionary phrase from a random string."""
+    n = len(token)
+    counts = Counter(token).values()
+    return -sum(c * math.log2(c / n) for c in counts) if n else 0.0
+
+
+def token_problem(token: str) -> str | None:
+    """Why `token` is too weak to protect the dashboard, or None."""
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"is too short (use at least {MIN_TOKEN_LENGTH} characters)"
+    if any(c.isspace() or not c.isprintable() for c in token):
+        return "holds whitespace or control characters"
+    if len(set(token)) < MIN_TOKEN_DISTINCT:
+        return f"has fewer than {MIN_TOKEN_DISTINCT} different characters"
+    bits = token_entropy_bits(token)
+    if bits < MIN_TOKEN_BITS:
+        return f"looks guessable ({bits:.0f} bits of entropy, at least {MIN_TOKEN_BITS:.0f} needed)"
+    return None
+
+
+def generate_token() -> str:
+    """A fresh random token (192 bits, URL-safe)."""
+    return secrets.token_urlsafe(24)
 
 
 def check_token(host: str, token: str | None) -> str | None:
     """The token the server will demand, or raise when serving `host` would be unsafe.
 
-    Loopback needs no token (a set one is still enforced); any other address needs one of at
-    least MIN_TOKEN_LENGTH characters.
+    Loopback needs no token; any other address needs one. A set token is enforced on loopback
+    too, and wherever it is set it must pass `token_problem` (length, no whitespace, enough
+    different characters and entropy), since a weak token only looks like protection.
     """
     from pingce.web.security import is_loopback
 
     token = token or None
-    if token is not None and len(token) < MIN_TOKEN_LENGTH and not is_loopback(host):
+    if token is not None and (problem := token_problem(token)) is not None:
         raise DashboardError(
-            f"{TOKEN_ENV} is too short to protect {host}: use at least {MIN_TOKEN_LENGTH} characters",
-            hint='e.g. export PINGCE_TOKEN="$(python -c "import secrets; print(secrets.token_urlsafe(24))")"',
+            f"{TOKEN_ENV} is too weak to protect {host}: it {problem}", hint=TOKEN_HINT
         )
     if token is None and not is_loopback(host):
         raise DashboardError(
             f"refusing to serve results on non-loopback address {host} without a token",
-            hint=f"set {TOKEN_ENV} to a secret of {MIN_TOKEN_LENGTH}+ characters, or use --host 127.0.0.1",
+            hint=f"pass --generate-token, set {TOKEN_ENV}, or use --host 127.0.0.1",
         )
     return token
 
@@ -71,9 +109,21 @@ def serve(
         str, typer.Option(help="Address to listen on; non-loopback needs $PINGCE_TOKEN.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    new_token: Annotated[
+        bool,
+        typer.Option(
+            "--generate-token",
+            help=f"Require a fresh random token, printed once (instead of ${TOKEN_ENV}).",
+        ),
+    ] = False,
 ) -> None:
     """Browse, compare and export every stored run in a browser (read-only)."""
-    token = check_token(host, os.environ.get(TOKEN_ENV))
+    given = os.environ.get(TOKEN_ENV)
+    if new_token and given:
+        raise DashboardError(
+            f"--generate-token and ${TOKEN_ENV} are both set", hint="use one of them"
+        )
+    token = check_token(host, generate_token() if new_token else given)
     _check_port(host, port)
     try:
         import uvicorn
@@ -92,7 +142,9 @@ def serve(
     app = create_app(store, token=token, allowed_hosts=allowed)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"pingce dashboard on http://{shown}:{port}/  (store {store.display_url})")
-    if token:
+    if token and new_token:
+        typer.echo(f"token required: open http://{shown}:{port}/?token={token}")
+    elif token:
         typer.echo(f"token required: open http://{shown}:{port}/?token=<{TOKEN_ENV}>")
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
 

@@ -31,6 +31,9 @@ _FAILED_SQL = {
 }
 
 
+MAX_RECORD_ID = 2**63 - 1  # the largest id a database integer column holds
+
+
 @dataclass
 class RecordPage:
     rows: list[RecordRow]
@@ -46,8 +49,8 @@ def parse_record_cursor(value: str | None, name: str) -> int | None:
         n = int(value)
     except ValueError:
         raise BadRequest(f"{name} must be a record number, got {value!r}") from None
-    if n < 0:
-        raise BadRequest(f"{name} must not be negative, got {n}")
+    if not 0 <= n <= MAX_RECORD_ID:
+        raise BadRequest(f"{name} must be a record number between 0 and {MAX_RECORD_ID}, got {n}")
     return n
 
 
@@ -133,6 +136,8 @@ def offset_records(store: Store, run_id: str, offset: int, page_size: int) -> li
 
 
 def get_record(store: Store, run_id: str, record_id: int) -> RecordRow | None:
+    if not 0 <= record_id <= MAX_RECORD_ID:
+        return None  # no database integer can hold it, so no record has it
     with store.session() as s:
         row = s.get(RecordRow, record_id)
     return row if row is not None and row.run_id == run_id else None

@@ -83,13 +83,17 @@ class RunPage:
         return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
 
 
-def parse_date(value: str | None, name: str) -> date | None:
+def parse_date(value: str | None, name: str, latest: date = date.max) -> date | None:
+    """A YYYY-MM-DD query parameter; `latest` bounds it (date_to's next day must exist)."""
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise BadRequest(f"{name} must be a date like 2026-11-28, got {value!r}") from None
+    if day > latest:
+        raise BadRequest(f"{name} must be {latest.isoformat()} or earlier, got {value!r}")
+    return day
 
 
 def parse_page_size(value: str | None) -> int:
@@ -115,7 +119,7 @@ def filters_from_query(params: Any) -> RunFilters:
         subject=(params.get("subject") or "").strip(),
         status=status,
         date_from=parse_date(params.get("date_from"), "date_from"),
-        date_to=parse_date(params.get("date_to"), "date_to"),
+        date_to=parse_date(params.get("date_to"), "date_to", latest=date.max - timedelta(days=1)),
         q=(params.get("q") or "").strip(),
     )
 

@@ -5,8 +5,12 @@ One ASGI middleware in front of every route (static files included):
 - Only GET and HEAD exist; anything else is 405 before routing, so no handler can write.
 - With a token (required by `pingce serve` on a non-loopback address), a request needs
   `Authorization: Bearer TOKEN`, the `pingce_token` cookie, or `?token=TOKEN`; the last sets
-  the cookie (a MAC of the token; HttpOnly, SameSite=Strict) and redirects to the same URL without the token, so
-  it does not linger in history, logs or Referer headers. Comparisons are constant-time.
+  the cookie and redirects to the same URL without the token, so it does not linger in
+  history, logs or Referer headers. The redirect goes only to a same-origin path (a path that
+  a browser would read as another host, `//evil.example/x` or `/%5Cevil.example`, goes to
+  `/`). The cookie holds its issue time and a MAC of the token and that time (HttpOnly,
+  SameSite=Strict, Max-Age of COOKIE_MAX_AGE_S, Secure when the request came over https); an
+  older cookie is refused even if the browser kept it. Comparisons are constant-time.
 - On loopback without a token, the Host header must name the loopback interface: a page on
   another site cannot reach the dashboard by rebinding its DNS name to 127.0.0.1.
 - Every response carries a Content-Security-Policy that allows only the dashboard's own
@@ -18,10 +22,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -31,6 +36,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TOKEN_COOKIE = "pingce_token"
 TOKEN_PARAM = "token"
+COOKIE_MAX_AGE_S = 12 * 3600  # a login lasts a working day
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 CSP = (
@@ -69,10 +75,44 @@ def tokens_equal(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
-def cookie_value(token: str) -> str:
-    """What the cookie holds: a MAC of the token, so the token itself never sits in a cookie
-    and any token characters are cookie-safe."""
-    return hmac.new(token.encode("utf-8"), b"pingce-dashboard-session", hashlib.sha256).hexdigest()
+def cookie_value(token: str, issued: int | None = None) -> str:
+    """What the cookie holds: 'ISSUED.MAC', the issue time (Unix seconds) and a MAC of it under
+    the token, so the token itself never sits in a cookie, any token characters are
+    cookie-safe, and the server can refuse a cookie older than COOKIE_MAX_AGE_S."""
+    issued = int(time.time()) if issued is None else issued
+    message = f"pingce-dashboard-session:{issued}".encode()
+    return f"{issued}." + hmac.new(token.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def cookie_valid(value: str, token: str, now: float | None = None) -> bool:
+    """True for a cookie this token issued within the last COOKIE_MAX_AGE_S seconds."""
+    issued_text, _, _ = value.partition(".")
+    if not issued_text.isdigit() or len(issued_text) > 12:
+        return False
+    issued = int(issued_text)
+    now = time.time() if now is None else now
+    if not -60 <= now - issued <= COOKIE_MAX_AGE_S:  # a minute of clock skew at most
+        return False
+    return tokens_equal(value, cookie_value(token, issued))
+
+
+def same_origin_path(path: str) -> str:
+    """`path` when a browser reads it as a path on this origin, otherwise '/'.
+
+    A Location starting with '//' or '/\\' (browsers treat a backslash as a slash) names
+    another host; so does one whose percent-decoded form does, since some clients and proxies
+    decode before following. Control characters and anything not starting with '/' (a scheme,
+    a bare host) are refused too.
+    """
+    decoded = path
+    for _ in range(3):  # double-encoded '%252F' too
+        decoded = unquote(decoded)
+    for candidate in (path, decoded):
+        if not candidate.startswith("/") or candidate[1:2] in ("/", "\\"):
+            return "/"
+        if any(ord(c) < 0x20 or ord(c) == 0x7F or c == "\\" for c in candidate):
+            return "/"
+    return path
 
 
 class Guard:
@@ -134,7 +174,7 @@ class Guard:
         except Exception:  # a malformed Cookie header is simply no cookie
             return "denied"
         morsel = cookie.get(TOKEN_COOKIE)
-        if morsel is not None and tokens_equal(morsel.value, cookie_value(self.token)):
+        if morsel is not None and cookie_valid(morsel.value, self.token):
             return "ok"
         return "denied"
 
@@ -142,8 +182,17 @@ class Guard:
         assert self.token is not None
         pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         rest = urlencode([(k, v) for k, v in pairs if k != TOKEN_PARAM])
-        location = (scope.get("root_path", "") + scope["path"]) + (f"?{rest}" if rest else "")
-        cookie = f"{TOKEN_COOKIE}={cookie_value(self.token)}; Path=/; HttpOnly; SameSite=Strict"
+        # The raw path as the client sent it ('%2F' still encoded), so the redirect is the
+        # same URL; a path a browser would take to another host becomes '/'.
+        raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+        path = same_origin_path(scope.get("root_path", "") + raw.decode("latin-1"))
+        location = path + (f"?{rest}" if rest else "")
+        cookie = (
+            f"{TOKEN_COOKIE}={cookie_value(self.token)}; Path=/; Max-Age={COOKIE_MAX_AGE_S}; "
+            "HttpOnly; SameSite=Strict"
+        )
+        if scope.get("scheme") in ("https", "wss"):
+            cookie += "; Secure"
         await _plain(send, 303, "authenticated", {"location": location, "set-cookie": cookie})
 
 
