@@ -155,3 +155,22 @@ def test_build_testset_checks_codec_tools_before_writing(tmp_path: Path) -> None
     assert proc.returncode == 2, proc.stderr
     assert "mp3" in proc.stderr and "ffmpeg" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_system_decisions_that_are_not_0_or_1_are_counted() -> None:
+    """A hard-decision system's outputs are not checked when read: the report counts the
+    ones that are not 0/1 (read at 0.5) instead of passing them over; hand-made records."""
+    from pingce.voice.standard import VoiceStandard
+
+    outs = [1.0, 0.0, 1.0, 0.0, 0.7, 0.0, 1.0, 0.0]
+    recs = [
+        {"task": "cm", "key": f"k{i}", "sample_id": f"U{i}", "position": i, "scores": {},
+         "data": {"key": "bonafide" if i % 2 == 0 else "spoof", "attack": "-" if i % 2 == 0 else "A01",
+                  "condition": "none", "language": "-", "file": f"U{i}.wav", "score": s,
+                  "latency_ms": 1.0, "seconds": 1.0, "clipped": False}}
+        for i, s in enumerate(outs)
+    ]  # fmt: skip
+    res = VoiceStandard()._summarize({"tasks": [{"id": "cm", "type": "voice-system", "decisions": True}]}, {"options": {}}, recs)  # fmt: skip
+    assert any("1 of 8 outputs are not 0/1" in n for n in res["notes"])
+    # U4 (bona fide, 0.7) counts as accepted: all 8 correct
+    assert res["tasks"][0]["metrics"]["voice_accuracy"]["value"] == 1.0

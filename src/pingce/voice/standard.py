@@ -431,6 +431,12 @@ class VoiceStandard:
             if decisions:
                 # EER, DCFs, Cllr and the DET breakdown need scores to sweep a threshold over.
                 metric_rows: dict[str, dict[str, Any]] = {}
+                odd = int(((rows.score != 0.0) & (rows.score != 1.0)).sum())
+                if odd:  # a score file is checked when read; a system's outputs only here
+                    notes.append(
+                        f"{spec['id']}: {odd} of {len(rows)} outputs are not 0/1 decisions; they are read as bona fide "
+                        "when >= 0.5 and spoof below."
+                    )
                 notes.append(
                     f"{spec['id']}: hard decisions (1 bona fide, 0 spoof) are evaluated at the decision itself: "
                     "accuracy, precision, recall and F1 (positive class spoof) with bootstrap CIs; EER, minDCF, "
