@@ -81,3 +81,12 @@ def test_no_pairs_anywhere_gives_no_official_row() -> None:
     scores, data = score_item(Item(id="a", text="x", triples=[]), Item(id="a", triples=[]), ONTO)
     rows = metric_rows([{"scores": scores, "data": data}])
     assert "kg_webnlg_strict_f1" not in rows and rows["kg_webnlg_micro_strict_f1"]["value"] == 0.0
+
+
+def test_records_from_before_the_official_aggregation_are_not_misread() -> None:
+    """A run stored before issue 24 holds five element counts under kg_webnlg_*; read as
+    [sum of F1, pairs] they would give a wrong figure, so the official row is left out."""
+    from pingce.kg.summary import metric_rows
+
+    old = {"kg_webnlg_strict_f1": [5, 1, 0, 0, 3], "kg_triple_f1": [1, 3, 2]}
+    assert "kg_webnlg_strict_f1" not in metric_rows([{"scores": old, "data": {}}])

@@ -191,6 +191,8 @@ def _micro_scheme_f1(scheme: str) -> Any:
 def webnlg_mean_f1(items: Sequence[Sequence[float]]) -> float:
     """Official WebNLG 2020 F1: mean over all aligned pairs of the per-pair F1, from per-text
     [sum of pair F1, pairs] rows (NaN without pairs)."""
+    if any(len(i) != 2 for i in items):  # records stored before issue 24 hold micro counts
+        return float("nan")
     n = sum(i[1] for i in items)
     return sum(i[0] for i in items) / n if n else float("nan")
 
