@@ -498,7 +498,9 @@ def test_html_has_sections_and_chinese_labels(doc: dict[str, Any]) -> None:
     ):
         assert text in page
     assert 'id="f-task"' in page and 'id="f-fail"' in page and 'id="f-query"' in page
-    assert page.count('data-fail="1"') == 3  # samples with any score == 0
+    # Issue 17: a failure is a score on its metric's failing side, not any zero: acc = 0
+    # fails; harmful = 0 and bleu = 0 (no registered per-sample metric, so no direction) do not.
+    assert page.count('data-fail="1"') == 1
     assert "lower is better" in page
 
 

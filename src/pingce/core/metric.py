@@ -29,6 +29,9 @@ class MetricDef:
     unit: str = ""
     statistic: Callable[[Sequence[Any]], float] | None = None  # None: mean of floats
     binary: bool = False  # per-sample values are 0/1 (McNemar applies)
+    # A sample fails below (higher) or above (lower) this per-sample value; None: the default
+    # rule of `pingce.core.sample_failure.metric_rule` (0 fails, or full scale for "lower").
+    sample_pass: float | None = None
 
     def indicator(self, threshold: float | None = None, unit: str | None = None) -> Indicator:
         """This metric as a standard's declared indicator (same id, names and definition)."""

@@ -71,6 +71,9 @@ class Standard(Protocol):
 
     # Optional: `check_data(suite, options) -> None` loads and checks the data before the
     # subject is opened, so data errors surface before a slow model load.
+    # Optional: `failure_rules() -> Sequence[FailRule]` says when a stored sample failed (the
+    # dashboard's failures filter and red marks, the report's sample table); without it the
+    # registered metrics' directions decide (`pingce.core.sample_failure`).
 
     def plan(self, suite: Suite, subject: Subject, options: dict[str, Any]) -> Plan:
         """Load data and build every task's work units (all bad input surfaces here)."""

@@ -20,6 +20,7 @@ from pingce.core.errors import DataError, SpecError
 from pingce.core.execute import Outcome, WorkUnit, run_units
 from pingce.core.fingerprint import content_hash
 from pingce.core.registry import commands, demos, metrics, standards
+from pingce.core.sample_failure import FailRule
 from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
 from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.labeling.formats import read_labels
@@ -106,6 +107,23 @@ class LabelingStandard:
     id = STANDARD_ID
     title = "AI visual data automatic labeling systems"
     title_zh = "人工智能 视觉数据自动标注系统技术要求"
+
+    def failure_rules(self) -> list[FailRule]:
+        """A labelled image fails when a person would have to fix it: a missed, spurious or
+        wrongly classed object (detection), a wrong image class,
+        a box to edit, delete or add (effort), or no pixel right (segmentation, whose quality
+        the IoU tables show). The other per-image numbers (valid, ignored, latency) are counts,
+        not verdicts."""
+        return [
+            FailRule("missing", ">", 0),
+            FailRule("extra", ">", 0),
+            FailRule("mismatched", ">", 0),
+            FailRule("correct", "<", 1),
+            FailRule("edited", ">", 0),
+            FailRule("deleted", ">", 0),
+            FailRule("added", ">", 0),
+            FailRule("pixel_accuracy", "<=", 0),
+        ]
 
     def indicators(self) -> list[Indicator]:
         from pingce.labeling.catalogue import INDICATOR_THRESHOLDS, METRICS

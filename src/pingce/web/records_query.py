@@ -3,33 +3,21 @@ same sample in other runs.
 
 Pages follow `records.id` (insertion order) inside one run, optionally one task, through the
 indexes (run_id, id) and (run_id, task, id), so the last page of a run with half a million
-records costs what the first does. "Failures" means what the report's sample table means: some
-numeric score is exactly zero (`pingce.core.report.render.sample_failed`); the database decides
-it from the scores JSON so pages stay full.
+records costs what the first does. "Failures" means what the report's sample table means: a
+score on the failing side of its standard's rule (`pingce.core.sample_failure`); the database
+decides it from the scores JSON so pages stay full.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, select, text, tuple_
 
-from pingce.core.store import RecordRow, Store
+from pingce.core.sample_failure import FailRule, failed_sql, standard_rules
+from pingce.core.store import RecordRow, RunRow, Store
 from pingce.web.errors import BadRequest
-
-# Some numeric score equals zero; the JSON functions differ per database.
-_FAILED_SQL = {
-    "sqlite": (
-        "EXISTS (SELECT 1 FROM json_each(records.scores) AS e "
-        "WHERE e.type IN ('integer', 'real') AND e.value = 0)"
-    ),
-    "postgresql": (
-        "EXISTS (SELECT 1 FROM json_each(records.scores) AS e "
-        "WHERE json_typeof(e.value) = 'number' AND (e.value::text)::float8 = 0)"
-    ),
-}
-
 
 MAX_RECORD_ID = 2**63 - 1  # the largest id a database integer column holds
 
@@ -54,11 +42,13 @@ def parse_record_cursor(value: str | None, name: str) -> int | None:
     return n
 
 
-def failed_condition(store: Store) -> ColumnElement[bool]:
+def failed_condition(store: Store, rules: Sequence[FailRule]) -> ColumnElement[bool]:
     dialect = store.engine.dialect.name
-    if dialect not in _FAILED_SQL:
+    found = failed_sql(dialect, rules)
+    if found is None:
         raise BadRequest(f"the failures filter is not available on {dialect} stores")
-    return text(_FAILED_SQL[dialect])  # type: ignore[return-value]
+    sql, params = found
+    return text(sql).bindparams(**params)  # type: ignore[return-value]
 
 
 def _pin_run(store: Store, run_id: str) -> list[ColumnElement[bool]]:
@@ -92,7 +82,10 @@ def list_records(
     if task:
         conds.append(RecordRow.task == task)
     if failures:
-        conds.append(failed_condition(store))
+        run_standard = select(RunRow.standard).where(RunRow.id == run_id)
+        with store.session() as s:
+            standard = s.scalars(run_standard).first()
+        conds.append(failed_condition(store, standard_rules(standard)))
     query = select(RecordRow).where(*conds)
     # The whole index key: the same order as by id alone, since run_id and task are fixed.
     key = (

@@ -9,10 +9,12 @@ marks text safe: the templates escape it all.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pingce.core.report.render import format_number, is_number, json_safe, sample_failed
+from pingce.core.report.render import format_number, is_number, json_safe
+from pingce.core.sample_failure import FailRule, sample_failed
 from pingce.core.store import RecordRow
 
 TEXT_FIELDS = ("prompt", "output", "extracted", "reference")
@@ -38,7 +40,8 @@ def _as_text(value: Any) -> str | None:
     return json.dumps(json_safe(value), ensure_ascii=False, default=str)
 
 
-def sample_view(row: RecordRow) -> SampleView:
+def sample_view(row: RecordRow, rules: Sequence[FailRule]) -> SampleView:
+    """`row` for the templates; `rules`: its run's standard's failure rules."""
     data = row.data or {}
     scores = row.scores or {}
     numeric = {k: v for k, v in scores.items() if is_number(v)}
@@ -58,5 +61,5 @@ def sample_view(row: RecordRow) -> SampleView:
         scores=[(k, format_number(v)) for k, v in sorted(numeric.items())],
         raw_scores=numeric,
         extra=extra,
-        failed=sample_failed({"scores": numeric}),
+        failed=sample_failed(numeric, rules),
     )

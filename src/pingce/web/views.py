@@ -19,6 +19,7 @@ from pingce.core.integrity import verify_runs
 from pingce.core.report import render_html, render_json, render_markdown
 from pingce.core.report.html import capability_chart, section_views, task_chart
 from pingce.core.report.render import environment_rows, package_rows, primary_metric
+from pingce.core.sample_failure import standard_rules
 from pingce.core.store import RunRow
 from pingce.web.app import Dashboard, seg, url
 from pingce.web.comparison import (
@@ -234,12 +235,16 @@ def samples_page(dash: Dashboard, request: Request) -> Response:
         last=_flag(request, "last"),
         page_size=size,
     )
-    samples = [sample_view(r) for r in page.rows]
+    rules = standard_rules(row.standard)
+    samples = [sample_view(r, rules) for r in page.rows]
     keys = [(s.task, s.sample_id) for s in samples]
     beside = []
     for other in vs:
         found = matching_records(dash.store, other.id, keys)
-        beside.append((other, [sample_view(found[k]) if k in found else None for k in keys]))
+        theirs = standard_rules(other.standard)
+        beside.append(
+            (other, [sample_view(found[k], theirs) if k in found else None for k in keys])
+        )
     keep: list[tuple[str, Any]] = [("task", task), ("failures", "1" if failures else "")]
     keep += [("vs", o.id) for o in vs]
     if params.get("limit"):
@@ -267,11 +272,12 @@ def sample_page(dash: Dashboard, request: Request) -> Response:
     record = get_record(dash.store, row.id, request.path_params["record_id"])
     if record is None:
         raise NotFound(f"run {row.id} has no record {request.path_params['record_id']}")
-    columns = [(row, sample_view(record))]
+    columns = [(row, sample_view(record, standard_rules(row.standard)))]
     for other in _vs_runs(dash, request, row):
         found = matching_records(dash.store, other.id, [(record.task, record.sample_id)])
         match = found.get((record.task, record.sample_id))
-        columns.append((other, sample_view(match) if match else None))
+        view = sample_view(match, standard_rules(other.standard)) if match else None
+        columns.append((other, view))
     return dash.page(
         "sample.html.j2",
         row=row,

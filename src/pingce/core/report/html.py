@@ -129,7 +129,10 @@ def _task_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _sample_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"s": s, "failed": sample_failed(s)} for s in doc["samples"]]
+    from pingce.core.sample_failure import standard_rules
+
+    rules = standard_rules(doc["run"].get("standard"))
+    return [{"s": s, "failed": sample_failed(s, rules)} for s in doc["samples"]]
 
 
 def _samples_cut(doc: Mapping[str, Any]) -> str:

@@ -19,12 +19,15 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from pingce.core.errors import ReportError
+
+if TYPE_CHECKING:
+    from pingce.core.sample_failure import FailRule
 
 SCHEMA_VERSION = "1.0"
 FORMATS: dict[str, str] = {"html": "report.html", "md": "report.md", "json": "report.json"}
@@ -313,9 +316,13 @@ def format_plain(value: Any) -> str:
     return str(value)
 
 
-def sample_failed(sample: Mapping[str, Any]) -> bool:
-    """A sample counts as a failure when any of its scores is exactly zero."""
-    return any(is_number(v) and v == 0 for v in sample.get("scores", {}).values())
+def sample_failed(sample: Mapping[str, Any], rules: Iterable[FailRule] | None = None) -> bool:
+    """A sample counts as a failure when a score is on its failing side: `rules` (a standard's,
+    from `pingce.core.sample_failure.standard_rules`), or the registered metrics' rules."""
+    from pingce.core.sample_failure import registered_rules
+    from pingce.core.sample_failure import sample_failed as failed
+
+    return failed(sample.get("scores", {}), registered_rules() if rules is None else rules)
 
 
 def primary_metric(task: Mapping[str, Any]) -> dict[str, Any] | None:
