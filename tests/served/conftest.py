@@ -25,6 +25,9 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
+# How long a server may take to become healthy: only a hang guard (the wait ends as soon as it
+# answers), so generous: on a busy machine importing torch and transformers alone took > 90 s.
+START_S = 600.0
 
 
 @dataclass
@@ -93,7 +96,7 @@ def logprob_server(tiny_model_dir: Path) -> Iterator[Server]:
     proc = _start(
         [sys.executable, str(HERE / "logprob_server.py"), str(tiny_model_dir), str(port)],
         f"http://127.0.0.1:{port}/health",
-        60,
+        START_S,
         {"LOGPROB_SERVER_KEY": key, "OMP_NUM_THREADS": "1"},
     )
     yield Server(f"http://127.0.0.1:{port}/v1", port, proc, key)
@@ -107,7 +110,7 @@ def fault_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     proc = _start(
         [sys.executable, str(HERE / "fault_server.py"), str(port), *extra],
         f"http://127.0.0.1:{port}/v1/models",
-        20,
+        START_S,
     )
     yield Server(f"http://127.0.0.1:{port}/v1", port, proc)
     _stop(proc)
@@ -134,7 +137,7 @@ def tserve(tiny_model_dir: Path) -> Iterator[Server]:
             "float32",
         ],
         f"http://127.0.0.1:{port}/health",
-        90,
+        START_S,
         {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
     )
     yield Server(f"http://127.0.0.1:{port}/v1", port, proc)
