@@ -270,7 +270,10 @@ class RateBudget:
         async with self._lock:  # first come, first served
             need = min(amount, self.capacity)
             self._refill()
-            while self.level < need:
+            # A shortfall below float resolution is none: (t2 - t1) * rate can land 2e-16 under
+            # the amount, and sleeping 2e-17 s does not move a clock at t ~ 1 (a scripted clock
+            # then loops forever; the real one busy-waits).
+            while need - self.level > 1e-9 * need:
                 await self._sleep((need - self.level) / self.rate)
                 self._refill()
             self.level -= amount
