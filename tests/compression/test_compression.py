@@ -131,9 +131,14 @@ def test_compress_run_pipeline_and_budget(tmp_path: Path) -> None:
     assert any("significant" in n for n in doc["notes"])
 
 
-def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_errors_are_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pingce.cli import main
 
+    # A rejected recipe must leave nothing behind: no default `compressed/` folder in the
+    # working directory (a bad parameter used to be found only after the folder was made).
+    monkeypatch.chdir(tmp_path)
     for argv, expect in (
         (
             ["compress", "run", "--model", "zoo:digits-cnn", "--recipe", "int3-magic"],
@@ -151,6 +156,17 @@ def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
             "must be in",
         ),
         (
+            [
+                "compress",
+                "run",
+                "--model",
+                "zoo:digits-cnn",
+                "--recipe",
+                "prune-channels:amout=0.3",
+            ],
+            "did you mean 'amount'",
+        ),
+        (
             ["compress", "test", "--baseline", "zoo:nope", "--compressed", "zoo:digits-cnn"],
             "unknown zoo model",
         ),
@@ -165,3 +181,4 @@ def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
         assert info.value.code == 2
         err = capsys.readouterr().err
         assert expect in err and "Traceback" not in err
+        assert not (tmp_path / "compressed").exists(), argv

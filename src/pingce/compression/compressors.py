@@ -8,6 +8,7 @@ Recipe syntax: `name[:key=value[:key=value]]`, several joined by commas, e.g.
 
 from __future__ import annotations
 
+import difflib
 import os
 import warnings
 from collections.abc import Callable
@@ -57,11 +58,21 @@ def parse_recipes(text: str) -> list[Recipe]:
                 f"unknown compressor {name!r}", hint=f"one of: {', '.join(COMPRESSORS)}"
             )
         params = {}
+        allowed = PARAMETERS.get(name, {})
         for kv in kvs:
             key, sep, value = kv.partition("=")
             if not sep or not key:
                 raise SpecError(f"recipe {part!r}: parameter {kv!r} is not key=value")
+            if key not in allowed:
+                near = difflib.get_close_matches(key, list(allowed), n=1)
+                raise SpecError(
+                    f"recipe {part!r}: {name} takes no parameter {key!r}"
+                    + (f" (did you mean {near[0]!r}?)" if near else ""),
+                    hint=f"its parameters: {', '.join(allowed) or 'none'}",
+                )
             params[key] = value
+            # Checked here, before any output folder is made, not only when compressing.
+            _float(params, key, 0.0, *allowed[key])
         recipes.append(Recipe(name, params))
     if not recipes:
         raise SpecError("the recipe names no compressor", hint=f"one of: {', '.join(COMPRESSORS)}")
@@ -385,6 +396,16 @@ COMPRESSORS: dict[str, Compressor] = {
     "prune-channels": prune_channels,
     "weight-int8": weight_only(8),
     "weight-int4": weight_only(4),
+}
+
+# The parameters each compressor reads, with their allowed ranges (inclusive).
+PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
+    "int8-static": {"calib": (1, 1e6)},
+    "int8-static-ort": {"calib": (1, 1e6)},
+    "prune-magnitude": {"amount": (0.0, 0.99), "finetune": (0, 1e6)},
+    "prune-channels": {"amount": (0.0, 0.99), "finetune": (0, 1e6)},
+    "weight-int8": {"group": (0, 1 << 20)},
+    "weight-int4": {"group": (0, 1 << 20)},
 }
 
 SUFFIX = {"int8-dynamic-ort": ".onnx", "int8-static-ort": ".onnx"}
