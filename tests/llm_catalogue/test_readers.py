@@ -130,3 +130,24 @@ def test_bad_input_names_file_and_field(tmp_path: Path) -> None:
 def test_sample_suites_validate(name: str) -> None:
     suite = load_suite(f"llm/{name}-sample")
     assert suite.spec.tasks
+
+
+def test_jsonl_release_files_share_the_dataset_reader(tmp_path: Path) -> None:
+    """Benchmark JSONL (plain or .gz) goes through llm.datasets.load_jsonl: a BOM is
+    dropped, and a non-UTF-8 or truncated file is one DataError naming it."""
+    import gzip
+
+    plain = tmp_path / "a.jsonl"
+    plain.write_bytes(b'\xef\xbb\xbf{"q": 1}\n\n{"q": 2}\n')
+    assert readers._read_jsonl(plain) == [{"q": 1}, {"q": 2}]
+    packed = tmp_path / "b.jsonl.gz"
+    packed.write_bytes(gzip.compress(b'{"q": 3}\n'))
+    assert readers._read_jsonl(packed) == [{"q": 3}]
+    latin = tmp_path / "c.jsonl"
+    latin.write_bytes(b'{"q": "caf\xe9"}\n')
+    with pytest.raises(DataError, match="c.jsonl: not UTF-8"):
+        readers._read_jsonl(latin)
+    cut = tmp_path / "d.jsonl.gz"
+    cut.write_bytes(gzip.compress(b'{"q": 4}\n')[:-6])
+    with pytest.raises(DataError, match="d.jsonl.gz: cannot read"):
+        readers._read_jsonl(cut)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -36,10 +37,12 @@ def _resolve(path: str, base_dir: Path) -> Path:
 
 @loaders.register("jsonl")
 def load_jsonl(path: Path, **_: Any) -> list[Row]:
+    """One JSON object per line (blank lines skipped); `.gz` files are read compressed."""
     rows: list[Row] = []
     n = 0
+    opener: Any = gzip.open if path.suffix == ".gz" else open
     try:
-        with path.open(encoding="utf-8-sig") as fh:
+        with opener(path, "rt", encoding="utf-8-sig") as fh:
             for n, line in enumerate(fh, 1):
                 if not line.strip():
                     continue

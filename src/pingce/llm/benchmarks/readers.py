@@ -11,14 +11,14 @@ The hub readers take rows as `datasets` yields them for the hub copy and normali
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import DataError
+from pingce.llm.datasets import load_jsonl
 from pingce.llm.filters import last_number
 
 Row = dict[str, Any]
@@ -48,23 +48,10 @@ def _letter_index(letter: Any, n: int, where: str) -> int:
 
 
 def _read_jsonl(path: Path) -> list[Row]:
-    opener: Callable[..., Any] = gzip.open if path.suffix == ".gz" else open
-    rows = []
     try:
-        with opener(path, "rt", encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise DataError(f"{path}:{n}: expected a JSON object per line")
-                rows.append(row)
+        return load_jsonl(path)
     except (OSError, EOFError) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None
-    return rows
 
 
 def _read_json(path: Path) -> Any:
