@@ -326,3 +326,23 @@ def test_estimate_indexed_equals_the_list_path():
     both = estimates_indexed(57, lambda idx: [num[idx].mean(), den[idx].mean()], n_resamples=300, seed=11)  # fmt: skip
     ref_mean = estimate(items, lambda xs: sum(x[0] for x in xs) / len(xs), n_resamples=300, seed=11)
     assert (both[0].ci_low, both[0].ci_high) == pytest.approx((ref_mean.ci_low, ref_mean.ci_high))
+
+
+def test_metric_estimate_row_matches_row_and_drops_stderr_without_ci() -> None:
+    """MetricDef.row is estimate_row over core.stats.estimate (hand check: mean of 0/1
+    items); with stderr_needs_ci a degenerate CI (NaN bounds) also drops the stderr."""
+    import dataclasses
+
+    from pingce.core.metric import MetricDef
+    from pingce.core.stats import estimate
+
+    m = MetricDef(name="acc", name_zh="准确率", definition="share correct")
+    items = [1, 0, 1, 1]
+    row = m.row(items, seed=3)
+    assert row == m.estimate_row(estimate(items, None, n_resamples=1000, seed=3))
+    assert row["value"] == 0.75 and row["n"] == 4
+    est = dataclasses.replace(estimate(items, None, seed=3), ci_low=float("nan"))
+    kept = m.estimate_row(est, n=9)
+    dropped = m.estimate_row(est, n=9, stderr_needs_ci=True)
+    assert kept["n"] == dropped["n"] == 9 and kept["ci_low"] is None
+    assert kept["stderr"] is not None and dropped["stderr"] is None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pingce.core.spec import Indicator
+    from pingce.core.stats import Estimate
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,26 @@ class MetricDef:
         """The report's metric row for per-sample `items`: value, stderr, seeded bootstrap CI."""
         from pingce.core.stats import estimate
 
-        est = estimate(items, self.statistic, n_resamples=n_resamples, seed=seed)
+        return self.estimate_row(
+            estimate(items, self.statistic, n_resamples=n_resamples, seed=seed)
+        )
+
+    def estimate_row(
+        self, est: Estimate, *, n: int | None = None, stderr_needs_ci: bool = False
+    ) -> dict[str, Any]:
+        """The report's metric row for an estimate computed elsewhere (e.g. a bootstrap over
+        index vectors). `n` overrides the estimate's count; with `stderr_needs_ci` the stderr
+        is dropped when the CI is undefined (a degenerate resample distribution)."""
+        lo, hi = finite_or_none(est.ci_low), finite_or_none(est.ci_high)
+        stderr = finite_or_none(est.stderr)
+        if stderr_needs_ci and (lo is None or hi is None):
+            stderr = None
         return {
             "value": est.value,
-            "stderr": finite_or_none(est.stderr),
-            "ci_low": finite_or_none(est.ci_low),
-            "ci_high": finite_or_none(est.ci_high),
-            "n": est.n,
+            "stderr": stderr,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n": est.n if n is None else n,
             "direction": self.direction,
             "unit": self.unit,
             "scale": self.scale,

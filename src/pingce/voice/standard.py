@@ -27,7 +27,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pingce.core.errors import DataError, SpecError
 from pingce.core.execute import Outcome, WorkUnit, run_units
 from pingce.core.fingerprint import content_hash
-from pingce.core.metric import finite_or_none as _finite
 from pingce.core.registry import commands, demos, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
 from pingce.core.standard import Plan, PlannedTask, RunContext, task_row
@@ -584,17 +583,7 @@ class VoiceStandard:
         )
         rows: dict[str, dict[str, Any]] = {}
         for m, est in zip(OPERATING_METRICS, ests, strict=True):
-            lo, hi = _finite(est.ci_low), _finite(est.ci_high)
-            rows[m.name] = {
-                "value": est.value,
-                "stderr": _finite(est.stderr) if lo is not None and hi is not None else None,
-                "ci_low": lo,
-                "ci_high": hi,
-                "n": n,
-                "direction": m.direction,
-                "unit": m.unit,
-                "scale": m.scale,
-            }
+            rows[m.name] = m.estimate_row(est, n=n, stderr_needs_ci=True)
         flagged = table.score < threshold
         spoof = ~table.bona
         tp, fp = int((flagged & spoof).sum()), int((flagged & table.bona).sum())
@@ -632,27 +621,10 @@ class VoiceStandard:
         )
         for m in VOICE_METRICS:
             if m.name in ests:
-                est = ests[m.name]
-                value, se, lo, hi = (
-                    est.value,
-                    _finite(est.stderr),
-                    _finite(est.ci_low),
-                    _finite(est.ci_high),
-                )
-                if lo is None or hi is None:
-                    se = None
+                rows[m.name] = m.estimate_row(ests[m.name], n=n, stderr_needs_ci=True)
+                rows[m.name]["value"] = float(rows[m.name]["value"])
             else:
-                value, se, lo, hi = ARRAY_FN[m.name](bona, spoof), None, None, None
-            rows[m.name] = {
-                "value": float(value),
-                "stderr": se,
-                "ci_low": lo,
-                "ci_high": hi,
-                "n": n,
-                "direction": m.direction,
-                "unit": m.unit,
-                "scale": m.scale,
-            }
+                rows[m.name] = m.fixed_row(float(ARRAY_FN[m.name](bona, spoof)), n)
         return rows
 
     def _tdcf(
