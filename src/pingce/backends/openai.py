@@ -899,11 +899,3 @@ def open_openai(subject: SubjectSpec, options: dict[str, Any]) -> OpenAICompatib
         request_cache=_flag(options, "request_cache", True),
         revision=p.get("revision"),
     )
-
-
-def register() -> None:
-    """Register the `openai` backend (idempotent); called by the llm standard's register()."""
-    from pingce.core.registry import backends
-
-    if "openai" not in backends._items:
-        backends.register("openai", open_openai)  # the llm standard registers a lazy wrapper

@@ -1,6 +1,6 @@
 """Registers the benchmark catalogue and the beyond-accuracy task types with the llm standard.
 
-Called from `pingce.llm.standard.register()`. Importing the task modules registers their task
+Called from `pingce.llm.plugin.register()`. Importing the task modules registers their task
 types; metrics, filters, dataset loaders and the `pingce bench` commands are added here.
 """
 
@@ -27,7 +27,7 @@ def register() -> None:
     )
 
     benchmark_tasks.check_registered()
-    if "bench" not in commands._items:
+    if "bench" not in commands:
         from pingce.llm.bench_cli import app
 
         commands.register("bench", app)

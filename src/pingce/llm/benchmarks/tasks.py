@@ -20,6 +20,7 @@ from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.registry import task_types
 from pingce.llm.benchmarks.native import NativeFields, NativeTaskMixin
 from pingce.llm.datasets import Row
+from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.base import score_continuations
 from pingce.llm.tasks.code_generation import CodeGenerationParams, CodeGenerationTask
 from pingce.llm.tasks.generative import GenerationSettings, GenerativeParams, GenerativeTask
@@ -59,7 +60,7 @@ class MMLUParams(NativeFields, MultipleChoiceParams):
     num_fewshot: int = Field(default=5, ge=0)
 
 
-@task_types.register("mmlu")
+@llm_task_type("mmlu")
 class MMLUTask(NativeTaskMixin, MultipleChoiceTask):
     """MMLU (Hendrycks et al. 2021), 5-shot from each subject's dev split, letter choices."""
 
@@ -80,7 +81,7 @@ class CMMLUParams(NativeFields, MultipleChoiceParams):
     num_fewshot: int = Field(default=5, ge=0)
 
 
-@task_types.register("cmmlu")
+@llm_task_type("cmmlu")
 class CMMLUTask(NativeTaskMixin, MultipleChoiceTask):
     """CMMLU (Li et al. 2023), 5-shot from each subject's dev split."""
 
@@ -116,7 +117,7 @@ class CEvalParams(NativeFields, MultipleChoiceParams):
         return self
 
 
-@task_types.register("ceval")
+@llm_task_type("ceval")
 class CEvalTask(NativeTaskMixin, MultipleChoiceTask):
     """C-Eval (Huang et al. 2023): val for scores, test for the official submission file."""
 
@@ -150,7 +151,7 @@ class ARCParams(NativeFields, MultipleChoiceParams):
     prompt: str = "Question: {{ question }}\nAnswer:"
 
 
-@task_types.register("arc")
+@llm_task_type("arc")
 class ARCTask(NativeTaskMixin, MultipleChoiceTask):
     """AI2 ARC (Clark et al. 2018), usually the Challenge set; acc_norm is the reported score."""
 
@@ -164,7 +165,7 @@ class HellaSwagParams(NativeFields, MultipleChoiceParams):
     prompt: str = "{{ question }}"
 
 
-@task_types.register("hellaswag")
+@llm_task_type("hellaswag")
 class HellaSwagTask(NativeTaskMixin, MultipleChoiceTask):
     """HellaSwag (Zellers et al. 2019), validation split, lm-eval's preprocessing; acc_norm."""
 
@@ -179,7 +180,7 @@ class TruthfulQAMC1Params(NativeFields, MultipleChoiceParams):
     prompt: str = "Q: {{ question }}\nA:"
 
 
-@task_types.register("truthfulqa_mc1")
+@llm_task_type("truthfulqa_mc1")
 class TruthfulQAMC1Task(NativeTaskMixin, MultipleChoiceTask):
     """TruthfulQA MC1 (Lin et al. 2022): the single true answer among the mc1 targets."""
 
@@ -194,7 +195,7 @@ class TruthfulQAMC2Params(NativeFields, MC2Params):
     prompt: str = "Q: {{ question }}\nA:"
 
 
-@task_types.register("truthfulqa_mc2")
+@llm_task_type("truthfulqa_mc2")
 class TruthfulQAMC2Task(NativeTaskMixin, MC2Task):
     """TruthfulQA MC2: normalised probability mass on the true mc2 targets."""
 
@@ -212,7 +213,7 @@ class AGIEvalParams(NativeFields, MultipleChoiceParams):
     target_delimiter: str = ""
 
 
-@task_types.register("agieval")
+@llm_task_type("agieval")
 class AGIEvalTask(NativeTaskMixin, MultipleChoiceTask):
     """AGIEval (Zhong et al. 2023) single-answer tasks, e.g. the Gaokao (高考) subjects."""
 
@@ -227,7 +228,7 @@ class C3Params(NativeFields, MultipleChoiceParams):
     target_delimiter: str = ""
 
 
-@task_types.register("c3")
+@llm_task_type("c3")
 class C3Task(NativeTaskMixin, MultipleChoiceTask):
     """C3 (Sun et al. 2020), Chinese multiple-choice reading comprehension, native nesting."""
 
@@ -258,7 +259,7 @@ class GSM8KParams(NativeFields, GenerativeParams):
     )
 
 
-@task_types.register("gsm8k")
+@llm_task_type("gsm8k")
 class GSM8KTask(NativeTaskMixin, GenerativeTask):
     """GSM8K (Cobbe et al. 2021): 5-shot chain of thought from train, exact match on '#### N'."""
 
@@ -277,7 +278,7 @@ class Math500Params(NativeFields, MathParams):
     )
 
 
-@task_types.register("math500")
+@llm_task_type("math500")
 class Math500Task(NativeTaskMixin, MathGenerativeTask):
     """MATH-500 (Lightman et al. 2023's subset of MATH): last \\boxed{} answer, sympy equivalence."""
 
@@ -298,7 +299,7 @@ class HumanEvalParams(NativeFields, CodeGenerationParams):
     )
 
 
-@task_types.register("humaneval")
+@llm_task_type("humaneval")
 class HumanEvalTask(NativeTaskMixin, CodeGenerationTask):
     """HumanEval (Chen et al. 2021): complete the function; pass@k by running `check`."""
 
@@ -321,7 +322,7 @@ class MBPPParams(NativeFields, CodeGenerationParams):
     )
 
 
-@task_types.register("mbpp")
+@llm_task_type("mbpp")
 class MBPPTask(NativeTaskMixin, CodeGenerationTask):
     """MBPP (Austin et al. 2021): 3-shot from the prompt split (task ids 1-10), pass@k."""
 

@@ -33,12 +33,12 @@ from pingce.backends.base import GenerationParams, GenerationRequest, LanguageMo
 from pingce.backends.served import chat_request
 from pingce.core.errors import PingceError, SpecError
 from pingce.core.execute import Outcome, WorkUnit
-from pingce.core.registry import task_types
 from pingce.llm.catalogue_metrics import PASS_AT
 from pingce.llm.datasets import Row
 from pingce.llm.pass_at_k import pass_at_k
 from pingce.llm.prompts import render
 from pingce.llm.sandbox import SandboxLimits, resolve_layer, run_programs
+from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.base import RunSettings, Timer
 from pingce.llm.tasks.generative import GenerativeParams, GenerativeTask
 
@@ -70,7 +70,7 @@ class CodeGenerationParams(GenerativeParams):
         return self
 
 
-@task_types.register("code_generation")
+@llm_task_type("code_generation")
 class CodeGenerationTask(GenerativeTask):
     type_name = "code_generation"
     Params = CodeGenerationParams

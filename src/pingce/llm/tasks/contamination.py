@@ -28,11 +28,11 @@ from pingce.backends.base import LanguageModel
 from pingce.core.errors import SpecError
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.fingerprint import content_hash
-from pingce.core.registry import task_types
 from pingce.core.spec import Suite, TaskSpec, validate_params
 from pingce.llm.contamination import NgramIndex, corpus_fingerprint, min_k_percent, token_logprobs
 from pingce.llm.datasets import DatasetSpec, load_task_rows
 from pingce.llm.prompts import compile_template, render
+from pingce.llm.task_types import llm_task_type
 
 
 class ContaminationParams(BaseModel):
@@ -54,7 +54,7 @@ class ContaminationParams(BaseModel):
 CONTAMINATION_METRICS = ("contaminated", "ngram_overlap", "min_k_prob")
 
 
-@task_types.register("contamination")
+@llm_task_type("contamination")
 class ContaminationTask:
     type_name = "contamination"
     allowed_metrics = CONTAMINATION_METRICS

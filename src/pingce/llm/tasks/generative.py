@@ -17,11 +17,11 @@ from pingce.backends.base import (
 from pingce.backends.served import chat_request, timing_data
 from pingce.core.errors import DataError
 from pingce.core.execute import Outcome, WorkUnit
-from pingce.core.registry import task_types
 from pingce.llm import text_metrics
 from pingce.llm.datasets import Row
 from pingce.llm.filters import build_pipeline
 from pingce.llm.prompts import render
+from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.base import CommonParams, LLMTask, RunSettings, Timer
 
 
@@ -68,7 +68,7 @@ class GenerativeParams(CommonParams):
     exact_match: ExactMatchOptions = Field(default_factory=ExactMatchOptions)
 
 
-@task_types.register("generative")
+@llm_task_type("generative")
 class GenerativeTask(LLMTask):
     type_name = "generative"
     Params = GenerativeParams

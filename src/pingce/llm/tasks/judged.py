@@ -27,7 +27,6 @@ from pingce.backends.base import GenerationParams, GenerationRequest, LanguageMo
 from pingce.backends.served import chat_request
 from pingce.core.errors import DataError, SpecError
 from pingce.core.execute import Outcome, WorkUnit
-from pingce.core.registry import task_types
 from pingce.core.spec import parse_subject
 from pingce.llm.datasets import Row
 from pingce.llm.judge import (
@@ -41,6 +40,7 @@ from pingce.llm.judge import (
     render_judge_prompt,
 )
 from pingce.llm.prompts import render
+from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.base import RunSettings
 from pingce.llm.tasks.generative import GenerativeParams, GenerativeTask
 
@@ -81,7 +81,7 @@ class JudgedParams(GenerativeParams):
         return self
 
 
-@task_types.register("judged")
+@llm_task_type("judged")
 class JudgedTask(GenerativeTask):
     type_name = "judged"
     Params = JudgedParams

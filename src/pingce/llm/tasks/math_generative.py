@@ -9,8 +9,8 @@ from pydantic import Field
 
 from pingce.backends.base import LanguageModel
 from pingce.core.execute import Outcome, WorkUnit
-from pingce.core.registry import task_types
 from pingce.llm.math_equiv import is_equiv
+from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.generative import GenerativeParams, GenerativeTask
 
 
@@ -18,7 +18,7 @@ class MathParams(GenerativeParams):
     filters: list[str | dict[str, Any]] = Field(default_factory=lambda: ["boxed"])
 
 
-@task_types.register("math_generative")
+@llm_task_type("math_generative")
 class MathGenerativeTask(GenerativeTask):
     type_name = "math_generative"
     Params = MathParams

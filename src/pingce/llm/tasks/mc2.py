@@ -14,9 +14,9 @@ from typing import Any
 from pingce.backends.base import LanguageModel
 from pingce.core.errors import DataError
 from pingce.core.execute import Outcome, WorkUnit
-from pingce.core.registry import task_types
 from pingce.llm.datasets import Row
 from pingce.llm.prompts import render
+from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.base import (
     CommonParams,
     LLMTask,
@@ -39,7 +39,7 @@ def mc2_score(loglikelihoods: Sequence[float], labels: Sequence[int]) -> float:
     return sum(p for p, lab in zip(probs, labels, strict=True) if lab == 1) / total
 
 
-@task_types.register("mc2")
+@llm_task_type("mc2")
 class MC2Task(LLMTask):
     type_name = "mc2"
     Params = MC2Params

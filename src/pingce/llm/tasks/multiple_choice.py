@@ -12,9 +12,9 @@ from typing import Any
 from pingce.backends.base import LanguageModel
 from pingce.core.errors import DataError
 from pingce.core.execute import Outcome, WorkUnit
-from pingce.core.registry import task_types
 from pingce.llm.datasets import Row
 from pingce.llm.prompts import render
+from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.base import (
     CommonParams,
     LLMTask,
@@ -39,7 +39,7 @@ def _argmax(values: Sequence[float]) -> int:
     return best
 
 
-@task_types.register("multiple_choice")
+@llm_task_type("multiple_choice")
 class MultipleChoiceTask(LLMTask):
     type_name = "multiple_choice"
     Params = MultipleChoiceParams

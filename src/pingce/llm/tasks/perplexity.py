@@ -10,9 +10,9 @@ from pydantic import Field
 
 from pingce.backends.base import LanguageModel
 from pingce.core.execute import Outcome, WorkUnit
-from pingce.core.registry import task_types
 from pingce.llm.datasets import Row
 from pingce.llm.prompts import render
+from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.base import CommonParams, LLMTask, RunSettings, Timer
 
 
@@ -21,7 +21,7 @@ class PerplexityParams(CommonParams):
     num_fewshot: int = Field(default=0, ge=0, le=0)
 
 
-@task_types.register("perplexity")
+@llm_task_type("perplexity")
 class PerplexityTask(LLMTask):
     type_name = "perplexity"
     Params = PerplexityParams

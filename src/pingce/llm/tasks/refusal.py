@@ -24,9 +24,9 @@ from pingce.backends.base import GenerationParams, GenerationRequest, LanguageMo
 from pingce.backends.served import chat_request
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.fingerprint import content_hash
-from pingce.core.registry import task_types
 from pingce.core.spec import parse_subject
 from pingce.llm.refusal import JUDGE_PROMPT, is_refusal, parse_judge_refusal
+from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.generative import GenerationSettings, GenerativeParams, GenerativeTask
 from pingce.llm.tasks.judged import JudgeSpec
 
@@ -49,7 +49,7 @@ class RefusalParams(GenerativeParams):
         return self
 
 
-@task_types.register("refusal")
+@llm_task_type("refusal")
 class RefusalTask(GenerativeTask):
     type_name = "refusal"
     Params = RefusalParams
@@ -135,7 +135,7 @@ class RefusalTask(GenerativeTask):
         return outcomes
 
 
-@task_types.register("over_refusal")
+@llm_task_type("over_refusal")
 class OverRefusalTask(RefusalTask):
     """Prompts a model should answer (they only sound sensitive): over_refusal_rate."""
 

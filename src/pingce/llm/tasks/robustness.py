@@ -40,6 +40,7 @@ from pingce.llm.perturbations import (
     rotations,
 )
 from pingce.llm.prompts import select_fewshot
+from pingce.llm.task_types import llm_task_type, short_type
 from pingce.llm.variants import process_variants, summed_usage, variants_payload
 
 
@@ -69,7 +70,7 @@ class RobustnessParams(BaseModel):
 ROBUSTNESS_METRICS = ("perturbed_acc", "clean_acc", "acc_drop", "circular_acc")
 
 
-@task_types.register("robustness")
+@llm_task_type("robustness")
 class RobustnessTask:
     type_name = "robustness"
     allowed_metrics = ROBUSTNESS_METRICS
@@ -87,7 +88,7 @@ class RobustnessTask:
             raise SpecError(f"{self.where}.metrics: circular_acc needs circular: true")
         base = dict(self.params.base)
         inner_type = base.pop("type", None)
-        if not inner_type or inner_type == "robustness":
+        if not inner_type or short_type(str(inner_type)) == "robustness":
             raise SpecError(f"{self.where}.base.type: name the task type to perturb")
         inner_spec = TaskSpec.model_validate({"id": spec.id, "type": inner_type, **base})
         self.inner = task_types.get(inner_type)(inner_spec, suite)
