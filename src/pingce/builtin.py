@@ -1,41 +1,88 @@
 """Registers pingce's own standards (the `pingce.plugins` entry point named `pingce`).
 
-Each standard lives in its own package with a `register()` function in `standard.py`. A
-standard whose optional dependencies are not installed is skipped here, so a minimal
-install still works; it appears in `pingce list standards` once its extra is installed.
+Each standard lives in its own package `pingce.<package>` with a `register()` function in
+`plugin.py` (registration only). A standard whose optional dependency is not installed is
+registered as *unavailable* (`pingce.core.registry.unavailable`): `pingce list standards`
+shows it with the install hint, and `pingce run` on one of its suites says so in one line.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Builtin:
+    package: str  # pingce.<package>
+    standard: str  # the standard's id
+    extra: str  # the pip extra that installs its dependencies
+
 
 # Order matters only for listings and the demo: llm first.
 BUILTIN_STANDARDS = (
-    "pingce.llm.standard",
-    "pingce.perf.standard",
-    "pingce.compression.standard",
-    "pingce.conversion.standard",
-    "pingce.data.standard",
-    "pingce.voice.standard",
-    "pingce.labeling.standard",
-    "pingce.kg.standard",
-    # Not a standard: `pingce serve`, the results dashboard.
-    "pingce.web.cli",
+    Builtin("llm", "llm", "llm"),
+    Builtin("perf", "server-perf", "perf"),
+    Builtin("compression", "compression", "compression"),
+    Builtin("conversion", "conversion", "compression"),
+    Builtin("data", "data-quality", "data"),
+    Builtin("voice", "voice", "voice"),
+    Builtin("labeling", "labeling", "vision"),
+    Builtin("kg", "kg", "kg"),
+    Builtin("steel", "steel", "steel"),
 )
+# Not a standard: `pingce serve`, the results dashboard.
+WEB = "pingce.web.cli"
+
+
+def plugin_module(package: str) -> str:
+    """`pingce.<package>.plugin`, or `pingce.<package>.standard` for a package without one."""
+    from importlib.util import find_spec
+
+    name = f"pingce.{package}.plugin"
+    try:
+        found = find_spec(name)
+    except ModuleNotFoundError:  # the package itself is absent
+        found = None
+    return name if found is not None else f"pingce.{package}.standard"
+
+
+def _missing_dependency(exc: ModuleNotFoundError) -> str | None:
+    """The third-party module `exc` is about, or None when it is pingce's own (a bug)."""
+    name = exc.name or ""
+    return None if not name or name == "pingce" or name.startswith("pingce.") else name
 
 
 def register() -> None:
     # PINGCE_DISABLE_STANDARDS=voice,kg leaves those standards out (e.g. while one is broken).
     disabled = {s.strip() for s in os.environ.get("PINGCE_DISABLE_STANDARDS", "").split(",")}
-    for name in BUILTIN_STANDARDS:
-        if name.split(".")[1] in disabled:
+    from pingce.backends import register as register_backends
+    from pingce.core.registry import Unavailable, unavailable
+
+    # hf: and openai:// subjects, shared by llm and kg (idempotent, imports nothing heavy).
+    register_backends()
+    for std in BUILTIN_STANDARDS:
+        if std.package in disabled or std.standard in disabled:
             continue
+        module_name = plugin_module(std.package)
         try:
-            module = importlib.import_module(name)
+            module = importlib.import_module(module_name)
+            module.register()
         except ModuleNotFoundError as exc:
-            # The standard is absent, or one of its optional dependencies is; skip it.
-            if exc.name and (name.startswith(exc.name) or not exc.name.startswith("pingce")):
-                continue
-            raise
-        module.register()
+            missing = _missing_dependency(exc)
+            if missing is None:
+                if exc.name in (f"pingce.{std.package}", module_name):
+                    continue  # the package is not part of this install
+                raise
+            if not unavailable.has_loaded(std.standard):
+                unavailable.register(
+                    std.standard,
+                    Unavailable(std.standard, missing, f"pip install 'pingce[{std.extra}]'"),
+                )
+    if "web" not in disabled:
+        try:
+            importlib.import_module(WEB).register()
+        except ModuleNotFoundError as exc:
+            if _missing_dependency(exc) is None:
+                raise

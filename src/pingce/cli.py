@@ -5,19 +5,31 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from pingce import __version__
-from pingce.core.errors import PingceError, ReportError, SpecError
+from pingce.core.cli_kit import (  # re-exported: standards used to import these from here
+    check_writable,
+    check_writable_file,
+    finish_run,
+    open_db,
+    out,
+    print_summary,
+    quiet_libraries,
+    run_cli,
+    warn_integrity,
+)
+from pingce.core.cli_kit import fmt as _fmt
+from pingce.core.errors import ReportError, SpecError
+
+# The old public helpers, kept importable from here until no standard needs them.
+__all__ = ["app", "check_writable", "finish_run", "main", "open_db", "out", "print_summary"]
 
 app = typer.Typer(
     help="pingce (评测): standards-based evaluation of AI models and AI systems.",
@@ -25,8 +37,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
 
 DbOpt = Annotated[
     str | None,
@@ -54,34 +64,6 @@ class Format(StrEnum):
     html = "html"
     md = "md"
     json = "json"
-
-
-# Public helpers: every standard's command group opens the store, checks the report folder,
-# and prints and writes its run the same way through these.
-def open_db(db: str | None, *, create: bool = True) -> Any:
-    """The results store; read-only commands pass create=False (a mistyped --db is an error)."""
-    from pingce.core.store import open_store
-
-    return open_store(db, create=create)
-
-
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return (
-            f"{value:.{digits}g}"
-            if abs(value) >= 1000 or abs(value) < 1e-3 and value
-            else f"{value:.{digits}f}"
-        )
-    return str(value)
-
-
-def _quiet_libraries() -> None:
-    """`--quiet` means no progress bars, transformers' "Loading weights" bar included."""
-    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-    if "transformers" in sys.modules:
-        sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
 def _parse_batch_size(value: str) -> int | str:
@@ -265,11 +247,28 @@ def run(
             if fewshot_trials < 1:
                 raise SpecError(f"--fewshot-trials must be at least 1, got {fewshot_trials}")
             options["fewshot_trials"] = fewshot_trials
-        request = RunRequest(suite=suite, subject=model, standard=standard, options=options)
+        set_by_user = {
+            "device": device != "auto",
+            "dtype": dtype != "auto",
+            "batch_size": batch_size != "16",
+            "num_fewshot": num_fewshot is not None,
+            "threads": threads is not None,
+        }
+        explicit = {k for k, v in set_by_user.items() if v} | (
+            set(options)
+            - {"device", "dtype", "batch_size", "seed", "num_fewshot", "limit", "threads"}
+        )
+        request = RunRequest(
+            suite=suite,
+            subject=model,
+            standard=standard,
+            options=options,
+            explicit=frozenset(explicit),
+        )
     if not no_report:
         check_writable(report_dir)
     if quiet:
-        _quiet_libraries()
+        quiet_libraries()
     store = open_db(db)
     overrides: dict[str, Any] = {}
     if resume is not None:
@@ -328,81 +327,6 @@ def _sandbox_options(options: dict[str, Any], sandbox: str | None, allow_unsafe:
         options["allow_unsafe_code"] = True
 
 
-def check_writable(folder: Path) -> None:
-    """Fail before the work, not after it, when reports cannot be written."""
-    from pingce.core.errors import ReportError
-
-    probe = folder
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise ReportError(f"report folder {folder} is not writable", hint="pass --report-dir DIR")
-
-
-def check_writable_file(path: Path, option: str) -> None:
-    """Fail before the work when `option`'s output file cannot be written."""
-    if path.is_dir():
-        raise ReportError(f"{option} {path} is a folder; expected a file path")
-    parent = path.parent
-    if not parent.is_dir():
-        raise ReportError(f"{option} {path}: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ReportError(f"{option} {path} is not writable")
-
-
-def finish_run(store: Any, run_id: str, report_dir: Path | None) -> None:
-    from pingce.core.report import write_report
-    from pingce.core.reporting import build_report_doc
-
-    row = store.get_run(run_id)
-    doc = build_report_doc(store, row)
-    print_summary(doc)
-    warn_integrity(doc["integrity"])
-    if report_dir is not None:
-        paths = write_report(doc, report_dir / run_id)
-        out.print(f"report: {', '.join(str(p) for p in paths)}")
-    out.print(f"run id: [bold]{run_id}[/bold]")
-
-
-def warn_integrity(integrity: dict[str, Any]) -> None:
-    """One `warning:` line on stderr when a run's records or scores changed after it completed
-    (or its saved and recomputed scores differ); see pingce.core.integrity."""
-    if integrity.get("warning"):
-        err.print(
-            f"[yellow]warning:[/yellow] {escape(integrity['warning'])}",
-            highlight=False,
-            soft_wrap=True,
-        )
-
-
-def print_summary(doc: dict[str, Any]) -> None:
-    run = doc["run"]
-    table = Table(title=f"{run['suite']} on {run['subject']}  ({run['status']})")
-    for col in ("task", "dimension", "metric", "value", "95% CI", "n"):
-        table.add_column(col, justify="right" if col in {"value", "n"} else "left")
-    for task in doc["tasks"]:
-        m = task["metrics"][task["primary_metric"]]
-        ci = f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]" if m["ci_low"] is not None else "–"
-        table.add_row(
-            task["id"], task["dimension"], task["primary_metric"], _fmt(m["value"]), ci, str(m["n"])
-        )
-    out.print(table)
-    if not doc["dimensions"]:
-        for note in doc["notes"]:
-            out.print(f"[yellow]note:[/yellow] {note}")
-        return
-    dims = Table(title="Capability dimensions (0–1)")
-    dims.add_column("dimension")
-    dims.add_column("维度")
-    dims.add_column("score", justify="right")
-    for d in doc["dimensions"]:
-        dims.add_row(d["id"], d["name_zh"], _fmt(d["score"]))
-    dims.add_row("[bold]overall[/bold]", "综合", _fmt(doc["overall"]["score"]))
-    out.print(dims)
-    for note in doc["notes"]:
-        out.print(f"[yellow]note:[/yellow] {note}")
-
-
 @app.command()
 def demo(
     report_dir: Annotated[Path, typer.Option("--report-dir")] = Path("reports"),
@@ -424,7 +348,7 @@ def demo(
         raise SpecError(f"--limit must be at least 1, got {limit}")
     check_writable(report_dir)
     if quiet:
-        _quiet_libraries()
+        quiet_libraries()
     out.print(
         "[bold]pingce demo[/bold]: every step runs offline on data and models pingce builds itself."
     )
@@ -468,22 +392,41 @@ def list_(
 
     table = Table()
     if what is ListWhat.standards:
+        from pingce.core.registry import unavailable
+
         for col in ("id", "title", "标题"):
             table.add_column(col)
         for sid, std in standards.items():
             table.add_row(sid, std.title, std.title_zh)
+        for sid, gone in unavailable.items():
+            if sid not in standards:
+                table.add_row(
+                    sid, f"unavailable: needs {gone.missing} ({gone.hint})", "不可用", style="dim"
+                )
     elif what is ListWhat.suites:
+        from pingce.core.spec import suite_standard
+
         for col in ("suite", "standard", "tasks", "title"):
             table.add_column(col)
         for name in builtin_suite_names():
-            s = load_suite(name)
-            if standard and s.spec.standard != standard:
+            sid = suite_standard(name)
+            if standard and sid != standard:
                 continue
+            unusable = _suite_unusable(sid)
+            if unusable is not None:
+                if unusable:
+                    table.add_row(name, sid, "–", unusable, style="dim")
+                continue
+            s = load_suite(name)
             table.add_row(name, s.spec.standard, str(len(s.spec.tasks)), s.spec.title)
     elif what is ListWhat.tasks:
+        from pingce.core.spec import suite_standard
+
         for col in ("suite", "task", "type", "dimension", "language", "title"):
             table.add_column(col)
         for name in [suite] if suite else builtin_suite_names():
+            if not suite and _suite_unusable(suite_standard(name)) is not None:
+                continue
             s = load_suite(name)
             if standard and s.spec.standard != standard:
                 continue
@@ -539,6 +482,19 @@ def list_(
             warn_integrity({"warning": checked[row.id].warning(row.id)})
         return
     out.print(table)
+
+
+def _suite_unusable(sid: str) -> str | None:
+    """None when standard `sid` is registered; else the listing's note for its built-in
+    suites: why it is unavailable, or "" when it is absent (disabled) and not listed."""
+    from pingce.core.registry import standards, unavailable
+
+    if sid in standards:
+        return None
+    if sid in unavailable:
+        gone = unavailable.get(sid)
+        return f"unavailable: needs {gone.missing} ({gone.hint})"
+    return ""
 
 
 @app.command()
@@ -713,23 +669,6 @@ def _add_command_groups() -> None:
 _add_command_groups()
 
 
-INTERRUPTED = 130
-
-
-def _interrupted() -> None:
-    err.print(
-        "interrupted: finished records are stored; resume with `pingce run --resume RUN_ID`",
-        highlight=False,
-        soft_wrap=True,
-    )
-    sys.exit(INTERRUPTED)
-
-
-def _is_click_error(exc: BaseException) -> bool:
-    """A click usage error, from click itself or from the copy of click that typer bundles."""
-    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__)
-
-
 @functools.cache
 def _click_command() -> Any:
     """The click command tree, built once per process: `app(...)` rebuilds it from every
@@ -739,40 +678,7 @@ def _click_command() -> Any:
 
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
-    try:
-        # Without standalone mode, typer turns Ctrl-C into a returned 130 and returns the code
-        # of any `typer.Exit` instead of exiting with it.
-        code = _click_command()(standalone_mode=False)
-    except PingceError as exc:
-        # Messages quote user text (paths, templates such as "[INST] ..."): never markup.
-        err.print(f"[red]error:[/red] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        _interrupted()
-    except (typer.Exit, typer.Abort) as exc:
-        if isinstance(exc.__context__, KeyboardInterrupt):
-            _interrupted()
-        sys.exit(getattr(exc, "exit_code", 1))
-    except Exception as exc:  # click usage errors (bad option values, unknown commands)
-        from pingce.core.user_errors import user_error_line
-
-        line = user_error_line(exc)  # a path the user gave is a folder, unreadable, not UTF-8
-        if line is not None:
-            err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
-            sys.exit(2)
-        if not _is_click_error(exc):
-            raise
-        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
-        if type(exc).__name__ == "NoArgsIsHelpError":
-            if message:  # the help text, unless rich printed it already
-                err.print(exc.format_message(), highlight=False, markup=False)  # type: ignore[attr-defined]
-        else:
-            err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-        sys.exit(int(getattr(exc, "exit_code", 2)))
-    if code == INTERRUPTED:
-        _interrupted()
-    if isinstance(code, int) and code:
-        sys.exit(code)
+    run_cli(_click_command())
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ the paired test.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+
+from pingce.core.report.kit import finite_or_none  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     from pingce.core.spec import Indicator
@@ -51,12 +52,11 @@ class MetricDef:
     def row(
         self, items: Sequence[Any], *, seed: int = 0, n_resamples: int = 1000
     ) -> dict[str, Any]:
-        """The report's metric row for per-sample `items`: value, stderr, seeded bootstrap CI."""
-        from pingce.core.stats import estimate
+        """The report's metric row for per-sample `items`: value, stderr, seeded bootstrap CI
+        (`pingce.core.report.kit.MetricRow.from_items(...).to_dict()`)."""
+        from pingce.core.report.kit import MetricRow
 
-        return self.estimate_row(
-            estimate(items, self.statistic, n_resamples=n_resamples, seed=seed)
-        )
+        return MetricRow.from_items(self, items, seed=seed, n_resamples=n_resamples).to_dict()
 
     def estimate_row(
         self, est: Estimate, *, n: int | None = None, stderr_needs_ci: bool = False
@@ -64,20 +64,9 @@ class MetricDef:
         """The report's metric row for an estimate computed elsewhere (e.g. a bootstrap over
         index vectors). `n` overrides the estimate's count; with `stderr_needs_ci` the stderr
         is dropped when the CI is undefined (a degenerate resample distribution)."""
-        lo, hi = finite_or_none(est.ci_low), finite_or_none(est.ci_high)
-        stderr = finite_or_none(est.stderr)
-        if stderr_needs_ci and (lo is None or hi is None):
-            stderr = None
-        return {
-            "value": est.value,
-            "stderr": stderr,
-            "ci_low": lo,
-            "ci_high": hi,
-            "n": est.n if n is None else n,
-            "direction": self.direction,
-            "unit": self.unit,
-            "scale": self.scale,
-        }
+        from pingce.core.report.kit import MetricRow
+
+        return MetricRow.from_estimate(self, est, n=n, stderr_needs_ci=stderr_needs_ci).to_dict()
 
     def indicator_row(
         self,
@@ -90,41 +79,20 @@ class MetricDef:
     ) -> dict[str, Any]:
         """A report `indicators` entry: this metric's metric `row` (from `row()` or
         `fixed_row()`) for one `scope` (a task id), with its declared names and definition."""
-        return {
-            "id": self.name,
-            "name": self.name,
-            "name_zh": self.name_zh,
-            "unit": self.unit if unit is None else unit,
-            "direction": self.direction,
-            "definition": self.definition,
-            "value": finite_or_none(row["value"]),
-            "stderr": row["stderr"],
-            "ci_low": row["ci_low"],
-            "ci_high": row["ci_high"],
-            "n": row["n"],
-            "scope": scope,
-            "threshold": threshold,
-            "verdict": verdict,
-        }
+        from pingce.core.report.kit import IndicatorEntry
+
+        return IndicatorEntry.from_metric(
+            self,
+            row,
+            scope,
+            threshold=threshold,
+            verdict=verdict,
+            unit=unit,  # type: ignore[arg-type]
+        ).to_dict()
 
     def fixed_row(self, value: float | None, n: int) -> dict[str, Any]:
         """The report's metric row for one figure with no sampling distribution (a throughput,
         an energy total): no stderr and no CI, `n` the count it was measured over."""
-        return {
-            "value": finite_or_none(value),
-            "stderr": None,
-            "ci_low": None,
-            "ci_high": None,
-            "n": n,
-            "direction": self.direction,
-            "unit": self.unit,
-            "scale": self.scale,
-        }
+        from pingce.core.report.kit import MetricRow
 
-
-def finite_or_none(x: Any) -> float | None:
-    """A float, or None for None/NaN/±inf (reports hold no non-finite numbers)."""
-    if x is None:
-        return None
-    value = float(x)
-    return value if math.isfinite(value) else None
+        return MetricRow.fixed(self, value, n).to_dict()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
@@ -28,6 +29,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._aliases: dict[str, str] = {}  # old name -> registered name (hidden from listings)
 
     def register(self, name: str, obj: T | None = None) -> Any:
         """Register `obj` under `name`; used bare as a decorator when `obj` is omitted."""
@@ -47,21 +49,54 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = obj
 
+    def alias(self, old: str, name: str) -> None:
+        """Let `old` (e.g. a name from before namespacing) resolve to the registered `name`;
+        `get`, `in` and `has` accept it, `names()`/`items()`/`values()` do not list it."""
+        target = self._aliases.get(old)
+        if target is not None and target != name:
+            raise ValueError(f"{self.kind} alias {old!r} already points to {target!r}")
+        if old in self._items:
+            raise ValueError(f"{self.kind} {old!r} is registered; it cannot also be an alias")
+        self._aliases[old] = name
+
+    def canonical(self, name: str) -> str:
+        """The registered name `name` stands for (itself unless it is an alias)."""
+        load_plugins()
+        return self._aliases.get(name, name)
+
     def get(self, name: str) -> T:
         load_plugins()
         try:
-            return self._items[name]
+            return self._items[self._aliases.get(name, name)]
         except KeyError:
             known = ", ".join(sorted(self._items)) or "none"
             close = difflib.get_close_matches(str(name), list(self._items), n=1, cutoff=0.6)
             guess = f" (did you mean {close[0]!r}?)" if close else ""
+            if self is standards and name in unavailable._items:
+                gone = unavailable._items[str(name)]
+                raise SpecError(gone.message(), hint=gone.hint) from None
             raise SpecError(
                 f"unknown {self.kind} {name!r}{guess}", hint=f"known: {known}"
             ) from None
 
     def __contains__(self, name: object) -> bool:
         load_plugins()
-        return name in self._items
+        key = self._aliases.get(name, name) if isinstance(name, str) else name
+        return key in self._items
+
+    def has(self, name: str) -> bool:
+        """Whether `name` is registered (plugins loaded first, like every lookup)."""
+        return name in self
+
+    def has_loaded(self, name: str) -> bool:
+        """Whether `name` is registered already, without loading plugins: for a plugin's own
+        `register()` (which may run while plugins are loading) to stay idempotent."""
+        return name in self._items or name in self._aliases
+
+    def values(self) -> list[T]:
+        """The registered objects, in name order."""
+        load_plugins()
+        return [obj for _, obj in sorted(self._items.items())]
 
     def names(self) -> list[str]:
         load_plugins()
@@ -72,7 +107,22 @@ class Registry(Generic[T]):
         return iter(sorted(self._items.items()))
 
 
+@dataclass(frozen=True)
+class Unavailable:
+    """A standard that is installed but cannot load: an optional dependency is missing."""
+
+    name: str  # the standard's id, e.g. "kg"
+    missing: str  # the module that could not be imported, e.g. "rdflib"
+    hint: str  # how to install it, e.g. "pip install 'pingce[kg]'"
+
+    def message(self) -> str:
+        """One line: what is unavailable, why, and the fix."""
+        return f"standard {self.name!r} is unavailable: module {self.missing!r} is not installed"
+
+
 standards: Registry[Any] = Registry("standard")
+# Standards whose optional dependencies are missing (listed by `pingce list standards`).
+unavailable: Registry[Unavailable] = Registry("unavailable standard")
 backends: Registry[Callable[..., Any]] = Registry("backend")
 task_types: Registry[Any] = Registry("task type")
 metrics: Registry[Any] = Registry("metric")

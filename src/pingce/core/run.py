@@ -24,6 +24,7 @@ from pingce.core.errors import PingceError, SpecError, StoreError
 from pingce.core.execute import make_progress
 from pingce.core.fingerprint import content_hash, environment
 from pingce.core.integrity import seal_run, unseal_run
+from pingce.core.options import resolve_options
 from pingce.core.registry import standards
 from pingce.core.spec import Suite, load_suite, parse_subject, suite_from_dict
 from pingce.core.standard import RunContext, Standard
@@ -42,6 +43,9 @@ class RunRequest:
     subject: str
     standard: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    # Options the user set explicitly (e.g. command-line flags): with a standard's options
+    # model, one of these that the standard does not have is an error, not silently dropped.
+    explicit: frozenset[str] = frozenset()
 
 
 class Terminated(KeyboardInterrupt):
@@ -99,6 +103,7 @@ def execute_run(
             subject=row.subject,
             standard=row.standard,
             options={**config["options"], **(overrides or {})},
+            explicit=frozenset(overrides or {}),
         )
     if request is None:
         raise SpecError("nothing to run", hint="give --suite and --model, or --resume RUN_ID")
@@ -108,6 +113,10 @@ def execute_run(
         raise SpecError(
             f"suite {suite.name!r} belongs to standard {suite.spec.standard!r}, not {request.standard!r}"
         )
+    # Only the standard's own options (and the common ones) are stored and hashed.
+    options = resolve_options(standard, request.options, request.explicit)
+    if options != request.options:
+        request = RunRequest(request.suite, request.subject, request.standard, options)
     if row is not None and suite.sha256 != row.config.get("suite_sha256"):
         raise SpecError(
             f"suite {suite.source} changed since run {row.id} started",

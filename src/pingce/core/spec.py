@@ -97,14 +97,33 @@ class Suite:
 
 
 def builtin_suites_dir() -> Path:
+    """`src/pingce/suites/`: the shared folder of built-in suites (`<standard>/<name>.yaml`)."""
     return Path(str(files("pingce") / "suites"))
 
 
+def builtin_suite_paths() -> dict[str, Path]:
+    """Every built-in suite by name: `suites/<std>/<name>.yaml` is `<std>/<name>`, and a
+    standard package's own `pingce/<package>/suites/<name>.yaml` is `<package>/<name>`. A
+    name found in both places is the shared folder's."""
+    found: dict[str, Path] = {}
+    shared = builtin_suites_dir()
+    if shared.is_dir():
+        for p in sorted(shared.rglob("*.yaml")):
+            found[p.relative_to(shared).with_suffix("").as_posix()] = p
+    package_root = shared.parent
+    for package in sorted(package_root.iterdir()):
+        folder = package / "suites"
+        if package == shared or not folder.is_dir() or not (package / "__init__.py").is_file():
+            continue
+        for p in sorted(folder.rglob("*.yaml")):
+            found.setdefault(
+                f"{package.name}/{p.relative_to(folder).with_suffix('').as_posix()}", p
+            )
+    return found
+
+
 def builtin_suite_names() -> list[str]:
-    root = builtin_suites_dir()
-    return sorted(
-        str(p.relative_to(root).with_suffix("")).replace("\\", "/") for p in root.rglob("*.yaml")
-    )
+    return sorted(builtin_suite_paths())
 
 
 def format_validation_error(
@@ -184,13 +203,21 @@ def resolve_suite_path(ref: str) -> Path:
         if not path.is_file():
             raise SpecError(f"suite file {ref!r} does not exist", hint="check the path")
         return path
-    builtin = builtin_suites_dir() / f"{ref}.yaml"
-    if builtin.is_file():
+    builtin = builtin_suite_paths().get(ref)
+    if builtin is not None:
         return builtin
     raise SpecError(
         f"unknown suite {ref!r}",
         hint=f"give a YAML path or one of: {', '.join(builtin_suite_names())}",
     )
+
+
+def suite_standard(ref: str) -> str:
+    """The `standard:` a suite names, read without validating the suite (for listings)."""
+    path = resolve_suite_path(ref)
+    raw = parse_yaml(decode_utf8(read_yaml_bytes(path), str(path)), str(path))
+    sid = raw.get("standard") if isinstance(raw, dict) else None
+    return sid if isinstance(sid, str) else "?"
 
 
 def load_suite(ref: str) -> Suite:

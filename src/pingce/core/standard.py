@@ -100,21 +100,16 @@ def task_row(
     default_language: str = "en",
     **fields: Any,
 ) -> dict[str, Any]:
-    """One entry of a report's `tasks` list for the suite task `spec`.
+    """One entry of a report's `tasks` list for the suite task `spec`
+    (`pingce.core.report.kit.TaskRow.of(...).to_dict()`, kept for existing callers)."""
+    from pingce.core.report.kit import task_row as kit_task_row
 
-    The suite task may set its own title, dimension and language; the defaults say what a
-    standard uses when it does not. `fields` add keys or override any of them (e.g. a fixed
-    `type` or `dimension`).
-    """
-    return {
-        "id": spec["id"],
-        "title": spec.get("title") or spec["id"],
-        "title_zh": spec.get("title_zh") or "",
-        "type": spec.get("type"),
-        "dimension": spec.get("dimension", default_dimension),
-        "language": spec.get("language", default_language),
-        "n_samples": n_samples,
-        "primary_metric": primary,
-        "metrics": metrics,
+    return kit_task_row(
+        spec,
+        n_samples,
+        primary,
+        metrics,
+        default_dimension=default_dimension,
+        default_language=default_language,
         **fields,
-    }
+    )
