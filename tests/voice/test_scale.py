@@ -80,10 +80,10 @@ def test_each_trial_is_stored_once_in_blocks(
     """A score file becomes one record per block of trials (not one per trial with the pair
     copied under every metric name); the report recomputed from them equals the metrics on
     the raw arrays, and a second run resumes every block."""
-    from pingce.voice import standard
+    from pingce.voice import tasks
     from pingce.voice.cli import run_evaluation
 
-    monkeypatch.setattr(standard, "BLOCK", 700)
+    monkeypatch.setattr(tasks, "BLOCK", 700)
     scores, bona = _score_file(tmp_path / "cm.txt", 2500)
     store = open_store(os.environ["PINGCE_DB"])
     task = {"id": "cm", "type": "voice-scores", "title": "CM"}

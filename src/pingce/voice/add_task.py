@@ -14,9 +14,10 @@ with ``#`` are skipped; an optional first header line whose first field is ``utt
 - attribution: ``UTT PREDICTED TRUE``, the algorithm labels as free-form strings (ADD 2023
   uses 0..6, 0 = bona fide).
 
-Task types: ``voice-add-localisation`` (subject ``scores:PRED``, param ``ref``: reference
-file, ``frame_step`` seconds, default 0.01) and ``voice-add-attribution`` (subject
-``scores:FILE``).
+Task types: ``voice.add-localisation`` (subject ``scores:PRED``, param ``ref``: reference
+file, ``frame_step`` seconds, default 0.01) and ``voice.add-attribution`` (subject
+``scores:FILE``); the older names ``voice-add-localisation`` / ``voice-add-attribution`` are
+accepted as aliases.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ from pingce.core.spec import Suite, validate_params
 from pingce.core.standard import task_row
 from pingce.core.stats import estimate
 from pingce.voice.add_metrics import Segment, frame_labels, macro_f1
+from pingce.voice.task_types import ADD_TYPES, ATTRIBUTION, LOCALISATION, canonical
 
-LOCALISATION = "voice-add-localisation"
-ATTRIBUTION = "voice-add-attribution"
-ADD_TYPES = (LOCALISATION, ATTRIBUTION)
+__all__ = ["ADD_TYPES", "ATTRIBUTION", "LOCALISATION", "AddTask", "summarize_add"]
+
 LABELS = {"real": "real", "bonafide": "real", "genuine": "real", "fake": "fake", "spoof": "fake"}
 
 
@@ -140,7 +141,7 @@ BY_TYPE = {
 
 def register_add_metrics() -> None:
     for m in ADD_METRICS:
-        if m.name not in metrics._items:
+        if m.name not in metrics:
             metrics.register(m.name, m)
 
 
@@ -159,8 +160,9 @@ class AddTask:
 
     def __init__(self, spec: Any, suite: Suite) -> None:
         self.spec = spec
+        self.kind = canonical(spec.type)
         self.base = suite.base_dir
-        cls = LocalisationParams if spec.type == LOCALISATION else AttributionParams
+        cls = LocalisationParams if self.kind == LOCALISATION else AttributionParams
         self.params: Any = validate_params(cls, spec.params, f"{suite.source}: task {spec.id}")
 
     def units(self, subject: Any) -> list[WorkUnit]:
@@ -168,7 +170,7 @@ class AddTask:
         if path is None:
             raise SpecError(f"task {self.spec.id}: {self.spec.type} needs a scores:FILE subject")
         fp = subject.fingerprint()
-        if self.spec.type == ATTRIBUTION:
+        if self.kind == ATTRIBUTION:
             rows = read_attribution(path)
             self.provenance = {"file": str(path), "n_utterances": len(rows)}
             return [
@@ -198,10 +200,10 @@ class AddTask:
             out.append(WorkUnit(key, utt, i, (segs, hyp[utt], dur, step)))
         return out
 
-    def process(self, units: list[WorkUnit]) -> list[Outcome]:
+    def process(self, units: list[WorkUnit], subject: Any = None) -> list[Outcome]:
         outs = []
         for u in units:
-            if self.spec.type == ATTRIBUTION:
+            if self.kind == ATTRIBUTION:
                 pred, true = u.payload
                 outs.append(
                     Outcome(
@@ -244,10 +246,11 @@ def summarize_add(
     spec: dict[str, Any], recs: list[dict[str, Any]], seed: int
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """(task row, indicators, sections) of one ADD task from its stored records."""
+    kind = canonical(spec["type"])
     by_name = {m.name: m for m in ADD_METRICS}
     rows: dict[str, dict[str, Any]] = {}
     inds = []
-    for name in BY_TYPE[spec["type"]]:
+    for name in BY_TYPE[kind]:
         m = by_name[name]
         est = estimate([r["scores"][name] for r in recs], m.statistic, seed=seed)
         lo, hi = _none_if_nan(est.ci_low), _none_if_nan(est.ci_high)
@@ -274,9 +277,9 @@ def summarize_add(
                 "verdict": None,
             }
         )
-    task = task_row(spec, len(recs), BY_TYPE[spec["type"]][-1], rows)
+    task = task_row(spec, len(recs), BY_TYPE[kind][-1], rows)
     sections = []
-    if spec["type"] == ATTRIBUTION:
+    if kind == ATTRIBUTION:
         classes = sorted({r["data"]["true"] for r in recs} | {r["data"]["pred"] for r in recs})
         table = []
         for c in classes:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from pingce.core.errors import SpecError
+from pingce.voice.task_types import SCORES, SYSTEM
 
 app = typer.Typer(
     help="Deepfake-voice detectors: evaluate scores or a system, build a test set, train the baseline.",
@@ -155,7 +156,7 @@ def evaluate_cmd(
     if scores is not None:
         task: dict[str, Any] = {
             "id": "cm",
-            "type": "voice-scores",
+            "type": SCORES,
             "title": "Countermeasure scores",
             "scores_format": scores_format,
             "keys_format": keys_format,
@@ -172,7 +173,7 @@ def evaluate_cmd(
             raise SpecError("--negate applies to --scores; wrap the system to flip its sign")
         task = {
             "id": "cm",
-            "type": "voice-system",
+            "type": SYSTEM,
             "title": "Countermeasure system",
             "keys": str(keys.resolve()),
             "audio_dir": str(audio_dir.resolve()),

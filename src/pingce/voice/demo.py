@@ -1,6 +1,8 @@
 """The voice step of `pingce demo`: evaluate the bundled LFCC-GMM scores on the built test set.
 
-The bundle (`suites/voice/demo/`) holds real detector output, not invented numbers:
+The demo runs the built-in suite `voice/demo` (`suites/demo.yaml` in this package) through the
+shared run path on the bundled scores. The bundle (`suites/demo/`) holds real detector output,
+not invented numbers:
 `make_demo_bundle` builds the offline test set (seed 1234), trains the LFCC-GMM baseline on
 its train split, calibrates on dev, scores the eval split and writes the scores (ASVspoof 5
 layout) and the keys (TSV with language). Re-create it with
@@ -14,13 +16,16 @@ import sys
 from pathlib import Path
 
 from pingce.core.demo import DemoContext
-from pingce.core.spec import builtin_suites_dir
 
 DEMO_CONDITIONS = "none,alaw,g722,gsm,amr-nb,opus,mp3,aac,noise-10db"
 
 
+SUITES = Path(__file__).resolve().parent / "suites"
+DEMO_OPTIONS = {"seed": 1234, "tdcf_formulation": "2019", "asv_rates": None}
+
+
 def bundle_dir() -> Path:
-    return builtin_suites_dir() / "voice" / "demo"
+    return SUITES / "demo"
 
 
 def make_demo_bundle(out: Path, work: Path, seed: int = 1234) -> dict[str, object]:
@@ -55,7 +60,8 @@ def make_demo_bundle(out: Path, work: Path, seed: int = 1234) -> dict[str, objec
 
 
 def run_voice_demo(ctx: DemoContext) -> str:
-    from pingce.voice.cli import run_evaluation
+    from pingce.core.run import RunRequest, execute_run
+    from pingce.core.spec import load_suite
 
     ctx.console.print(
         "[bold]voice[/bold]: evaluates the LFCC-GMM reference detector's scores on pingce's "
@@ -63,22 +69,11 @@ def run_voice_demo(ctx: DemoContext) -> str:
         "and Griffin-Lim/WORLD copy synthesis, through G.711/G.722/GSM/AMR/Opus/MP3/AAC/noise): "
         "EER, minDCF, actDCF, Cllr, min t-DCF, DET curves, attack x condition EER."
     )
-    folder = bundle_dir()
-    task = {
-        "id": "cm",
-        "type": "voice-scores",
-        "title": "LFCC-GMM on the pingce test set",
-        "title_zh": "LFCC-GMM 基线",
-        "keys": str(folder / "keys.tsv"),
-    }
-    return run_evaluation(
-        f"scores:{folder / 'scores.txt'}",
-        task,
-        {"seed": 1234, "tdcf_formulation": "2019", "asv_rates": None},
-        store=ctx.store,
-        base_dir=folder,
-        quiet=ctx.quiet,
+    suite = load_suite(str(SUITES / "demo.yaml"))
+    request = RunRequest(
+        suite=suite, subject=f"scores:{bundle_dir() / 'scores.txt'}", options=dict(DEMO_OPTIONS)
     )
+    return execute_run(ctx.store, request, show_progress=not ctx.quiet)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import numpy as np
 
 from pingce.core.metric import MetricDef
 from pingce.core.registry import metrics
+from pingce.core.spec import Indicator
 from pingce.voice import metrics as vm
 
 
@@ -145,7 +146,60 @@ def operating_resampler(scores: np.ndarray, bona: np.ndarray, threshold: float) 
     return statistics
 
 
+# Indicators of a system run (`voice.system`) and the t-DCF: measured, not registered metrics.
+SYSTEM_INDICATORS = [
+    Indicator(
+        id="voice_latency_p50_ms",
+        name="Latency per utterance (median)",
+        name_zh="单条语音时延（中位数）",
+        unit="ms",
+        direction="lower",
+        definition="Median wall time to score one utterance (pingce.core.measure).",
+    ),
+    Indicator(
+        id="voice_latency_p95_ms",
+        name="Latency per utterance (p95)",
+        name_zh="单条语音时延（P95）",
+        unit="ms",
+        direction="lower",
+        definition="95th percentile (MLPerf nearest-rank rule) of the per-utterance wall time.",
+    ),
+    Indicator(
+        id="voice_rtf",
+        name="Real-time factor",
+        name_zh="实时率",
+        unit="",
+        direction="lower",
+        definition="Total scoring time / total audio duration; below 1 is faster than real time.",
+    ),
+    Indicator(
+        id="voice_throughput",
+        name="Throughput",
+        name_zh="吞吐量",
+        unit="utt/s",
+        direction="higher",
+        definition="Utterances scored per second of scoring time, one at a time.",
+    ),
+    Indicator(
+        id="voice_bad_audio",
+        name="Files not scored",
+        name_zh="未能评分的文件数",
+        unit="files",
+        direction="lower",
+        definition="Files the system could not score (corrupt, empty, wrong rate, detector error); the batch continues.",
+    ),
+]
+TDCF_INDICATOR = Indicator(
+    id="voice_min_tdcf",
+    name="min t-DCF",
+    name_zh="最小串联检测代价",
+    unit="",
+    direction="lower",
+    definition="Normalised minimum tandem DCF of the CM with a fixed ASV (ASVspoof 2019 or 2021 formulation).",
+)
+
+
 def register_metrics() -> None:
     for m in [*VOICE_METRICS, *OPERATING_METRICS]:
-        if m.name not in metrics._items:
+        if m.name not in metrics:
             metrics.register(m.name, m)
