@@ -2,138 +2,22 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from pingce.core.errors import SpecError
+from pingce.perf.command_options import Db, NoReport, Quiet, ReportDir, run_suite
+from pingce.perf.serve.cli import serve
+from pingce.perf.suite_builders import check_counts, check_positive, infer_suite
+from pingce.perf.train.cli import train
+
+__all__ = ["app", "infer_suite"]
 
 app = typer.Typer(
     help="AI server system performance (GB/T 45087-2024): inference, LLM serving, training.",
     no_args_is_help=True,
 )
-
-ReportDir = Annotated[Path, typer.Option("--report-dir", help="Where reports are written.")]
-Db = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-NoReport = Annotated[bool, typer.Option("--no-report", help="Store results, write no report.")]
-
-
-def _run(
-    suite_dict: dict[str, Any],
-    subject: str,
-    options: dict[str, Any],
-    *,
-    source: str,
-    report_dir: Path,
-    db: str | None,
-    quiet: bool,
-    no_report: bool,
-    resume: str | None = None,
-) -> str:
-    from pingce import cli as main_cli
-    from pingce.core.run import RunRequest, execute_run
-    from pingce.core.spec import suite_from_dict
-
-    if not no_report:
-        main_cli.check_writable(report_dir)
-    store = main_cli.open_db(db)
-    if resume:
-        run_id = execute_run(store, resume=resume, show_progress=not quiet)
-    else:
-        suite = suite_from_dict(suite_dict, source, Path.cwd())
-        request = RunRequest(suite=suite, subject=subject, standard="server-perf", options=options)
-        run_id = execute_run(store, request, show_progress=not quiet)
-    main_cli.finish_run(store, run_id, None if no_report else report_dir)
-    return run_id
-
-
-def check_counts(values: dict[str, int | None]) -> None:
-    """Each given option (None: not given) must be an integer of at least 1."""
-    for name, value in values.items():
-        if value is not None and value < 1:
-            raise SpecError(f"{name} must be at least 1, got {value}")
-
-
-def check_positive(values: dict[str, float | None]) -> None:
-    """Each given option (None: not given) must be a finite number above 0."""
-    for name, value in values.items():
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise SpecError(f"{name} must be a finite number above 0, got {value}")
-
-
-def infer_suite(
-    scenarios: list[str],
-    *,
-    accuracy: bool = True,
-    arrival: str | None = None,
-    target_qps: float | None = None,
-    latency_bound_ms: float | None = None,
-    samples_per_query: int | None = None,
-    min_duration_s: float | None = None,
-    min_query_count: int | None = None,
-    workers: int = 1,
-    search: bool = False,
-    search_steps: int = 6,
-    seed: int = 1234,
-) -> dict[str, Any]:
-    """The suite `pingce perf infer` runs, built from its options."""
-    tasks: list[dict[str, Any]] = []
-    if accuracy:
-        tasks.append(
-            {"id": "accuracy", "type": "accuracy", "title": "Accuracy run", "dimension": "accuracy"}
-        )
-    common = {"min_duration_s": min_duration_s, "min_query_count": min_query_count, "seed": seed}
-    common = {k: v for k, v in common.items() if v is not None}
-    for sc in scenarios:
-        task: dict[str, Any] = {
-            "id": sc,
-            "type": "scenario",
-            "scenario": sc,
-            "dimension": "inference",
-            **common,
-        }
-        if sc == "server":
-            task.update(
-                arrival=arrival or "poisson",
-                target_qps=target_qps,
-                latency_bound_ms=latency_bound_ms,
-                workers=workers,
-            )
-        elif sc in ("single-stream", "multi-stream"):
-            if latency_bound_ms is not None:
-                task["latency_bound_ms"] = latency_bound_ms
-            if arrival and arrival != "continuous":
-                task.update(arrival=arrival, target_qps=target_qps, workers=workers)
-        if sc == "multi-stream" and samples_per_query:
-            task["samples_per_query"] = samples_per_query
-        tasks.append({k: v for k, v in task.items() if v is not None})
-    if search:
-        if latency_bound_ms is None:
-            raise SpecError("--search needs --latency-bound-ms")
-        st = {
-            "id": "server-search",
-            "type": "server-search",
-            "latency_bound_ms": latency_bound_ms,
-            "steps": search_steps,
-            "workers": workers,
-            "seed": seed,
-        }
-        if min_duration_s is not None:
-            st["min_duration_s"] = min_duration_s
-        if min_query_count is not None:
-            st["min_query_count"] = min_query_count
-        tasks.append(st)
-    if not tasks:
-        raise SpecError("nothing to run", hint="give --scenario, --search or --accuracy")
-    return {
-        "standard": "server-perf",
-        "name": "perf-infer",
-        "title": "Inference scenarios",
-        "tasks": tasks,
-    }
 
 
 @app.command("infer")
@@ -193,13 +77,21 @@ def infer(
 ) -> None:
     """Inference scenarios with validity rules, accuracy gate and QPS search."""
     check_counts(
-        {"--batch-size": batch_size, "--workers": workers, "--threads": threads,
-         "--samples-per-query": samples_per_query, "--min-queries": min_queries}
-    )  # fmt: skip
+        {
+            "--batch-size": batch_size,
+            "--workers": workers,
+            "--threads": threads,
+            "--samples-per-query": samples_per_query,
+            "--min-queries": min_queries,
+        }
+    )
     check_positive(
-        {"--target-qps": target_qps, "--latency-bound-ms": latency_bound_ms,
-         "--min-duration": min_duration}
-    )  # fmt: skip
+        {
+            "--target-qps": target_qps,
+            "--latency-bound-ms": latency_bound_ms,
+            "--min-duration": min_duration,
+        }
+    )
     scenarios = (
         scenario if scenario is not None else ([] if search else ["offline", "single-stream"])
     )
@@ -217,7 +109,7 @@ def infer(
         seed=seed,
     )
     options = {"batch_size": batch_size, "threads": threads, "seed": seed, "device": device}
-    _run(
+    run_suite(
         suite,
         model,
         options,
@@ -230,8 +122,6 @@ def infer(
     )
 
 
-try:  # the serve and train commands live with their code
-    from pingce.perf.serve.cli import serve  # noqa: F401  (registers `pingce perf serve`)
-    from pingce.perf.train.cli import train  # noqa: F401  (registers `pingce perf train`)
-except ImportError:  # pragma: no cover - while those parts are absent
-    pass
+# The serve and train commands live with their code; they are plain functions registered here.
+app.command("serve")(serve)
+app.command("train")(train)

@@ -1,12 +1,11 @@
-"""The server-perf step of `pingce demo`: Offline + SingleStream on the digits classifier."""
+"""The server-perf step of `pingce demo`: the built-in perf/infer suite on the digits classifier."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib.resources import files
 
 from pingce.core.demo import DemoContext
 from pingce.core.run import RunRequest, execute_run
-from pingce.core.spec import suite_from_dict
 
 INTRO = (
     "A small CNN that pingce trains on sklearn's 8x8 digits (cached), driven by pingce's load "
@@ -15,17 +14,15 @@ INTRO = (
 )
 
 
-def run_perf_demo(ctx: DemoContext) -> str:
-    from pingce.perf.cli import infer_suite
+def builtin_suite(name: str) -> str:
+    """The path of a built-in server-perf suite (`pingce/perf/suites/NAME.yaml`)."""
+    return str(files("pingce.perf") / "suites" / f"{name}.yaml")
 
+
+def run_perf_demo(ctx: DemoContext) -> str:
     ctx.console.print(f"[bold]server-perf[/bold]: {INTRO}")
-    suite = suite_from_dict(
-        infer_suite(["offline", "single-stream"], min_duration_s=2.0),
-        "pingce demo (server-perf)",
-        Path.cwd(),
-    )
     request = RunRequest(
-        suite=suite,
+        suite=builtin_suite("infer"),
         subject="builtin:digits",
         standard="server-perf",
         options={"batch_size": 64, "threads": None, "seed": 1234, "demo": True},

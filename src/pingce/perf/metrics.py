@@ -1,4 +1,5 @@
-"""The server-perf standard's metrics (global names, prefixed) and how a row is built."""
+"""The server-perf standard's metrics (global names, prefixed: inference `perf_*`, LLM serving
+`serve_*`, training `train_*`) and how a row is built."""
 
 from __future__ import annotations
 
@@ -123,7 +124,105 @@ METRICS: list[MetricDef] = [
         "samples/J",
     ),
 ]
-METRIC_BY_NAME = {m.name: m for m in METRICS}
+# LLM-serving load (`serve` tasks).
+SERVE_METRICS = [
+    MetricDef(
+        "serve_ttft_ms",
+        "首词元时延",
+        "Time to first token: first streamed text chunk - request sent.",
+        "lower",
+        0.0,
+        "ms",
+    ),
+    MetricDef(
+        "serve_tpot_ms",
+        "每输出词元时延",
+        "(E2E - TTFT) / (output tokens - 1), per request.",
+        "lower",
+        0.0,
+        "ms",
+    ),
+    MetricDef(
+        "serve_itl_ms",
+        "词元间时延",
+        "Every gap between consecutive streamed text chunks.",
+        "lower",
+        0.0,
+        "ms",
+    ),
+    MetricDef(
+        "serve_e2e_ms", "端到端时延", "Last byte of the answer - request sent.", "lower", 0.0, "ms"
+    ),
+    MetricDef(
+        "serve_request_throughput",
+        "请求吞吐量",
+        "Completed requests / measured window.",
+        "higher",
+        0.0,
+        "req/s",
+    ),
+    MetricDef(
+        "serve_output_token_throughput",
+        "输出词元吞吐量",
+        "Output tokens / measured window.",
+        "higher",
+        0.0,
+        "tokens/s",
+    ),
+    MetricDef(
+        "serve_goodput",
+        "有效吞吐量",
+        "Requests meeting every SLO (TTFT, TPOT) / measured window.",
+        "higher",
+        0.0,
+        "req/s",
+    ),
+]
+# Training (`train` tasks).
+TRAIN_METRICS = [
+    MetricDef(
+        "train_samples_per_s",
+        "训练吞吐量",
+        "Training samples / training-step time (evaluation excluded), mean over runs.",
+        "higher",
+        0.0,
+        "samples/s",
+    ),
+    MetricDef(
+        "train_time_to_accuracy_s",
+        "达标训练时间",
+        "Training-step time until test accuracy first reaches the target; mean after dropping the fastest and slowest run (>= 5 runs).",
+        "lower",
+        0.0,
+        "s",
+    ),
+    MetricDef(
+        "train_accuracy",
+        "训练后准确率",
+        "Test accuracy after the fixed number of steps, mean over runs.",
+        "higher",
+        1.0,
+        "0-1",
+    ),
+    MetricDef(
+        "train_scaling_efficiency",
+        "扩展效率",
+        "Throughput at W workers / (W x throughput at 1 worker).",
+        "higher",
+        1.0,
+        "0-1",
+    ),
+    MetricDef(
+        "train_samples_per_j",
+        "训练能效",
+        "Training samples / measured energy of the run.",
+        "higher",
+        0.0,
+        "samples/J",
+    ),
+]
+ALL_METRICS: list[MetricDef] = [*METRICS, *SERVE_METRICS, *TRAIN_METRICS]
+METRIC_BY_NAME = {m.name: m for m in ALL_METRICS}
 
 
 def metric_row(name: str, items: Sequence[float], seed: int = 0) -> dict[str, Any]:

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from pingce.core.errors import SpecError
-from pingce.core.registry import commands, demos, metrics, standards
+from pingce.core.registry import task_types
 from pingce.core.spec import Indicator, SubjectSpec, Suite
 from pingce.core.standard import Plan, PlannedTask, RunContext
-
-STANDARD_ID = "server-perf"
+from pingce.perf.plugin import STANDARD_ID, TASK_PREFIX
 
 
 class InferSubject:
@@ -64,27 +63,26 @@ class ServeSubject:
         return {"endpoint": self.base_url, "model": self.model}
 
 
+def task_type_name(type_: str) -> str:
+    """The registered name of a suite task's `type`: the un-namespaced names suites used before
+    (`scenario`) are aliases of `perf.scenario` and so on."""
+    return type_ if type_.startswith(TASK_PREFIX) else TASK_PREFIX + type_
+
+
+def task_kind(type_: str) -> str:
+    """A task type without its namespace (`perf.scenario` -> `scenario`), as reports show it."""
+    return type_.removeprefix(TASK_PREFIX)
+
+
 def _task_handler(spec: Any, source: str) -> Any:
-    from pingce.perf.tasks import AccuracyTask, ScenarioTask, ServerSearchTask
-
-    table: dict[str, Any] = {
-        "accuracy": AccuracyTask,
-        "scenario": ScenarioTask,
-        "server-search": ServerSearchTask,
-    }
-    try:
-        from pingce.perf.extensions import EXTRA_TASKS
-
-        table.update(EXTRA_TASKS)
-    except ImportError:  # pragma: no cover - optional parts
-        pass
-    cls = table.get(spec.type)
-    if cls is None:
+    name = task_type_name(spec.type)
+    if name not in task_types:
+        known = [n for n in task_types.names() if n.startswith(TASK_PREFIX)]
         raise SpecError(
             f"{source}: tasks.{spec.id}.type: unknown server-perf task type {spec.type!r}",
-            hint=f"one of {', '.join(sorted(table))}",
+            hint=f"one of {', '.join(known)}",
         )
-    return cls(spec, source)
+    return task_types.get(name)(spec, source)
 
 
 class PerfStandard:
@@ -93,16 +91,9 @@ class PerfStandard:
     title_zh = "人工智能 服务器系统性能测试方法（GB/T 45087-2024）"
 
     def indicators(self) -> list[Indicator]:
-        from pingce.perf.metrics import METRICS
+        from pingce.perf.metrics import ALL_METRICS
 
-        extra: list[Any] = []
-        try:
-            from pingce.perf.extensions import extra_metrics
-
-            extra = extra_metrics()
-        except ImportError:  # pragma: no cover
-            pass
-        return [m.indicator() for m in [*METRICS, *extra]]
+        return [m.indicator() for m in ALL_METRICS]
 
     def validate_suite(self, suite: Suite) -> None:
         for spec in suite.spec.tasks:
@@ -142,23 +133,7 @@ class PerfStandard:
 
 
 def register() -> None:
-    """Entry point of the `pingce.plugins` group for the server-perf standard."""
-    if STANDARD_ID in standards._items:
-        return
-    from pingce.perf.cli import app
-    from pingce.perf.demo import run_perf_demo
-    from pingce.perf.metrics import METRICS
+    """Kept for callers of the old entry point; registration lives in pingce.perf.plugin."""
+    from pingce.perf.plugin import register as register_plugin
 
-    standards.register(STANDARD_ID, PerfStandard())
-    all_metrics = list(METRICS)
-    try:
-        from pingce.perf.extensions import extra_metrics
-
-        all_metrics += extra_metrics()
-    except ImportError:  # pragma: no cover
-        pass
-    for m in all_metrics:
-        if m.name not in metrics._items:
-            metrics.register(m.name, m)
-    commands.register("perf", app)
-    demos.register("20-perf", run_perf_demo)
+    register_plugin()

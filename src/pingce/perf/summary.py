@@ -12,6 +12,7 @@ from pingce.core.standard import task_row
 from pingce.core.store import records_by_task
 from pingce.perf.conformance import PRIMARY, accuracy_verdict, scenario_figures, scenario_verdict
 from pingce.perf.metrics import METRIC_BY_NAME, metric_row, plain_row
+from pingce.perf.standard import task_kind
 from pingce.perf.tasks import accuracy_gate
 
 CDF_POINTS = 200
@@ -21,7 +22,9 @@ HIST_BINS = 20
 def _task_row(
     spec: dict[str, Any], n: int, primary: str, metrics: dict[str, Any]
 ) -> dict[str, Any]:
-    return task_row(spec, n, primary, metrics, default_dimension="performance")
+    return task_row(
+        spec, n, primary, metrics, default_dimension="performance", type=task_kind(spec["type"])
+    )
 
 
 def _indicator(
@@ -123,7 +126,7 @@ def summarize_perf(
         recs = by_task.get(spec["id"], [])
         if not recs:
             continue
-        kind = spec["type"]
+        kind = task_kind(spec["type"])
         if kind == "accuracy":
             d = recs[0]["data"]
             ok, why = accuracy_verdict(d)
@@ -250,9 +253,7 @@ def summarize_perf(
                 ]
             )
         else:
-            from pingce.perf.extensions import summarize_task
-
-            out = summarize_task(spec, recs)
+            out = _summarize_extra(kind, spec, recs)
             tasks.extend(out.get("tasks", []))
             indicators.extend(out.get("indicators", []))
             conformance.extend(out.get("conformance", []))
@@ -268,7 +269,8 @@ def summarize_perf(
         "open"
         if open_division
         or (
-            gate is None and any(t["type"] in ("scenario", "server-search") for t in suite["tasks"])
+            gate is None
+            and any(task_kind(t["type"]) in ("scenario", "server-search") for t in suite["tasks"])
         )
         else "closed"
     )
@@ -451,6 +453,19 @@ def summarize_perf(
         "sections": sections,
         "extra": {"conformance": conformance, "inventory": inv or {}},
     }
+
+
+def _summarize_extra(
+    kind: str, spec: dict[str, Any], records: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Rows and sections of a `serve` or `train` task."""
+    if kind == "serve":
+        from pingce.perf.serve.task import summarize_serve
+
+        return summarize_serve(spec, records)
+    from pingce.perf.train.task import summarize_train
+
+    return summarize_train(spec, records)
 
 
 def _settings_row(

@@ -1,4 +1,5 @@
-"""`pingce perf serve`: LLM-serving load test against an OpenAI-compatible endpoint."""
+"""`pingce perf serve`: LLM-serving load test against an OpenAI-compatible endpoint (registered
+on the `pingce perf` group by pingce.perf.cli)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ from typing import Annotated
 
 import typer
 
-from pingce.core.errors import SpecError
-from pingce.perf.cli import Db, NoReport, Quiet, ReportDir, _run, app
+from pingce.perf.command_options import Db, NoReport, Quiet, ReportDir, run_suite
+from pingce.perf.suite_builders import serve_suite
 
 
-@app.command("serve")
 def serve(
     url: Annotated[
         str,
@@ -60,39 +60,24 @@ def serve(
     no_report: NoReport = False,
 ) -> None:
     """Streaming load test: TTFT, TPOT, ITL, E2E, throughput and goodput under SLOs."""
-    if request_rate and concurrency:
-        raise SpecError("give --request-rate or --concurrency, not both")
-    mode, values = (
-        ("concurrency", [float(c) for c in concurrency])
-        if concurrency
-        else ("poisson", list(request_rate or [1.0]))
+    suite = serve_suite(
+        request_rate=request_rate,
+        concurrency=concurrency,
+        num_requests=num_requests,
+        burstiness=burstiness,
+        warmup=warmup,
+        input_len=input_len,
+        output_len=output_len,
+        tokenizer=tokenizer,
+        dataset=dataset,
+        api=api,
+        ignore_eos=ignore_eos,
+        slo_ttft_ms=slo_ttft_ms,
+        slo_tpot_ms=slo_tpot_ms,
+        max_concurrency=max_concurrency,
+        seed=seed,
     )
-    task = {
-        "id": "serve",
-        "type": "serve",
-        "mode": mode,
-        "values": values,
-        "num_requests": num_requests,
-        "burstiness": burstiness,
-        "warmup": warmup,
-        "input_len": input_len,
-        "output_len": output_len,
-        "tokenizer": tokenizer,
-        "dataset": dataset,
-        "api": api,
-        "ignore_eos": ignore_eos,
-        "slo_ttft_ms": slo_ttft_ms,
-        "slo_tpot_ms": slo_tpot_ms,
-        "max_concurrency": max_concurrency,
-        "seed": seed,
-    }
-    suite = {
-        "standard": "server-perf",
-        "name": "perf-serve",
-        "title": "LLM serving load",
-        "tasks": [{k: v for k, v in task.items() if v is not None}],
-    }
-    _run(
+    run_suite(
         suite,
         f"openai:{url.rstrip('/')}?model={model}",
         {},

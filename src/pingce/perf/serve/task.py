@@ -10,66 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from pingce.core.errors import SpecError
 from pingce.core.execute import Outcome, WorkUnit, run_units
 from pingce.core.fingerprint import content_hash
-from pingce.core.metric import MetricDef
 from pingce.core.spec import TaskSpec, validate_params
 from pingce.core.standard import RunContext
+from pingce.perf.metrics import METRIC_BY_NAME as _BY_NAME
 from pingce.perf.serve.load import Endpoint, dataset_prompts, run_level, synthetic_prompts
 from pingce.perf.serve.metrics import level_summary, request_metrics
-
-SERVE_METRICS = [
-    MetricDef(
-        "serve_ttft_ms",
-        "首词元时延",
-        "Time to first token: first streamed text chunk - request sent.",
-        "lower",
-        0.0,
-        "ms",
-    ),
-    MetricDef(
-        "serve_tpot_ms",
-        "每输出词元时延",
-        "(E2E - TTFT) / (output tokens - 1), per request.",
-        "lower",
-        0.0,
-        "ms",
-    ),
-    MetricDef(
-        "serve_itl_ms",
-        "词元间时延",
-        "Every gap between consecutive streamed text chunks.",
-        "lower",
-        0.0,
-        "ms",
-    ),
-    MetricDef(
-        "serve_e2e_ms", "端到端时延", "Last byte of the answer - request sent.", "lower", 0.0, "ms"
-    ),
-    MetricDef(
-        "serve_request_throughput",
-        "请求吞吐量",
-        "Completed requests / measured window.",
-        "higher",
-        0.0,
-        "req/s",
-    ),
-    MetricDef(
-        "serve_output_token_throughput",
-        "输出词元吞吐量",
-        "Output tokens / measured window.",
-        "higher",
-        0.0,
-        "tokens/s",
-    ),
-    MetricDef(
-        "serve_goodput",
-        "有效吞吐量",
-        "Requests meeting every SLO (TTFT, TPOT) / measured window.",
-        "higher",
-        0.0,
-        "req/s",
-    ),
-]
-_BY_NAME = {m.name: m for m in SERVE_METRICS}
 
 
 class ServeParams(BaseModel):

@@ -1,4 +1,5 @@
-"""`pingce perf train`: digits CNN training throughput, time to accuracy, DDP scaling."""
+"""`pingce perf train`: digits CNN training throughput, time to accuracy, DDP scaling (registered
+on the `pingce perf` group by pingce.perf.cli)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from pingce.perf.cli import Db, NoReport, Quiet, ReportDir, _run, app
+from pingce.perf.command_options import Db, NoReport, Quiet, ReportDir, run_suite
+from pingce.perf.suite_builders import train_suite
 
 
-@app.command("train")
 def train(
     steps: Annotated[
         int, typer.Option(help="Training steps per run (fixed, not a time budget).")
@@ -38,27 +39,18 @@ def train(
     no_report: NoReport = False,
 ) -> None:
     """Training performance on the built-in digits CNN."""
-    task = {
-        "id": "train",
-        "type": "train",
-        "dimension": "training",
-        "steps": steps,
-        "batch_size": batch_size,
-        "target_accuracy": target_accuracy,
-        "repeats": repeats,
-        "workers": workers or [1, 2],
-        "scaling_steps": scaling_steps,
-        "backend": backend,
-        "threads": threads,
-        "seed": seed,
-    }
-    suite = {
-        "standard": "server-perf",
-        "name": "perf-train",
-        "title": "Training performance",
-        "tasks": [task],
-    }
-    _run(
+    suite = train_suite(
+        steps=steps,
+        batch_size=batch_size,
+        target_accuracy=target_accuracy,
+        repeats=repeats,
+        workers=workers,
+        scaling_steps=scaling_steps,
+        backend=backend,
+        threads=threads,
+        seed=seed,
+    )
+    run_suite(
         suite,
         "builtin:digits",
         {},

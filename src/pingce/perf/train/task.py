@@ -10,54 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pingce.core.execute import Outcome, WorkUnit, run_units
 from pingce.core.fingerprint import content_hash
-from pingce.core.metric import MetricDef
 from pingce.core.spec import TaskSpec, validate_params
 from pingce.core.standard import RunContext, task_row
+from pingce.perf.metrics import METRIC_BY_NAME as _BY
 from pingce.perf.train.workload import TrainConfig, mlperf_trimmed, train_digits
-
-TRAIN_METRICS = [
-    MetricDef(
-        "train_samples_per_s",
-        "训练吞吐量",
-        "Training samples / training-step time (evaluation excluded), mean over runs.",
-        "higher",
-        0.0,
-        "samples/s",
-    ),
-    MetricDef(
-        "train_time_to_accuracy_s",
-        "达标训练时间",
-        "Training-step time until test accuracy first reaches the target; mean after dropping the fastest and slowest run (>= 5 runs).",
-        "lower",
-        0.0,
-        "s",
-    ),
-    MetricDef(
-        "train_accuracy",
-        "训练后准确率",
-        "Test accuracy after the fixed number of steps, mean over runs.",
-        "higher",
-        1.0,
-        "0-1",
-    ),
-    MetricDef(
-        "train_scaling_efficiency",
-        "扩展效率",
-        "Throughput at W workers / (W x throughput at 1 worker).",
-        "higher",
-        1.0,
-        "0-1",
-    ),
-    MetricDef(
-        "train_samples_per_j",
-        "训练能效",
-        "Training samples / measured energy of the run.",
-        "higher",
-        0.0,
-        "samples/J",
-    ),
-]
-_BY = {m.name: m for m in TRAIN_METRICS}
 
 
 class TrainParams(BaseModel):
