@@ -84,7 +84,7 @@ def test_read_texts(tmp_path: Path) -> None:
 def test_build_end_to_end_with_tiny_model(tmp_path: Path, tiny_model_dir: Path) -> None:
     from pingce.core.reporting import build_report_doc
     from pingce.core.store import open_store
-    from pingce.kg.cli import build_graph, write_outputs
+    from pingce.kg.runs import build_graph, write_outputs
 
     gold = load_gold()
     texts = tmp_path / "texts.jsonl"
@@ -119,7 +119,7 @@ def test_sector_report_joins_knowledge_and_extraction(tmp_path: Path, tiny_model
     from pingce.core.report import write_report
     from pingce.core.spec import builtin_suite_names
     from pingce.core.store import open_store
-    from pingce.kg.cli import STEEL_LLM_SUITE, sector_report
+    from pingce.kg.sector import STEEL_LLM_SUITE, sector_report
 
     if STEEL_LLM_SUITE not in builtin_suite_names():
         pytest.skip("the steel LLM suite belongs to the llm package and is not in this tree")

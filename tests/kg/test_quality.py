@@ -9,7 +9,7 @@ import pytest
 
 from pingce.core.reporting import build_report_doc
 from pingce.core.store import open_store
-from pingce.kg.cli import check_graph
+from pingce.kg.runs import check_graph
 
 GRAPH = """
 @prefix steel: <https://w3id.org/pingce/steel#> .

@@ -85,7 +85,7 @@ def test_steel_competency_questions_are_opt_in_for_other_graphs(tmp_path: Path) 
     from pingce.cli import app
     from pingce.core.reporting import build_report_doc
     from pingce.core.store import open_store
-    from pingce.kg.cli import check_graph
+    from pingce.kg.runs import check_graph
 
     other = tmp_path / "other.ttl"
     other.write_text("@prefix ex: <http://example.org/> .\nex:a ex:knows ex:b .\nex:b ex:knows ex:c .\n", encoding="utf-8")  # fmt: skip

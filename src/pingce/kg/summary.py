@@ -12,16 +12,7 @@ from pingce.kg.matching import CATEGORIES, SCHEMES, scheme_prf
 from pingce.kg.metrics import CATALOGUE
 
 BOOTSTRAP = 1000
-PRIMARY = {
-    "kg.extraction": "kg_triple_f1",
-    "kg.build": "kg_triple_f1",
-    "kg.quality.shacl": "kg_shacl_conformance",
-    "kg.quality.completeness": "kg_completeness",
-    "kg.quality.consistency": "kg_consistency",
-    "kg.quality.redundancy": "kg_redundancy_rate",
-    "kg.quality.connectivity": "kg_isolated_rate",
-    "kg.quality.competency": "kg_cq_pass_rate",
-}
+
 
 
 def metric_rows(recs: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, dict[str, Any]]:
@@ -332,3 +323,60 @@ def samples(task_id: str, recs: Sequence[dict[str, Any]], limit: int = 12) -> li
             "data": {"missed": r["data"].get("missed", [])[:10], "spurious": r["data"].get("spurious", [])[:10]},
         })  # fmt: skip
     return out
+
+
+def summarize(
+    suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """The summary part of the report document for a kg run."""
+    from pingce.core.standard import task_row
+    from pingce.core.store import records_by_task
+    from pingce.kg.task_types import kg_task_type
+
+    by_task = records_by_task(records)
+    tasks, indicators, sections, notes, sample_rows = [], [], [], [], []
+    overall_parts: list[float] = []
+    for spec in suite["tasks"]:
+        recs = by_task.get(spec["id"], [])
+        if not recs:
+            continue
+        ttype = kg_task_type(spec, "suite")
+        rows = metric_rows(recs, seed=int(config.get("options", {}).get("seed", 0)))
+        primary = ttype.primary if ttype.primary in rows else next(iter(rows), "")
+        sec, nt = ttype.report_sections(spec["id"], recs)
+        sections.extend(sec)
+        notes.extend(nt)
+        sample_rows.extend(samples(spec["id"], recs))
+        if not rows:
+            continue
+        indicators.extend(indicator_row(name, row, spec["id"]) for name, row in rows.items())
+        tasks.append(
+            task_row(
+                spec,
+                len(recs),
+                primary,
+                rows,
+                default_dimension="kg",
+                default_language="multi",
+                type=ttype.name,
+            )
+        )
+        if primary:
+            v = rows[primary]["value"]
+            overall_parts.append(1.0 - v if rows[primary]["direction"] == "lower" else v)
+    kinds = {t["type"] for t in tasks}
+    if kinds <= {"kg.extraction", "kg.build"} and len(tasks) == 1:
+        method = f"{tasks[0]['primary_metric']} of the one task"
+    else:
+        method = "mean of the task scores (rates where lower is better enter as 1 - rate)"
+    score = sum(overall_parts) / len(overall_parts) if overall_parts else None
+    return {
+        "tasks": tasks,
+        "dimensions": [],
+        "overall": {"score": score, "method": method},
+        "indicators": indicators,
+        "samples": sample_rows,
+        "notes": notes,
+        "sections": sections,
+        "extra": {"subject_settings": config.get("settings", {})},
+    }

@@ -25,6 +25,7 @@ from pingce.kg.ontology import (
     Ontology,
     load_ontology,
 )
+from pingce.kg.task_types import QUALITY_ASPECTS, TASK_TYPES, kg_task_type  # noqa: F401
 
 
 def file_digest(path: Path) -> str:
@@ -68,53 +69,31 @@ class QualityParams(_Params):
     owlrl_limit: int = 5000
 
 
-QUALITY_ASPECTS = (
-    "shacl",
-    "completeness",
-    "consistency",
-    "redundancy",
-    "connectivity",
-    "competency",
-)
-TASK_TYPES = ("kg.extraction", "kg.build", *(f"kg.quality.{a}" for a in QUALITY_ASPECTS))
-
-
 _PATH_FIELDS = ("ontology", "gold", "text", "shapes", "completeness", "cq")
 
 
 def params_for(spec: TaskSpec, where: str, base_dir: Path | None = None) -> _Params:
     """A task's validated fields; relative file paths resolved against the suite's folder."""
-    model: type[_Params]
-    if spec.type == "kg.extraction":
-        model = ExtractionParams
-    elif spec.type == "kg.build":
-        model = BuildParams
-    elif spec.type in TASK_TYPES:
-        model = QualityParams
-    else:
-        model = None  # type: ignore[assignment]
-    if model is not None:
-        params = validate_params(model, spec.model_dump(), where)
-        if base_dir is not None:
-            update = {
-                f: str(base_dir / getattr(params, f))
-                for f in _PATH_FIELDS
-                if isinstance(getattr(params, f, None), str)
-                and not Path(getattr(params, f)).is_absolute()
-            }
-            params = params.model_copy(update=update)
-        return params
-    raise SpecError(
-        f"{where}: task {spec.id}: unknown type {spec.type!r}",
-        hint=f"one of: {', '.join(TASK_TYPES)}",
-    )
+    model = kg_task_type(spec, where).load_params()
+    params: _Params = validate_params(model, spec.model_dump(), where)
+    if base_dir is not None:
+        update = {
+            f: str(base_dir / getattr(params, f))
+            for f in _PATH_FIELDS
+            if isinstance(getattr(params, f, None), str)
+            and not Path(getattr(params, f)).is_absolute()
+        }
+        params = params.model_copy(update=update)
+    return params
 
 
 # ---- extraction -----------------------------------------------------------------------------
 class ExtractionTask:
     """Score a system's triples (the subject) against a gold set, one record per gold text."""
 
-    def __init__(self, params: ExtractionParams) -> None:
+    chunk = 64  # work units per stored chunk
+
+    def __init__(self, params: ExtractionParams, base_dir: Path, aspect: str = "") -> None:
         self.params = params
         self.ontology: Ontology = load_ontology(params.ontology)
         self.gold = load_gold(params.gold)
@@ -166,7 +145,9 @@ class ExtractionTask:
 class BuildTask:
     """Prompt a language model to extract triples from each passage; score against gold ids."""
 
-    def __init__(self, params: BuildParams, base_dir: Path) -> None:
+    chunk = 4
+
+    def __init__(self, params: BuildParams, base_dir: Path, aspect: str = "") -> None:
         from pingce.kg.build import read_texts
 
         self.params = params
@@ -249,7 +230,9 @@ class BuildTask:
 class QualityTask:
     """One quality aspect of a graph; the whole-graph analysis runs once per task."""
 
-    def __init__(self, params: QualityParams, aspect: str) -> None:
+    chunk = 512
+
+    def __init__(self, params: QualityParams, base_dir: Path, aspect: str) -> None:
         self.params = params
         self.aspect = aspect
         self.ontology = load_ontology(params.ontology)

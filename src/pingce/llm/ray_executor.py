@@ -112,7 +112,7 @@ def replica_process(
     if lm is None:
         from pingce.core.registry import standards
         from pingce.core.spec import parse_subject
-        from pingce.llm.standard import register
+        from pingce.llm.plugin import register
 
         register()
         lm = standards.get("llm").open_subject(parse_subject(subject), options)

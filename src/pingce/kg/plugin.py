@@ -1,0 +1,34 @@
+"""Registration of the kg standard (the `pingce.plugins` hook, called by `pingce.builtin`).
+
+Registers the standard, its task types (`kg.extraction`, `kg.build`, `kg.quality.*`), its
+metrics, the `pingce kg` command group and demo step 70-kg. rdflib, pyshacl and the
+backends load only when a run or command needs them.
+"""
+
+from __future__ import annotations
+
+STANDARD_ID = "kg"
+
+
+def register() -> None:
+    """Register the kg standard and everything it brings (idempotent)."""
+    from pingce.backends import register as register_backends
+    from pingce.core.registry import commands, demos, metrics, standards
+
+    # kg accepts hf: and openai:// subjects whether or not the llm standard is enabled.
+    register_backends()
+    if STANDARD_ID in standards:
+        return
+    from pingce.kg.cli import app
+    from pingce.kg.demo import run_kg_demo
+    from pingce.kg.metrics import CATALOGUE
+    from pingce.kg.standard import KGStandard
+    from pingce.kg.task_types import register_task_types
+
+    for name, mdef in CATALOGUE.items():
+        if name not in metrics:
+            metrics.register(name, mdef)
+    register_task_types()
+    standards.register(STANDARD_ID, KGStandard())
+    commands.register("kg", app)
+    demos.register("70-kg", run_kg_demo)
