@@ -18,19 +18,22 @@ class Builtin:
     package: str  # pingce.<package>
     standard: str  # the standard's id
     extra: str  # the pip extra that installs its dependencies
+    # Modules the standard cannot work without; checked without importing them (find_spec),
+    # so a standard that imports them lazily is still listed as unavailable when one is missing.
+    requires: tuple[str, ...] = ()
 
 
 # Order matters only for listings and the demo: llm first.
 BUILTIN_STANDARDS = (
     Builtin("llm", "llm", "llm"),
     Builtin("perf", "server-perf", "perf"),
-    Builtin("compression", "compression", "compression"),
-    Builtin("conversion", "conversion", "compression"),
+    Builtin("compression", "compression", "compression", ("torch", "onnx")),
+    Builtin("conversion", "conversion", "compression", ("torch", "onnx", "onnxruntime")),
     Builtin("data", "data-quality", "data"),
-    Builtin("voice", "voice", "voice"),
-    Builtin("labeling", "labeling", "vision"),
-    Builtin("kg", "kg", "kg"),
-    Builtin("steel", "steel", "steel"),
+    Builtin("voice", "voice", "voice", ("soundfile", "sklearn")),
+    Builtin("labeling", "labeling", "vision", ("pycocotools", "PIL")),
+    Builtin("kg", "kg", "kg", ("rdflib", "pyshacl", "owlrl")),
+    Builtin("steel", "steel", "steel", ("sklearn", "pandas")),
 )
 # Not a standard: `pingce serve`, the results dashboard.
 WEB = "pingce.web.cli"
@@ -46,6 +49,19 @@ def plugin_module(package: str) -> str:
     except ModuleNotFoundError:  # the package itself is absent
         found = None
     return name if found is not None else f"pingce.{package}.standard"
+
+
+def first_missing(modules: tuple[str, ...]) -> str | None:
+    """The first of `modules` that cannot be found, without importing any of them."""
+    from importlib.util import find_spec
+
+    for name in modules:
+        try:
+            if find_spec(name) is None:
+                return name
+        except (ImportError, ValueError):  # a finder refused it, or a broken install
+            return name
+    return None
 
 
 def _missing_dependency(exc: ModuleNotFoundError) -> str | None:
@@ -66,20 +82,20 @@ def register() -> None:
         if std.package in disabled or std.standard in disabled:
             continue
         module_name = plugin_module(std.package)
-        try:
-            module = importlib.import_module(module_name)
-            module.register()
-        except ModuleNotFoundError as exc:
-            missing = _missing_dependency(exc)
-            if missing is None:
-                if exc.name in (f"pingce.{std.package}", module_name):
-                    continue  # the package is not part of this install
-                raise
-            if not unavailable.has_loaded(std.standard):
-                unavailable.register(
-                    std.standard,
-                    Unavailable(std.standard, missing, f"pip install 'pingce[{std.extra}]'"),
-                )
+        missing = first_missing(std.requires)
+        if missing is None:
+            try:
+                importlib.import_module(module_name).register()
+                continue
+            except ModuleNotFoundError as exc:
+                missing = _missing_dependency(exc)
+                if missing is None:
+                    if exc.name in (f"pingce.{std.package}", module_name):
+                        continue  # the package is not part of this install
+                    raise
+        if not unavailable.has_loaded(std.standard):
+            hint = f"pip install 'pingce[{std.extra}]'"
+            unavailable.register(std.standard, Unavailable(std.standard, missing, hint))
     if "web" not in disabled:
         try:
             importlib.import_module(WEB).register()

@@ -400,9 +400,8 @@ def list_(
             table.add_row(sid, std.title, std.title_zh)
         for sid, gone in unavailable.items():
             if sid not in standards:
-                table.add_row(
-                    sid, f"unavailable: needs {gone.missing} ({gone.hint})", "不可用", style="dim"
-                )
+                note = escape(f"unavailable: needs {gone.missing} ({gone.hint})")  # "[kg]"
+                table.add_row(sid, note, "不可用", style="dim")
     elif what is ListWhat.suites:
         from pingce.core.spec import suite_standard
 
@@ -415,7 +414,7 @@ def list_(
             unusable = _suite_unusable(sid)
             if unusable is not None:
                 if unusable:
-                    table.add_row(name, sid, "–", unusable, style="dim")
+                    table.add_row(name, sid, "–", escape(unusable), style="dim")
                 continue
             s = load_suite(name)
             table.add_row(name, s.spec.standard, str(len(s.spec.tasks)), s.spec.title)

@@ -103,3 +103,47 @@ def test_load_plugins_is_idempotent() -> None:
     registry.load_plugins()
     after = {name: registry.standards.get(name) for name in registry.standards.names()}
     assert before == after
+
+
+def test_has_values_and_has_loaded() -> None:
+    widgets: Registry[int] = Registry("widget")
+    widgets.register("b", 2)
+    widgets.register("a", 1)
+    assert widgets.has("a") and not widgets.has("c")
+    assert widgets.has_loaded("b") and not widgets.has_loaded("c")
+    assert widgets.values() == [1, 2]  # name order, like names() and items()
+
+
+def test_alias_resolves_but_is_not_listed() -> None:
+    types: Registry[str] = Registry("task type")
+    types.register("llm.multiple_choice", "MC")
+    types.alias("multiple_choice", "llm.multiple_choice")
+    assert types.get("multiple_choice") == "MC"
+    assert "multiple_choice" in types and types.has("multiple_choice")
+    assert types.canonical("multiple_choice") == "llm.multiple_choice"
+    assert types.names() == ["llm.multiple_choice"]
+    assert types.values() == ["MC"]
+    types.alias("multiple_choice", "llm.multiple_choice")  # the same alias again is fine
+    with pytest.raises(ValueError, match="already points to"):
+        types.alias("multiple_choice", "llm.other")
+    with pytest.raises(ValueError, match="cannot also be an alias"):
+        types.alias("llm.multiple_choice", "x")
+    dangling: Registry[str] = Registry("task type")
+    dangling.alias("old", "missing")
+    assert "old" not in dangling  # an alias of nothing registered is not there
+    with pytest.raises(SpecError, match="unknown task type 'old'"):
+        dangling.get("old")
+
+
+def test_unavailable_standard_is_named_with_its_install_hint() -> None:
+    name = "toy-unavailable"
+    if not registry.unavailable.has_loaded(name):
+        registry.unavailable.register(
+            name, registry.Unavailable(name, "toylib", "pip install 'pingce[toy]'")
+        )
+    with pytest.raises(SpecError) as info:
+        registry.standards.get(name)
+    assert info.value.one_line() == (
+        "standard 'toy-unavailable' is unavailable: module 'toylib' is not installed "
+        "(hint: pip install 'pingce[toy]')"
+    )

@@ -91,8 +91,8 @@ def compare_runs_with_coverage(
     """`compare_runs` plus the coverage of every task of either run (A's order, then B's)."""
     if a.standard != b.standard:
         raise PingceError(f"runs {a.id} and {b.id} belong to different standards")
-    recs_a = _by_task(records_as_dicts(store.records(a.id)))
-    recs_b = _by_task(records_as_dicts(store.records(b.id)))
+    recs_a = _by_task(comparison_records(a, records_as_dicts(store.records(a.id))))
+    recs_b = _by_task(comparison_records(b, records_as_dicts(store.records(b.id))))
     deltas: list[MetricDelta] = []
     coverage = [
         TaskCoverage(
@@ -162,6 +162,17 @@ def _value(items: list[Any], stat: Any) -> float | None:
     if not all(_is_number(v) for v in items):
         return None
     return sum(items) / len(items)
+
+
+def comparison_records(row: RunRow, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-sample records `pingce compare` pairs for run `row`: its stored records, or what
+    its standard's optional `comparison_records(records)` expands them to (a standard that
+    stores samples in blocks gives one record per sample: task, sample_id, scores)."""
+    from pingce.core.registry import standards
+
+    standard = standards.get(row.standard) if standards.has(row.standard) else None
+    expand = getattr(standard, "comparison_records", None)
+    return list(expand(records)) if expand is not None else records
 
 
 def _by_task(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:

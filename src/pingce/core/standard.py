@@ -74,6 +74,11 @@ class Standard(Protocol):
     # Optional: `failure_rules() -> Sequence[FailRule]` says when a stored sample failed (the
     # dashboard's failures filter and red marks, the report's sample table); without it the
     # registered metrics' directions decide (`pingce.core.sample_failure`).
+    # Optional: `comparison_records(records) -> records` gives the per-sample records that
+    # `pingce compare` pairs (a standard that stores samples in blocks expands them; each has
+    # task, sample_id, scores).
+    # Optional: `options_model`, a `pingce.core.options.CommonOptions` subclass: only its
+    # fields are stored in a run's config and hash (`pingce.core.options.resolve_options`).
 
     def plan(self, suite: Suite, subject: Subject, options: dict[str, Any]) -> Plan:
         """Load data and build every task's work units (all bad input surfaces here)."""
