@@ -10,7 +10,7 @@ from scipy import stats
 
 from pingce.core.errors import SpecError
 from pingce.perf.conformance import accuracy_verdict, scenario_figures, scenario_verdict
-from pingce.perf.loadgen import accuracy_run, run_scenario
+from pingce.perf.loadgen import RunData, accuracy_run, open_loop_timings, run_scenario
 from pingce.perf.scenarios import arrival_times, make_config
 from pingce.perf.sut import CallableSUT
 from pingce.perf.workloads import Dataset
@@ -172,3 +172,81 @@ def test_accuracy_gate_hand_counted() -> None:
     rd = run_scenario(_sleeper(0.0), data, make_config("offline", offline_samples=10), 0).to_dict()
     valid, reasons = scenario_verdict(rd, scenario_figures(rd), (ok, why))
     assert not valid and any("accuracy gate failed" in r for r in reasons)
+
+
+def test_open_loop_latency_counts_from_scheduled_time() -> None:
+    """Scripted clock readings. Reference: mlcommons loadgen (loadgen.cc, ResponseDelegate::
+    SampleComplete): a Server sample's latency is complete_begin_time - scheduled_time, so a
+    query issued late carries its issue delay; the issue delay is a separate figure."""
+    schedule = np.array([0.0, 0.001, 0.002, 0.003])
+    t0 = 100.0
+    issued_at = np.array([100.0003, 100.0011, 100.0050, np.nan])
+    done_at = np.array([100.0010, 100.0020, 100.0060, np.nan])  # query 3 never issued
+    lat, err = open_loop_timings(schedule, t0, issued_at, done_at, issued=3)
+    # done - scheduled: 1.0, 1.0 and 4.0 ms (done - issued would be 0.7, 0.9 and 1.0 ms).
+    assert lat == pytest.approx([0.0010, 0.0010, 0.0040], abs=1e-9)
+    assert err == pytest.approx([0.0003, 0.0001, 0.0030], abs=1e-9)
+    cfg = make_config("server", target_qps=1000, latency_bound_ms=5, min_duration_s=0.003)
+    rd = RunData("server", "poisson", cfg.to_dict(), lat, err, 1, 3, 0.006, 3, 3)
+    figs = scenario_figures(rd.to_dict())
+    # The run's scheduling-error figures come from the recorded issue times: n, median, max.
+    assert figs["sched_error"]["n"] == 3
+    assert figs["sched_error"]["p50_ms"] == pytest.approx(0.3)
+    assert figs["sched_error"]["max_ms"] == pytest.approx(3.0)
+    assert figs["latency"]["max_ms"] == pytest.approx(4.0)
+
+
+def test_open_loop_run_records_issue_times_and_issuer_settings() -> None:
+    cfg = make_config(
+        "server", target_qps=500, latency_bound_ms=500, min_duration_s=0.2, min_query_count=100
+    )
+    rd = run_scenario(_sleeper(0.0005), _data(), cfg, warmup=0).to_dict()
+    assert rd["issued"] == 100 and len(rd["sched_error_s"]) == 100
+    # The issuer never hands a query over before its scheduled time (to the clock's 1 ns), and
+    # a latency counted from the scheduled time is at least the 0.5 ms the SUT sleeps.
+    assert min(rd["sched_error_s"]) >= -1e-9
+    assert len(rd["latencies_s"]) == 100 and min(rd["latencies_s"]) >= 0.0005
+    issuer = rd["issuer"]
+    assert set(issuer) >= {"priority", "timer_slack_ns", "spin_before_ms"}
+    assert issuer["spin_before_ms"] == pytest.approx(0.1)
+    assert scenario_figures(rd)["sched_error"]["n"] == 100
+
+
+def test_open_loop_worker_error_reaches_the_caller() -> None:
+    def broken(batch: np.ndarray) -> np.ndarray:
+        raise RuntimeError("SUT exploded")
+
+    cfg = make_config(
+        "server", target_qps=200, latency_bound_ms=50, min_duration_s=0.1, min_query_count=10
+    )
+    with pytest.raises(RuntimeError, match="SUT exploded"):
+        run_scenario(CallableSUT(broken, batch_size=1), _data(), cfg, warmup=0)
+
+
+@pytest.mark.parametrize("issuer", ["process", "thread"])
+def test_open_loop_issuers_record_the_same_fields(issuer: str) -> None:
+    from pingce.perf.loadgen import run_open_loop
+
+    cfg = make_config(
+        "server", target_qps=400, latency_bound_ms=500, min_duration_s=0.1, min_query_count=40
+    )
+    rd = run_open_loop(_sleeper(0.0002), _data(), cfg, issuer=issuer).to_dict()
+    assert rd["issuer"]["mode"] == issuer
+    assert rd["issued"] == rd["completed"] == 40 and len(rd["sched_error_s"]) == 40
+    assert min(rd["sched_error_s"]) >= -1e-9 and not rd["stopped_early"]
+
+
+@pytest.mark.parametrize("issuer", ["process", "thread"])
+def test_open_loop_stops_on_backlog(issuer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SUT far slower than the schedule: issuing stops once the backlog passes the limit,
+    the queued queries are dropped, and the run says why."""
+    from pingce.perf import loadgen
+
+    monkeypatch.setattr(loadgen, "MAX_BACKLOG", 20)
+    cfg = make_config(
+        "server", target_qps=2000, latency_bound_ms=50, min_duration_s=2.0, min_query_count=1
+    )
+    rd = loadgen.run_open_loop(_sleeper(0.01), _data(), cfg, issuer=issuer).to_dict()
+    assert "backlog above 20" in rd["stopped_early"]
+    assert rd["completed"] < rd["issued"] < 4000
+    assert len(rd["sched_error_s"]) == rd["issued"]
