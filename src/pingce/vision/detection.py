@@ -44,15 +44,25 @@ def coco_ap(images: Sequence[DetImage], classes: Sequence[str]) -> dict[str, flo
         for row in im.gold:
             x, y, w, h = (float(v) for v in row[1:5])
             gt["annotations"].append(
-                {"id": len(gt["annotations"]) + 1, "image_id": img_id, "category_id": cat_id[row[0]],
-                 "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0}
-            )  # fmt: skip
+                {
+                    "id": len(gt["annotations"]) + 1,
+                    "image_id": img_id,
+                    "category_id": cat_id[row[0]],
+                    "bbox": [x, y, w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                }
+            )
         for row in im.pred:
             if row[0] in cat_id:
                 dets.append(
-                    {"image_id": img_id, "category_id": cat_id[row[0]],
-                     "bbox": [float(v) for v in row[1:5]], "score": float(row[5])}
-                )  # fmt: skip
+                    {
+                        "image_id": img_id,
+                        "category_id": cat_id[row[0]],
+                        "bbox": [float(v) for v in row[1:5]],
+                        "score": float(row[5]),
+                    }
+                )
     if not gt["annotations"]:
         return dict.fromkeys(COCO_KEYS)
     with contextlib.redirect_stdout(io.StringIO()):

@@ -1,0 +1,134 @@
+"""Model quality tasks (classification, defects): images -> model -> one record per image.
+
+A classification record keeps the image's true class and the model's class probabilities; a
+defect record keeps the label, the image score and the anomaly map and mask at the task's
+`map_size` (float32 / packed bits, zlib + base64), so every figure of the report, pixel AUROC
+and AUPRO included, is recomputed from stored records.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from typing import Any
+
+import numpy as np
+
+from pingce.core.errors import ModelError
+from pingce.core.execute import Outcome, WorkUnit
+from pingce.vision.classification import to_probs
+from pingce.vision.datasets import Sample, load_mask, load_rgb, resize, to_batch
+from pingce.vision.runtime import VisionModel, first_output
+from pingce.vision.tasks import ClassificationTask, DefectsTask
+
+
+def pack_map(arr: np.ndarray) -> str:
+    return base64.b64encode(zlib.compress(arr.astype(np.float32).tobytes(), 6)).decode("ascii")
+
+
+def unpack_map(text: str, size: int) -> np.ndarray:
+    raw = zlib.decompress(base64.b64decode(text))
+    return np.frombuffer(raw, dtype=np.float32).astype(np.float64).reshape(size, size)
+
+
+def pack_mask(mask: np.ndarray) -> str:
+    return base64.b64encode(zlib.compress(np.packbits(mask.astype(bool)).tobytes(), 6)).decode(
+        "ascii"
+    )
+
+
+def unpack_mask(text: str, size: int) -> np.ndarray:
+    bits = np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype=np.uint8)
+    return np.unpackbits(bits)[: size * size].reshape(size, size).astype(bool)
+
+
+def _batch(units: list[WorkUnit], params: Any) -> np.ndarray:
+    imgs = [resize(load_rgb(u.payload["sample"]), params.image_size) for u in units]
+    return to_batch(imgs, list(params.mean), list(params.std))
+
+
+def classification_chunk(
+    units: list[WorkUnit], model: VisionModel, params: ClassificationTask, n_classes: int
+) -> list[Outcome]:
+    scores = first_output(model.predict(_batch(units, params)), ("prob", "logit"))
+    scores = np.asarray(scores, dtype=np.float64).reshape(len(units), -1)
+    if scores.shape[1] != n_classes:
+        raise ModelError(
+            f"the model gives {scores.shape[1]} class scores per image; the task has {n_classes} classes",
+            hint="set class_names in the task to the model's classes, in its output order",
+        )
+    if not np.isfinite(scores).all():
+        raise ModelError("the model returned NaN or infinite class scores")
+    probs = to_probs(scores)
+    out = []
+    for u, p in zip(units, probs, strict=True):
+        s: Sample = u.payload["sample"]
+        order = np.argsort(-p, kind="stable")
+        out.append(
+            Outcome(
+                scores={
+                    "vision_top1": float(order[0] == s.label),
+                    "vision_top5": float(s.label in order[:5]),
+                },
+                data={"image": s.id, "label": s.label, "probs": [round(float(v), 7) for v in p]},
+            )
+        )
+    return out
+
+
+def _resize_map(m: np.ndarray, size: int) -> np.ndarray:
+    if m.shape == (size, size):
+        return m.astype(np.float64)
+    from PIL import Image
+
+    return np.asarray(
+        Image.fromarray(m.astype(np.float32), mode="F").resize((size, size), Image.BILINEAR),
+        dtype=np.float64,
+    )
+
+
+def defects_chunk(units: list[WorkUnit], model: VisionModel, params: DefectsTask) -> list[Outcome]:
+    outputs = model.predict(_batch(units, params))
+    n = len(units)
+    maps = None
+    score = None
+    for key, val in outputs.items():
+        v = np.asarray(val, dtype=np.float64)
+        if v.ndim >= 3 and maps is None:
+            maps = v.reshape(n, *v.shape[-2:]) if v.ndim == 3 or v.shape[1] == 1 else None
+            if maps is None:
+                raise ModelError(
+                    f"output {key!r} has shape {v.shape}; an anomaly map is (N, H, W) or (N, 1, H, W)"
+                )
+        elif v.size == n and score is None:
+            score = v.reshape(n)
+    if maps is None:
+        raise ModelError(
+            "the model returned no anomaly map",
+            hint="defect models output (N, H, W) or (N, 1, H, W) maps",
+        )
+    if not np.isfinite(maps).all() or (score is not None and not np.isfinite(score).all()):
+        raise ModelError("the model returned NaN or infinite anomaly scores")
+    if score is None:
+        score = maps.reshape(n, -1).max(axis=1)
+    out = []
+    size = params.map_size
+    for i, u in enumerate(units):
+        s: Sample = u.payload["sample"]
+        amap = _resize_map(maps[i], size)
+        mask = resize(load_mask(s.mask, (size, size)), (size, size), nearest=True)
+        out.append(
+            Outcome(
+                scores={},
+                data={
+                    "image": s.id,
+                    "label": s.label,
+                    "kind": s.kind,
+                    "score": float(score[i]),
+                    "map": pack_map(amap),
+                    "mask": pack_mask(mask),
+                    "size": size,
+                },
+            )
+        )
+    return out

@@ -1,0 +1,206 @@
+"""The vision standard's task types, their suite fields, and where their data comes from.
+
+- ``vision.classification``: an image classifier on an ImageFolder (or ``builtin:digits``);
+- ``vision.defects``: an anomaly detector on an MVTec AD category (or ``builtin:defects``,
+  the seeded synthetic surfaces of `pingce.vision.synthetic`);
+- ``vision.continual``: a learning system on a class- or domain-incremental stream;
+- ``vision.framestream``: a system fed frames at a target rate (`pingce.vision.framestream`).
+
+Every task may state `requirements` (indicator id -> ">= 0.9" / "<= 50"): the report's
+pass/fail table judges them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pingce.core.errors import DataError, SpecError
+from pingce.vision.datasets import Sample, digits, image_folder, mvtec
+
+TASK_TYPES = ("vision.classification", "vision.defects", "vision.continual", "vision.framestream")
+REQUIREMENT = re.compile(r"^\s*(>=|<=)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$")
+
+
+def parse_requirement(text: str) -> tuple[str, float]:
+    """'>= 0.9' -> ('higher', 0.9); '<= 50' -> ('lower', 50.0)."""
+    m = REQUIREMENT.match(str(text))
+    if not m:
+        raise ValueError(f"requirement {text!r}: expected '>= NUMBER' or '<= NUMBER'")
+    return ("higher" if m.group(1) == ">=" else "lower"), float(m.group(2))
+
+
+class TaskBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    type: str
+    title: str = ""
+    title_zh: str = ""
+    dimension: str = "quality"
+    language: str = "en"
+    weight: float = 1.0
+    requirements: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("requirements")
+    @classmethod
+    def _check_requirements(cls, value: dict[str, str]) -> dict[str, str]:
+        from pingce.vision.catalogue import BY_NAME
+
+        for name, text in value.items():
+            if name not in BY_NAME:
+                raise ValueError(
+                    f"unknown indicator {name!r}; one of: {', '.join(sorted(BY_NAME))}"
+                )
+            parse_requirement(text)
+        return value
+
+
+class ImageTask(TaskBase):
+    dataset: str
+    image_size: tuple[int, int] = (64, 64)
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    batch_size: int = Field(default=16, ge=1, le=4096)
+    limit: int | None = Field(default=None, ge=1)
+
+    @field_validator("image_size")
+    @classmethod
+    def _positive(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if min(v) < 1 or max(v) > 8192:
+            raise ValueError("image_size must be two sizes between 1 and 8192")
+        return v
+
+    @field_validator("std")
+    @classmethod
+    def _nonzero(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(s <= 0 for s in v):
+            raise ValueError("std values must be > 0")
+        return v
+
+
+class ClassificationTask(ImageTask):
+    type: Literal["vision.classification"]
+    ece_bins: int = Field(default=15, ge=1, le=1000)
+    # Class names in the model's output order; default: the dataset's classes.
+    class_names: list[str] | None = None
+
+
+class DefectsTask(ImageTask):
+    type: Literal["vision.defects"]
+    map_size: int = Field(
+        default=64, ge=4, le=1024
+    )  # anomaly maps and masks are scored at this size
+    fpr_limit: float = Field(default=0.3, gt=0, le=1)
+
+
+class ContinualTask(TaskBase):
+    type: Literal["vision.continual"]
+    dimension: str = "continual"
+    dataset: str = "builtin:digits"
+    scenario: Literal["class-incremental", "domain-incremental"] = "class-incremental"
+    n_experiences: int = Field(default=5, ge=2, le=100)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, max_length=20)
+    test_fraction: float = Field(default=0.3, gt=0, lt=1)
+    image_size: tuple[int, int] = (32, 32)
+    limit: int | None = Field(default=None, ge=10)
+
+
+class Search(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    low_fps: float = Field(gt=0)
+    high_fps: float = Field(gt=0)
+    steps: int = Field(default=6, ge=1, le=30)
+    probe_duration_s: float = Field(default=1.0, gt=0, le=600)
+
+
+class FrameStreamTask(TaskBase):
+    type: Literal["vision.framestream"]
+    dimension: str = "performance"
+    dataset: str = "builtin:digits"
+    image_size: tuple[int, int] = (32, 32)
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    fps: float = Field(default=100.0, gt=0, le=100000)
+    duration_s: float = Field(default=2.0, gt=0, le=3600)
+    burst_size: int = Field(default=1, ge=1, le=10000)  # frames arriving together each period
+    queue_depth: int = Field(default=4, ge=1, le=100000)
+    deadline_ms: float = Field(default=100.0, gt=0)
+    sched_tolerance_ms: float = Field(default=1.0, gt=0)
+    # The stream's bounds (its VALID verdict and the search's pass test); p99 default: deadline.
+    max_drop_rate: float = Field(default=0.01, ge=0, le=1)
+    max_p99_ms: float | None = Field(default=None, gt=0)
+    search: Search | None = None
+    frames: int = Field(default=64, ge=1, le=100000)  # distinct frames cycled through
+
+
+PARAMS: dict[str, type[TaskBase]] = {
+    "vision.classification": ClassificationTask,
+    "vision.defects": DefectsTask,
+    "vision.continual": ContinualTask,
+    "vision.framestream": FrameStreamTask,
+}
+
+
+def resolve_path(ref: str, base_dir: Path) -> Path:
+    p = Path(ref).expanduser()
+    return p if p.is_absolute() else (base_dir / p)
+
+
+def builtin_defects_dir(seed: int = 0) -> Path:
+    """The synthetic defect set (MVTec layout), written once into pingce's cache."""
+    from pingce.core.paths import cache_root
+    from pingce.vision.synthetic import DefectSetConfig, write_defect_set
+
+    root = cache_root() / "vision" / f"defects-v1-seed{seed}"
+    cat = root / "surface"
+    if (cat / "test").is_dir():
+        return cat
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".defects-", dir=root.parent))
+    write_defect_set(tmp, DefectSetConfig(seed=seed))
+    try:
+        tmp.rename(root)
+    except OSError:  # another process wrote it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return cat
+
+
+def classification_data(ref: str, base_dir: Path) -> tuple[list[str], list[Sample]]:
+    if ref == "builtin:digits":
+        return digits()
+    if ref.startswith("builtin:"):
+        raise SpecError(f"dataset {ref!r}: the built-in classification set is builtin:digits")
+    return image_folder(resolve_path(ref, base_dir))
+
+
+def defect_data(ref: str, base_dir: Path) -> tuple[Path, list[Sample]]:
+    if ref.startswith("builtin:defects"):
+        root = builtin_defects_dir()
+    elif ref.startswith("builtin:"):
+        raise SpecError(f"dataset {ref!r}: the built-in defect set is builtin:defects")
+    else:
+        root = resolve_path(ref, base_dir)
+    samples = mvtec(root, "test")
+    if len({s.label for s in samples}) < 2:
+        raise DataError(f"{root}: the test split needs good and defective images for AUROC")
+    return root, samples
+
+
+def frame_data(ref: str, base_dir: Path) -> tuple[list[str], list[Sample]]:
+    """Frames for a stream: a classification set (labels give accuracy under load), an
+    MVTec category (`builtin:defects` or a folder with test/), or a folder of images."""
+    if ref == "builtin:defects":
+        return ["good", "defective"], defect_data(ref, base_dir)[1]
+    path = resolve_path(ref, base_dir) if not ref.startswith("builtin:") else None
+    if path is not None and (path / "test").is_dir() and (path / "ground_truth").is_dir():
+        return ["good", "defective"], mvtec(path, "test")
+    return classification_data(ref, base_dir)
+
+
+def spec_dict(params: BaseModel) -> dict[str, Any]:
+    return params.model_dump(mode="json", exclude={"title", "title_zh", "requirements"})
