@@ -234,8 +234,7 @@ def generate_heats(config: HeatConfig | None = None) -> pd.DataFrame:
         df[LEAK_COLUMN] = (temp + rng.normal(0.0, 2.0, n)).round(1)
         delay = pd.to_timedelta(rng.uniform(180.0, 480.0, n), unit="s")
         df[f"{LEAK_COLUMN}_recorded_at"] = df["decision_time"] + delay
-    _inject_faults(df, cfg, rng, progress, campaign)
-    return df
+    return _inject_faults(df, cfg, rng, progress, campaign)
 
 
 def _inject_faults(
@@ -244,7 +243,7 @@ def _inject_faults(
     rng: np.random.Generator,
     progress: np.ndarray,
     campaign: np.ndarray,
-) -> None:
+) -> pd.DataFrame:
     n = len(df)
     if cfg.drift:
         last = campaign == cfg.campaigns
@@ -261,16 +260,9 @@ def _inject_faults(
     if cfg.duplicate_rate:
         dup = np.flatnonzero(rng.random(n) < cfg.duplicate_rate)
         if len(dup):
-            copies = df.iloc[dup]
-            merged = pd.concat([df, copies]).sort_values(
-                ["decision_time", "heat_id"], kind="stable"
-            )
-            df.drop(df.index, inplace=True)
-            for col in merged.columns:
-                df[col] = merged[col].to_numpy()
-            df.index = pd.RangeIndex(len(merged))
-            return
-    df.index = pd.RangeIndex(n)
+            merged = pd.concat([df, df.iloc[dup]])
+            df = merged.sort_values(["decision_time", "heat_id"], kind="stable")
+    return df.reset_index(drop=True)
 
 
 def generate_series(
