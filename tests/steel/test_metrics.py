@@ -11,10 +11,9 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from pingce.core.execute import WorkUnit
-from pingce.core.spec import SubjectSpec
-from pingce.steel.metrics import CATALOGUE, rank_agreement, r2, rmse
-from pingce.steel.model_eval import EndpointParams, EndpointTask, permutation_importance
 from pingce.steel.heats import load_schema, prepare
+from pingce.steel.metrics import CATALOGUE, r2, rank_agreement, rmse
+from pingce.steel.model_eval import EndpointParams, EndpointTask, permutation_importance
 
 Y = np.array([1650.0, 1662.0, 1641.0, 1670.0, 1655.0, 1648.0])
 P = np.array([1655.0, 1650.0, 1641.5, 1684.0, 1664.9, 1638.0])
