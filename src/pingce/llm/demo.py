@@ -53,7 +53,6 @@ def run_served_demo(ctx: DemoContext) -> str | None:
     import urllib.request
     from pathlib import Path
 
-    from pingce.core.spec import load_suite, suite_from_dict
     from pingce.llm.demo_model import ensure_demo_model
 
     exe = Path(sys.executable).with_name("transformers")
@@ -92,14 +91,8 @@ def run_served_demo(ctx: DemoContext) -> str | None:
                     ctx.console.print("[yellow]note:[/yellow] served-model demo skipped: no health")
                     return None
                 time.sleep(0.2)
-        quick = load_suite("llm/quick")
-        spec = quick.spec.model_dump(mode="json")
-        spec["name"] = "llm/quick-served"
-        spec["title"] = "Quick check, generative tasks over an OpenAI-compatible API"
-        spec["tasks"] = [t for t in spec["tasks"] if t["type"] == "generative"]
-        suite = suite_from_dict(spec, quick.source, quick.base_dir)
         request = RunRequest(
-            suite=suite,
+            suite="llm/quick-served",
             subject=f"openai://127.0.0.1:{port}/v1?model={path}",
             standard="llm",
             options={"concurrency": 4, "seed": 1234, "limit": ctx.limit or 8, "demo": True},
