@@ -8,15 +8,9 @@ from typing import Any
 from pingce import __version__
 from pingce.core.integrity import summary_disagreement, verify_run
 from pingce.core.registry import standards
-from pingce.core.run import summarize_run
+from pingce.core.report.validation import SCHEMA_VERSION
+from pingce.core.run import fresh_summary, summarize_run
 from pingce.core.store import RunRow, Store
-
-SCHEMA_VERSION = "1.0"
-DEMO_NOTE = (
-    "Demo run: the subject is pingce's tiny demo model (a small Qwen2-architecture network, "
-    "randomly initialised and trained for a few dozen steps on local text). Near-chance scores "
-    "are expected; the run demonstrates the pipeline, not a language model."
-)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -28,17 +22,24 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def build_report_doc(store: Store, row: RunRow) -> dict[str, Any]:
-    """The versioned report document (validated by the renderers against schema.json)."""
+    """The versioned report document (validated against schema.json when it is rendered).
+
+    The scores come from the stored records: summarized here, or, for a run this process
+    has just completed, the summary computed then (the stored results are that summary).
+    A standard may set `demo_note`: the note that leads the report of its demo runs (runs
+    whose options have `demo: true`).
+    """
     standard = standards.get(row.standard)
-    results = summarize_run(store, row)
+    results = fresh_summary(row) or summarize_run(store, row)
     integrity = integrity_of(store, row, results)
     notes = list(results.get("notes", []))
     if integrity["warning"]:
         notes.insert(0, f"Integrity warning: {integrity['warning']}.")
     if row.status != "completed":
         notes.insert(0, f"Run status is {row.status}: scores cover only the records stored so far.")
-    if row.standard == "llm" and row.config.get("options", {}).get("demo"):
-        notes.insert(0, DEMO_NOTE)
+    demo_note = getattr(standard, "demo_note", None)
+    if demo_note and row.config.get("options", {}).get("demo"):
+        notes.insert(0, demo_note)
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),

@@ -14,14 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from pingce.core.report.render import (
-    axis_scale,
+from pingce.core.report.formatting import (
     format_estimate,
     format_number,
     format_score,
-    image_uri_problem,
     is_number,
 )
+from pingce.core.report.validation import axis_scale, image_uri_problem
 
 ACCENT = "#2f6fdf"
 GRID = "#d5dbe5"

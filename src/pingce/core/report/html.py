@@ -20,7 +20,7 @@ from jinja2 import Environment, FunctionLoader, StrictUndefined
 from markupsafe import Markup
 
 from pingce.core.report.charts import chart_svg, ci_bars_svg, radar_svg
-from pingce.core.report.render import (
+from pingce.core.report.formatting import (
     MISSING,
     direction_text,
     environment_rows,
@@ -30,13 +30,13 @@ from pingce.core.report.render import (
     format_plain,
     format_score,
     is_number,
-    json_safe,
     package_rows,
     primary_metric,
     sample_failed,
     threshold_text,
-    validate_report,
 )
+from pingce.core.report.render import json_safe
+from pingce.core.report.validation import validate_report
 
 TEMPLATE = "report.html.j2"
 
@@ -188,9 +188,11 @@ def section_views(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     return views
 
 
-def render_html(doc: Mapping[str, Any]) -> str:
-    """Validate and render the document as a single offline HTML page."""
-    validate_report(doc)
+def render_html(doc: Mapping[str, Any], *, validate: bool = True) -> str:
+    """Render the document as a single offline HTML page (validated first unless `validate`
+    is False because the caller has just validated it)."""
+    if validate:
+        validate_report(doc)
     template = _environment().get_template(TEMPLATE)
     return template.render(
         doc=doc,
