@@ -15,5 +15,5 @@ def register() -> None:
     from pingce.core.registry import backends
 
     for name, opener in (("hf", open_hf), ("openai", open_openai)):
-        if name not in backends:
+        if not backends.has_loaded(name):
             backends.register(name, opener)

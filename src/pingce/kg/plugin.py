@@ -12,12 +12,9 @@ STANDARD_ID = "kg"
 
 def register() -> None:
     """Register the kg standard and everything it brings (idempotent)."""
-    from pingce.backends import register as register_backends
     from pingce.core.registry import commands, demos, metrics, standards
 
-    # kg accepts hf: and openai:// subjects whether or not the llm standard is enabled.
-    register_backends()
-    if STANDARD_ID in standards:
+    if standards.has_loaded(STANDARD_ID):
         return
     from pingce.kg.cli import app
     from pingce.kg.demo import run_kg_demo
@@ -26,7 +23,7 @@ def register() -> None:
     from pingce.kg.task_types import register_task_types
 
     for name, mdef in CATALOGUE.items():
-        if name not in metrics:
+        if not metrics.has_loaded(name):
             metrics.register(name, mdef)
     register_task_types()
     standards.register(STANDARD_ID, KGStandard())

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from pingce.core.errors import SpecError
+from pingce.llm.task_types import short_type
 
 app = typer.Typer(help="Built-in benchmark helpers (submission files).", no_args_is_help=True)
 
@@ -24,7 +25,7 @@ def ceval_submission(suite: dict[str, Any], records: Sequence[dict[str, Any]]) -
     tasks = {
         t["id"]
         for t in suite["tasks"]
-        if t["type"] == "ceval" and (t.get("dataset") or {}).get("split") == "test"
+        if short_type(t["type"]) == "ceval" and (t.get("dataset") or {}).get("split") == "test"
     }
     if not tasks:
         raise SpecError(

@@ -27,7 +27,7 @@ def register() -> None:
     )
 
     benchmark_tasks.check_registered()
-    if "bench" not in commands:
+    if not commands.has_loaded("bench"):
         from pingce.llm.bench_cli import app
 
         commands.register("bench", app)

@@ -103,5 +103,5 @@ CATALOGUE_METRICS = [
 
 def register_catalogue_metrics() -> None:
     for m in CATALOGUE_METRICS:
-        if m.name not in metrics._items:
+        if not metrics.has_loaded(m.name):
             metrics.register(m.name, m)

@@ -22,5 +22,5 @@ def code_block() -> Filter:
 
 
 def register_code_filters() -> None:
-    if "code_block" not in filters._items:
+    if not filters.has_loaded("code_block"):
         filters.register("code_block", code_block)

@@ -194,5 +194,5 @@ JUDGE_METRICS = [
 
 def register_metrics() -> None:
     for m in JUDGE_METRICS:
-        if m.name not in metrics._items:
+        if not metrics.has_loaded(m.name):
             metrics.register(m.name, m)

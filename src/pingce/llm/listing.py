@@ -7,7 +7,6 @@ import inspect
 from typing import Any
 
 from pingce.core.registry import filters, metrics, task_types
-from pingce.llm.task_types import ALIASES
 
 
 def _first_paragraph(doc: str | None) -> str:
@@ -41,8 +40,6 @@ def metric_rows() -> list[tuple[str, str, str, str, str, str]]:
     """(name, 中文名, better, scale, task types that allow it, definition), sorted by name."""
     allowed: dict[str, list[str]] = {}
     for type_name, cls in sorted(task_types.items()):
-        if type_name in ALIASES:  # listed once, under its namespaced name
-            continue
         for metric in getattr(cls, "allowed_metrics", ()):
             allowed.setdefault(metric, []).append(type_name)
     rows = []

@@ -11,15 +11,11 @@ from __future__ import annotations
 
 def register() -> None:
     """Register the llm standard and everything it brings (idempotent)."""
-    from pingce.backends import register as register_backends
     from pingce.core.registry import demos, standards
-
-    # Until pingce.builtin registers the shared backends itself (kg accepts hf: too).
-    register_backends()
     from pingce.llm import filters, metrics  # noqa: F401  (registers metrics and filters)
     from pingce.llm.tasks import generative, judged, multiple_choice, perplexity  # noqa: F401
 
-    if "llm" not in standards:
+    if not standards.has_loaded("llm"):
         from pingce.llm.demo import run_llm_demo, run_served_demo
         from pingce.llm.standard import LLMStandard
 

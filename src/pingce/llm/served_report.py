@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from pingce.core.report.kit import LinesChart, LineSeries, Section, Table
 from pingce.llm.failures import failure_summary
 
 PERCENTILES = (50, 90, 99)
@@ -87,23 +88,18 @@ def served_summary(
     for name, stats in (("TTFT", extra["timing"]["ttft_ms"]), ("TPOT", extra["timing"]["tpot_ms"])):
         for key in ("p50", "p90", "p99"):
             rows.append([f"{name} {key} (ms)", stats[key]])
-    section: dict[str, Any] = {
-        "id": "served-usage",
-        "title": "Served model: usage, cost and latency",
-        "title_zh": "服务化模型：用量、费用与时延",
-        "text": f"Model {settings.get('model')} at {settings.get('base_url')}.",
-        "table": {"columns": ["quantity", "value"], "rows": rows},
-    }
+    charts = None
     if len(ttft) >= 2:
         x, y = _cdf(ttft)
-        section["charts"] = [
-            {
-                "kind": "lines",
-                "title": "Time to first token (CDF)",
-                "x_label": "ms",
-                "y_label": "share of requests",
-                "series": [{"name": "TTFT", "x": x, "y": y}],
-            }
-        ]
-    sections.append(section)
+        cdf = LineSeries("TTFT", x, y)
+        charts = [LinesChart("Time to first token (CDF)", [cdf], "ms", "share of requests")]
+    section = Section(
+        id="served-usage",
+        title="Served model: usage, cost and latency",
+        title_zh="服务化模型：用量、费用与时延",
+        text=f"Model {settings.get('model')} at {settings.get('base_url')}.",
+        table=Table(["quantity", "value"], rows),
+        charts=charts,
+    )
+    sections.append(section.to_dict())
     return {"notes": notes, "sections": sections, "extra": extra}

@@ -13,6 +13,7 @@ from pingce.core.registry import backends, task_types
 from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec
 from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.llm.indicators import EFFICIENCY_INDICATORS, SCORE_INDICATORS
+from pingce.llm.options import LLMOptions
 from pingce.llm.summary import BOOTSTRAP_RESAMPLES, SAMPLES_PER_TASK_IN_REPORT  # noqa: F401
 
 
@@ -34,11 +35,12 @@ def _configure_sandbox(handler: Any, options: dict[str, Any]) -> None:
 def _settings(options: dict[str, Any]) -> Any:
     from pingce.llm.tasks.base import RunSettings
 
+    opts = LLMOptions.of(options)
     return RunSettings(
-        seed=int(options.get("seed", 1234)),
-        num_fewshot=options.get("num_fewshot"),
-        limit=options.get("limit"),
-        fewshot_trials=options.get("fewshot_trials"),
+        seed=opts.seed,
+        num_fewshot=opts.num_fewshot,
+        limit=opts.limit,
+        fewshot_trials=opts.fewshot_trials,
     )
 
 
@@ -46,6 +48,13 @@ class LLMStandard:
     id = "llm"
     title = "Large-model evaluation (GB/T 45288.2-2025)"
     title_zh = "大模型评测（GB/T 45288.2-2025 评测指标与方法）"
+    options_model = LLMOptions
+    # Leads the notes of demo runs (options demo: true).
+    demo_note = (
+        "Demo run: the subject is pingce's tiny demo model (a small Qwen2-architecture network, "
+        "randomly initialised and trained for a few dozen steps on local text). Near-chance scores "
+        "are expected; the run demonstrates the pipeline, not a language model."
+    )
 
     def indicators(self) -> list[Indicator]:
         from pingce.llm.catalogue_metrics import CATALOGUE_METRICS

@@ -1,7 +1,8 @@
 """The llm standard's task types in the core registry, namespaced ``llm.<type>``.
 
-Suites written before the namespace say ``type: multiple_choice``; that name stays an alias of
-``llm.multiple_choice`` (same class), so every existing suite and report keeps working. A
+Suites written before the namespace say ``type: multiple_choice``; that name stays a registry
+alias of ``llm.multiple_choice`` (resolved by `get`/`in`, not listed), so every existing suite
+and report keeps working. A
 class's ``type_name`` stays the short name: it is part of each work unit's cache key, so
 renaming it would make every stored run recompute on resume.
 """
@@ -15,8 +16,6 @@ from pingce.core.registry import task_types
 
 PREFIX = "llm."
 T = TypeVar("T")
-# short name -> namespaced name, for every task type registered through `llm_task_type`
-ALIASES: dict[str, str] = {}
 
 
 def llm_task_type(name: str) -> Callable[[T], T]:
@@ -24,8 +23,7 @@ def llm_task_type(name: str) -> Callable[[T], T]:
 
     def decorator(cls: T) -> T:
         task_types.register(PREFIX + name, cls)
-        task_types.register(name, cls)
-        ALIASES[name] = PREFIX + name
+        task_types.alias(name, PREFIX + name)
         return cls
 
     return decorator
@@ -33,7 +31,7 @@ def llm_task_type(name: str) -> Callable[[T], T]:
 
 def canonical_type(name: str) -> str:
     """``multiple_choice`` and ``llm.multiple_choice`` -> ``llm.multiple_choice``."""
-    return ALIASES.get(name, name)
+    return task_types.canonical(name)
 
 
 def short_type(name: str) -> str:

@@ -139,7 +139,7 @@ def _register_loader(bench: Benchmark) -> None:
         return bench.read(Path(path), split or bench.default_split, subjects)
 
     load.__doc__ = f"{bench.name} in its official release layout (name: comma-separated subjects)."
-    if bench.name not in loaders._items:
+    if not loaders.has_loaded(bench.name):
         loaders.register(bench.name, load)
 
 

@@ -13,6 +13,7 @@ from pingce.backends.base import LanguageModel, LoglikelihoodResult
 from pingce.core.errors import DataError, SpecError
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.fingerprint import content_hash
+from pingce.core.options import DEFAULT_SEED
 from pingce.core.spec import Suite, TaskSpec, validate_params
 from pingce.llm.datasets import DatasetSpec, Row, load_task_rows
 from pingce.llm.metrics import get_metric
@@ -45,7 +46,7 @@ class CommonParams(BaseModel):
 class RunSettings:
     """Run-wide options that shape the requests (and so the record keys)."""
 
-    seed: int = 1234
+    seed: int = DEFAULT_SEED
     num_fewshot: int | None = None  # overrides every task's num_fewshot when set
     limit: int | None = None  # first N samples of each task
     fewshot_trials: int | None = None  # reruns with resampled few-shot sets (spread)
