@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from pingce import __version__
 from pingce.core.cli_kit import (  # re-exported: standards used to import these from here
@@ -31,7 +32,62 @@ from pingce.core.errors import ReportError, SpecError
 # The old public helpers, kept importable from here until no standard needs them.
 __all__ = ["app", "check_writable", "finish_run", "main", "open_db", "out", "print_summary"]
 
+
+class PingceGroup(TyperGroup):
+    """The top-level `pingce` group: the core commands, plus the command groups standards
+    register (`pingce perf ...`), found in the registry only when a command is looked up, so
+    `pingce --version` loads no standard and `pingce --help` imports no `CommandGroupRef`."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        from pingce.core.registry import commands
+
+        own = super().list_commands(ctx)
+        return own + [name for name in commands.names() if name not in own]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        from pingce.core.registry import commands
+
+        return _command_group(cmd_name) if commands.has(cmd_name) else None
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, _LazyGroup):  # about to run: import it now
+            command = command.load()
+        return name, command, rest
+
+
+class _LazyGroup(TyperGroup):
+    """What `pingce --help` lists for a `CommandGroupRef`: its name and help, nothing imported."""
+
+    def __init__(self, name: str, ref: Any) -> None:
+        super().__init__(name=name, help=ref.help)
+        self.ref = ref
+
+    def load(self) -> Any:
+        return _typer_group(self.name or "", self.ref.load())
+
+
+@functools.cache
+def _command_group(name: str) -> Any:
+    from pingce.core.registry import CommandGroupRef, commands
+
+    entry = commands.get(name)
+    return (
+        _LazyGroup(name, entry) if isinstance(entry, CommandGroupRef) else _typer_group(name, entry)
+    )
+
+
+def _typer_group(name: str, entry: Any) -> Any:
+    group = typer.main.get_group(entry) if isinstance(entry, typer.Typer) else entry
+    group.name = name
+    return group
+
+
 app = typer.Typer(
+    cls=PingceGroup,
     help="pingce (评测): standards-based evaluation of AI models and AI systems.",
     no_args_is_help=True,
     add_completion=False,
@@ -655,17 +711,6 @@ def _main(
     if version:
         out.print(f"pingce {__version__}")
         raise typer.Exit()
-
-
-def _add_command_groups() -> None:
-    """`pingce perf ...`, `pingce compress ...`: command groups that standards register."""
-    from pingce.core.registry import commands
-
-    for name, group in commands.items():
-        app.add_typer(group, name=name)
-
-
-_add_command_groups()
 
 
 @functools.cache

@@ -28,7 +28,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pingce.core.errors import PingceError, ReportError, SpecError
-from pingce.core.options import DEFAULT_SEED
+from pingce.core.seed import DEFAULT_SEED
 
 if TYPE_CHECKING:
     from pingce.core.run import RunRequest

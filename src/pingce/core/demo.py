@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from pingce.core.store import Store
-
 if TYPE_CHECKING:
     from pingce.core.spec import Suite
+    from pingce.core.store import Store
 
 
 @dataclass

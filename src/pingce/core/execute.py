@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import (
     BarColumn,
@@ -20,7 +20,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from pingce.core.store import Store
+if TYPE_CHECKING:  # the store (SQLAlchemy) loads when a run starts, not with a standard
+    from pingce.core.store import Store
 
 
 @dataclass(frozen=True)

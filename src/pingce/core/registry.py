@@ -120,6 +120,22 @@ class Unavailable:
         return f"standard {self.name!r} is unavailable: module {self.missing!r} is not installed"
 
 
+@dataclass(frozen=True)
+class CommandGroupRef:
+    """A `pingce <name> ...` command group that is imported only when it is used: register
+    `CommandGroupRef("pingce.kg.cli:app", "Knowledge-graph quality ...")` in `commands`
+    instead of the typer app, so `pingce --help` lists it without importing the module."""
+
+    target: str  # "module:attribute" of a typer app
+    help: str  # the one-line help shown by `pingce --help`
+
+    def load(self) -> Any:
+        import importlib
+
+        module, _, attribute = self.target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
 standards: Registry[Any] = Registry("standard")
 # Standards whose optional dependencies are missing (listed by `pingce list standards`).
 unavailable: Registry[Unavailable] = Registry("unavailable standard")
@@ -128,7 +144,8 @@ task_types: Registry[Any] = Registry("task type")
 metrics: Registry[Any] = Registry("metric")
 filters: Registry[Callable[..., Any]] = Registry("answer filter")
 loaders: Registry[Callable[..., Any]] = Registry("dataset loader")
-# `pingce <name> ...` command groups (typer apps) that a standard adds, e.g. `pingce perf`.
+# `pingce <name> ...` command groups (typer apps, or `CommandGroupRef`s to import them only
+# when used) that a standard adds, e.g. `pingce perf`.
 commands: Registry[Any] = Registry("command group")
 # Steps of `pingce demo`: callables (DemoContext) -> run id, run in registration order after llm.
 demos: Registry[Callable[..., Any]] = Registry("demo step")

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from pingce.core.options import seed_of
+from pingce.core.seed import seed_of
 
 if TYPE_CHECKING:
     from pingce.core.metric import MetricDef
