@@ -1,0 +1,77 @@
+"""Continual-learning metrics on hand matrices, against hand-computed values and against a
+re-implementation of Avalanche's bookkeeping (avalanche-lib cannot be installed here: it pulls
+torch 2.14.1). Avalanche's `GenericStreamForgetting` keeps, per experience k, the accuracy at
+its first evaluation after training on k (`initial`) and at the latest evaluation (`last`),
+and reports mean(initial - last) over experiences other than the one trained last;
+`forgetting_to_bwt` negates it; `StreamForwardTransfer` reports mean over k of (accuracy on
+k evaluated right after training k-1) - (accuracy on k before any training)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pingce.vision.continual import cl_metrics, make_stream
+
+R = np.array([[0.9, 0.1, 0.2], [0.5, 0.8, 0.3], [0.4, 0.6, 0.7]])
+B = np.array([0.1, 0.2, 0.3])
+
+
+def test_hand_matrix() -> None:
+    m = cl_metrics(R, B)
+    assert m["cl_average_accuracy"] == pytest.approx((0.4 + 0.6 + 0.7) / 3)
+    assert m["cl_avg_incremental_accuracy"] == pytest.approx((0.9 + 0.65 + 1.7 / 3) / 3)
+    assert m["cl_forgetting"] == pytest.approx((0.5 + 0.2) / 2)
+    assert m["cl_bwt"] == pytest.approx(-0.35)
+    assert m["cl_fwt"] == pytest.approx(((0.1 - 0.2) + (0.3 - 0.3)) / 2)
+    assert m["cl_plasticity"] == pytest.approx(0.8)
+
+
+def _avalanche_style(r: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Stream forgetting and forward transfer by Avalanche's update protocol."""
+    initial: dict[int, float] = {}
+    last: dict[int, float] = {}
+    before: dict[int, float] = dict(enumerate(b))  # evaluation at init
+    previous: dict[int, float] = {}
+    trained = -1
+    for i in range(r.shape[0]):
+        trained = i
+        for k in range(r.shape[1]):
+            acc = r[i, k]
+            if k == trained and k not in initial:
+                initial[k] = acc
+            last[k] = acc
+            if k == trained + 1:
+                previous[k] = acc
+    forgetting = np.mean([initial[k] - last[k] for k in initial if k != trained])
+    fwt = np.mean([previous[k] - before[k] for k in previous])
+    return float(forgetting), float(fwt)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_matches_avalanche_bookkeeping_on_random_matrices(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    t = int(rng.integers(2, 7))
+    r, b = rng.random((t, t)), rng.random(t)
+    forgetting, fwt = _avalanche_style(r, b)
+    m = cl_metrics(r, b)
+    assert m["cl_forgetting"] == pytest.approx(forgetting)
+    assert m["cl_bwt"] == pytest.approx(-forgetting)
+    assert m["cl_fwt"] == pytest.approx(fwt)
+
+
+def test_streams_are_seeded_and_split_as_specified() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 3, 8, 8)).astype(np.float32)
+    y = np.repeat(np.arange(10), 20)
+    a = make_stream(x, y, "class-incremental", 5, seed=3)
+    b = make_stream(x, y, "class-incremental", 5, seed=3)
+    assert [e.classes for e in a] == [e.classes for e in b]
+    assert sorted(c for e in a for c in e.classes) == list(range(10))
+    assert all(set(np.unique(e.train_y)) == set(e.classes) for e in a)
+    assert sum(len(e.test_y) for e in a) == 60  # 30 % of 20 per class
+    d = make_stream(x, y, "domain-incremental", 4, seed=3)
+    assert all(e.classes == tuple(range(10)) for e in d)
+    assert sum(len(e.train_y) + len(e.test_y) for e in d) == 200
+    with pytest.raises(Exception, match="only 10 classes"):
+        make_stream(x, y, "class-incremental", 11, seed=0)
