@@ -25,14 +25,14 @@ SUITE = {
         {
             "id": "endpoint",
             "type": "steel.endpoint",
-            "generated": {"heats": 300, "seed": 0},
+            "generated": {"heats": 300, "seed": 1},
             "tolerances": {"temp": [10, 15], "c": [0.02]},
             "periods": 3,
         },
         {
             "id": "importance",
             "type": "steel.importance",
-            "generated": {"heats": 300, "seed": 0},
+            "generated": {"heats": 300, "seed": 1},
             "resamples": 3,
         },
     ],

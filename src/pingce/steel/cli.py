@@ -281,3 +281,33 @@ def check(
         subject=subject,
     )
     run_and_report(request, db=db, report_dir=None if no_report else report_dir, quiet=quiet)
+
+
+@app.command()
+def process(
+    pipeline: Annotated[Path, typer.Argument(help="Pipeline YAML (input, output, steps).")],
+) -> None:
+    """Clean, align and resample heat data with a YAML pipeline; prints the funnel."""
+    from rich.table import Table
+
+    from pingce.steel.pipeline import run_pipeline
+
+    if not pipeline.is_file():
+        raise SpecError(f"pipeline file {pipeline} does not exist")
+    stats = run_pipeline(pipeline)
+    table = Table(title=f"funnel: {stats['heats_in']} heats read, {stats['heats_out']} written")
+    for col in ("step", "heats in", "heats out", "removed", "values changed", "series rows out"):
+        table.add_column(col, justify="left" if col == "step" else "right")
+    for s in stats["funnel"]:
+        rows_out = s["series_rows_out"]
+        table.add_row(
+            s["step"],
+            str(s["heats_in"]),
+            str(s["heats_out"]),
+            str(s["removed"]),
+            str(s["values_changed"]),
+            "–" if rows_out is None else str(rows_out),
+        )
+    out.print(table)
+    for note in stats["notes"]:
+        out.print(f"note: {note}")
