@@ -85,8 +85,10 @@ def _when(value: Any) -> str:
 class Dashboard:
     """What page handlers share: the store, the report cache and the templates."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, media_root: Path | None = None) -> None:
         self.store = store
+        # Sample pages show images/audio only from under this folder (resolved once).
+        self.media_root = media_root.resolve() if media_root is not None else None
         self.docs = DocumentCache(store)
         self.templates = _environment()
 
@@ -108,18 +110,20 @@ def create_app(
     token: str | None = None,
     allowed_hosts: Sequence[str] | None = LOOPBACK_HOSTS,
     create_indexes: bool = True,
+    media_root: Path | None = None,
 ) -> Guard:
     """The ASGI app over `store`.
 
     `token`: required on every request when given. `allowed_hosts`: Host header names
     accepted (loopback names by default; None accepts any, for a token-protected server on a
     public address). `create_indexes`: add the pagination indexes when missing.
+    `media_root`: the folder whose images and audio sample pages may embed (none by default).
     """
     from pingce.web import views
 
     if create_indexes:
         ensure_indexes(store)
-    dash = Dashboard(store)
+    dash = Dashboard(store, media_root)
 
     def bind(handler: Any) -> Any:
         def endpoint(request: Request) -> Response:

@@ -14,6 +14,7 @@ import os
 import secrets
 import socket
 from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -116,6 +117,14 @@ def serve(
             help=f"Require a fresh random token, printed once (instead of ${TOKEN_ENV}).",
         ),
     ] = False,
+    media_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--media-root",
+            help="Folder whose images and audio the sample pages may show (records name files "
+            "by path; files outside it are never read). Default: none, boxes drawn on a blank canvas.",
+        ),
+    ] = None,
 ) -> None:
     """Browse, compare and export every stored run in a browser (read-only)."""
     given = os.environ.get(TOKEN_ENV)
@@ -137,9 +146,11 @@ def serve(
     from pingce.core.store import open_store
     from pingce.web.security import LOOPBACK_HOSTS, is_loopback
 
+    if media_root is not None and not media_root.is_dir():
+        raise DashboardError(f"--media-root {media_root}: not a folder")
     store = open_store(db, create=False)  # read-only: a mistyped --db is an error
     allowed = [*LOOPBACK_HOSTS, host] if is_loopback(host) else None
-    app = create_app(store, token=token, allowed_hosts=allowed)
+    app = create_app(store, token=token, allowed_hosts=allowed, media_root=media_root)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"pingce dashboard on http://{shown}:{port}/  (store {store.display_url})")
     if token and new_token:

@@ -11,6 +11,7 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -44,7 +45,13 @@ from pingce.web.runs_query import (
     parse_page_size,
     runs_of_suite,
 )
-from pingce.web.samples import sample_view
+from pingce.web.samples import (
+    audio_uri,
+    block_kind,
+    picture_svg,
+    sample_view,
+    viewer_of,
+)
 
 MAX_COMPARE = 8
 EXPORTS = {
@@ -236,14 +243,18 @@ def samples_page(dash: Dashboard, request: Request) -> Response:
         page_size=size,
     )
     rules = standard_rules(row.standard)
-    samples = [sample_view(r, rules) for r in page.rows]
+    viewer = viewer_of(row.standard)
+    samples = [sample_view(r, rules, viewer) for r in page.rows]
     keys = [(s.task, s.sample_id) for s in samples]
     beside = []
     for other in vs:
         found = matching_records(dash.store, other.id, keys)
-        theirs = standard_rules(other.standard)
+        theirs, their_viewer = standard_rules(other.standard), viewer_of(other.standard)
         beside.append(
-            (other, [sample_view(found[k], theirs) if k in found else None for k in keys])
+            (
+                other,
+                [sample_view(found[k], theirs, their_viewer) if k in found else None for k in keys],
+            )
         )
     keep: list[tuple[str, Any]] = [("task", task), ("failures", "1" if failures else "")]
     keep += [("vs", o.id) for o in vs]
@@ -259,6 +270,7 @@ def samples_page(dash: Dashboard, request: Request) -> Response:
         vs_params=[("vs", o.id) for o in vs],
         page=page,
         samples=samples,
+        columns=viewer.columns,
         beside=beside,
         keep=keep,
         others=runs_of_suite(dash.store, row.suite, exclude=row.id),
@@ -272,12 +284,17 @@ def sample_page(dash: Dashboard, request: Request) -> Response:
     record = get_record(dash.store, row.id, request.path_params["record_id"])
     if record is None:
         raise NotFound(f"run {row.id} has no record {request.path_params['record_id']}")
-    columns = [(row, sample_view(record, standard_rules(row.standard)))]
+    view = sample_view(record, standard_rules(row.standard), viewer_of(row.standard))
+    columns = [(row, view, _blocks(dash, view))]
     for other in _vs_runs(dash, request, row):
         found = matching_records(dash.store, other.id, [(record.task, record.sample_id)])
         match = found.get((record.task, record.sample_id))
-        view = sample_view(match, standard_rules(other.standard)) if match else None
-        columns.append((other, view))
+        theirs = (
+            sample_view(match, standard_rules(other.standard), viewer_of(other.standard))
+            if match
+            else None
+        )
+        columns.append((other, theirs, _blocks(dash, theirs) if theirs else []))
     return dash.page(
         "sample.html.j2",
         row=row,
@@ -285,6 +302,26 @@ def sample_page(dash: Dashboard, request: Request) -> Response:
         columns=columns,
         others=runs_of_suite(dash.store, row.suite, exclude=row.id),
     )
+
+
+def _blocks(dash: Dashboard, view: Any) -> list[dict[str, Any]]:
+    """A record's view blocks for the sample template: pictures as escaped SVG, audio as a
+    data: URI only from under the media folder, the rest as data the template escapes."""
+    out: list[dict[str, Any]] = []
+    for block in view.blocks:
+        kind = block_kind(block)
+        item: dict[str, Any] = {"kind": kind, "block": block}
+        if kind == "picture":
+            item["svg"] = Markup(picture_svg(block, dash.media_root))
+            item["shown"] = dash.media_root is not None
+        elif kind == "sound":
+            item["uri"] = audio_uri(block.path, dash.media_root)
+        elif kind == "table":
+            item["rows"] = list(
+                zip(block.rows, [*block.kinds, *[""] * len(block.rows)], strict=False)
+            )
+        out.append(item)
+    return out
 
 
 # --------------------------------------------------------------------------- compare
