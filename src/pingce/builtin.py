@@ -34,6 +34,7 @@ BUILTIN_STANDARDS = (
     Builtin("labeling", "labeling", "vision", ("pycocotools", "PIL")),
     Builtin("kg", "kg", "kg", ("rdflib", "pyshacl", "owlrl")),
     Builtin("steel", "steel", "steel", ("sklearn", "pandas")),
+    Builtin("vision", "vision", "vision"),
 )
 # Not a standard: `pingce serve`, the results dashboard.
 WEB = "pingce.web.cli"

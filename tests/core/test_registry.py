@@ -147,3 +147,11 @@ def test_unavailable_standard_is_named_with_its_install_hint() -> None:
         "standard 'toy-unavailable' is unavailable: module 'toylib' is not installed "
         "(hint: pip install 'pingce[toy]')"
     )
+
+
+def test_get_loaded_does_not_load_plugins() -> None:
+    widgets: Registry[int] = Registry("widget")
+    widgets.register("new", 1)
+    widgets.alias("old", "new")
+    assert widgets.get_loaded("old") == 1 and widgets.get_loaded("new") == 1
+    assert widgets.get_loaded("absent") is None

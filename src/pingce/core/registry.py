@@ -93,6 +93,11 @@ class Registry(Generic[T]):
         `register()` (which may run while plugins are loading) to stay idempotent."""
         return name in self._items or name in self._aliases
 
+    def get_loaded(self, name: str) -> T | None:
+        """The object registered as `name` (aliases resolved) WITHOUT loading plugins, or None
+        (e.g. in a spawned worker that must not pay for loading every standard)."""
+        return self._items.get(self._aliases.get(name, name))
+
     def values(self) -> list[T]:
         """The registered objects, in name order."""
         load_plugins()
