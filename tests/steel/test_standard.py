@@ -87,6 +87,9 @@ def test_bof_endpoint_report_matches_sklearn(
         for metric in ("hit_rate", "mae", "rmse", "r2", "bias"):
             assert (f"steel_{key}_{metric}", "endpoint") in ids
     assert ("steel_importance_stability", "importance") in ids
+    hit = next(i for i in doc["indicators"] if i["id"] == "steel_temp_hit_rate")
+    assert hit["threshold"] == 0.8
+    assert hit["verdict"] == ("pass" if hit["value"] >= 0.8 else "fail")
     assert "steel_temp_coverage" not in m  # the model gives no intervals
     sections = {s["id"]: s for s in doc["sections"]}
     assert set(sections) == {
@@ -113,13 +116,16 @@ def test_interval_coverage_from_a_callable(tmp_path: Path, heats) -> None:  # ty
         "    return {'endpoint_temp_c': [1655.0] * n, 'endpoint_temp_c_lo': [1635.0] * n, 'endpoint_temp_c_hi': [1675.0] * n}\n",
         encoding="utf-8",
     )
-    suite = {"standard": "steel", "name": "cov", "tasks": [SUITE["tasks"][0]]}
+    task = {**SUITE["tasks"][0], "thresholds": {"steel_temp_hit_rate": 0.01}}
+    suite = {"standard": "steel", "name": "cov", "tasks": [task]}
     doc = _run(tmp_path, suite, f"python:{tmp_path / 'const.py'}:predict")
     _train, test = _test_set(heats)
     y = test["endpoint_temp_c"].to_numpy()
     m = doc["tasks"][0]["metrics"]
     assert m["steel_temp_coverage"]["value"] == pytest.approx(np.mean((y >= 1635) & (y <= 1675)))
     assert "steel_c_hit_rate" not in m and "steel_double_hit_rate" not in m
+    hit = next(i for i in doc["indicators"] if i["id"] == "steel_temp_hit_rate")
+    assert hit["threshold"] == 0.01 and hit["verdict"] == "pass"  # the task's own pass level
 
 
 def test_process_data_suite_on_files(tmp_path: Path, heats) -> None:  # type: ignore[no-untyped-def]

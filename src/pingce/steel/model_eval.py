@@ -51,6 +51,7 @@ class _DataParams(BaseModel):
     units: dict[str, str] = Field(default_factory=dict)
     features: list[str] | None = None  # default: the model's, else the schema's features
     split: SplitSpec = SplitSpec()
+    thresholds: dict[str, float] = Field(default_factory=dict)  # metric -> pass level
     # skip: test heats with a feature outside its physical range (a failed sensor) are left
     # out and counted in a note; keep: the model is scored on them too.
     invalid_inputs: Literal["skip", "keep"] = "skip"

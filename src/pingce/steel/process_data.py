@@ -48,6 +48,7 @@ class QualityParams(BaseModel):
     reference: str = "oxygen_flow_nm3_min"
     max_lag_s: float = Field(default=60.0, gt=0)
     seed: int = 0
+    thresholds: dict[str, float] = Field(default_factory=dict)  # metric -> pass level
 
 
 def numeric_columns(table: HeatTable) -> list[str]:

@@ -115,9 +115,9 @@ class SteelStandard:
     options_model = SteelOptions
 
     def indicators(self) -> list[Indicator]:
-        from pingce.steel.metrics import CATALOGUE
+        from pingce.steel.metrics import CATALOGUE, THRESHOLDS
 
-        return [m.indicator() for m in CATALOGUE.values()]
+        return [m.indicator(threshold=THRESHOLDS.get(m.name)) for m in CATALOGUE.values()]
 
     def validate_suite(self, suite: Suite) -> None:
         kinds = set()

@@ -11,6 +11,7 @@ import numpy as np
 from pingce.core.report.kit import (
     BarsChart,
     BarSeries,
+    IndicatorEntry,
     LinesChart,
     LineSeries,
     MetricRow,
@@ -19,7 +20,13 @@ from pingce.core.report.kit import (
     rnd,
     summarize_tasks,
 )
-from pingce.steel.metrics import CATALOGUE, COLUMN_TO_KEY, DEFAULT_TOLERANCES, TARGETS
+from pingce.steel.metrics import (
+    CATALOGUE,
+    COLUMN_TO_KEY,
+    DEFAULT_TOLERANCES,
+    TARGETS,
+    THRESHOLDS,
+)
 
 PRIMARY = {
     "steel.endpoint": "steel_temp_hit_rate",
@@ -46,6 +53,7 @@ def summarize(
         primary=PRIMARY,
         default_dimension="steel",
         task_fields=lambda spec, recs: {"type": spec["type"]},
+        indicator=_indicator,
     )
     sections: list[Section] = []
     notes: list[str] = []
@@ -77,6 +85,12 @@ def summarize(
         "sections": [s.to_dict() for s in sections],
         "extra": {"subject_settings": settings},
     }
+
+
+def _indicator(spec: Mapping[str, Any], mdef: Any, row: MetricRow) -> IndicatorEntry:
+    """The metric's indicator with its pass level (the task's `thresholds`, else the default)."""
+    threshold = {**THRESHOLDS, **(spec.get("thresholds") or {})}.get(mdef.name)
+    return IndicatorEntry.from_metric(mdef, row, str(spec["id"]), threshold=threshold)
 
 
 def tolerances_of(spec: Mapping[str, Any]) -> dict[str, list[float]]:
