@@ -11,4 +11,6 @@ import pytest
 def synth_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from pingce.labeling.synthetic import SynthConfig, write_synthetic
 
-    return write_synthetic(tmp_path_factory.mktemp("synth"), SynthConfig(n_images=6, seed=3, text_lines=(1, 2)))  # fmt: skip
+    return write_synthetic(
+        tmp_path_factory.mktemp("synth"), SynthConfig(n_images=6, seed=3, text_lines=(1, 2))
+    )

@@ -37,12 +37,15 @@ def _crowd_gold(seed: int, n_images: int = 12) -> tuple[dict[str, Any], list[dic
     several detections inside, and a scored results list of jittered and stray boxes."""
     rng = np.random.default_rng(seed)
     gold: dict[str, Any] = {
-        "images": [], "annotations": [],
+        "images": [],
+        "annotations": [],
         "categories": [{"id": i, "name": c} for i, c in enumerate(CLASSES, start=1)],
-    }  # fmt: skip
+    }
     dets: list[dict[str, Any]] = []
     for i in range(1, n_images + 1):
-        gold["images"].append({"id": i, "file_name": f"img{i:03d}.jpg", "width": 400, "height": 300})  # fmt: skip
+        gold["images"].append(
+            {"id": i, "file_name": f"img{i:03d}.jpg", "width": 400, "height": 300}
+        )
         for _ in range(int(rng.integers(1, 6))):
             # Sizes around the small/medium (32²) and medium/large (96²) limits, where box
             # area and mask area fall in different COCO size ranges.
@@ -51,10 +54,17 @@ def _crowd_gold(seed: int, n_images: int = 12) -> tuple[dict[str, Any], list[dic
             cat = int(rng.integers(1, 3))
             crowd = int(rng.uniform() < 0.15)
             seg = _polygon(x, y, w, h)
-            gold["annotations"].append({
-                "id": len(gold["annotations"]) + 1, "image_id": i, "category_id": cat,
-                "bbox": [x, y, w, h], "area": w * h / 2, "iscrowd": crowd, "segmentation": [seg],
-            })  # fmt: skip
+            gold["annotations"].append(
+                {
+                    "id": len(gold["annotations"]) + 1,
+                    "image_id": i,
+                    "category_id": cat,
+                    "bbox": [x, y, w, h],
+                    "area": w * h / 2,
+                    "iscrowd": crowd,
+                    "segmentation": [seg],
+                }
+            )
             for _ in range(3 if crowd else 1):  # several detections inside a crowd region
                 if rng.uniform() < 0.85:
                     j = rng.normal(0, 0.1, 4) * [w, h, w, h]
@@ -63,9 +73,23 @@ def _crowd_gold(seed: int, n_images: int = 12) -> tuple[dict[str, Any], list[dic
                     bx = x + (float(rng.uniform(0, w / 2)) if crowd else j[0])
                     by = y + (float(rng.uniform(0, h / 2)) if crowd else j[1])
                     c = cat if rng.uniform() < 0.9 else 3 - cat
-                    dets.append({"image_id": i, "category_id": c, "bbox": [bx, by, bw, bh], "score": float(rng.uniform(0.2, 1))})  # fmt: skip
+                    dets.append(
+                        {
+                            "image_id": i,
+                            "category_id": c,
+                            "bbox": [bx, by, bw, bh],
+                            "score": float(rng.uniform(0.2, 1)),
+                        }
+                    )
         for _ in range(int(rng.integers(0, 3))):
-            dets.append({"image_id": i, "category_id": int(rng.integers(1, 3)), "bbox": [*rng.uniform(0, 250, 2).tolist(), *rng.uniform(8, 80, 2).tolist()], "score": float(rng.uniform(0, 0.7))})  # fmt: skip
+            dets.append(
+                {
+                    "image_id": i,
+                    "category_id": int(rng.integers(1, 3)),
+                    "bbox": [*rng.uniform(0, 250, 2).tolist(), *rng.uniform(8, 80, 2).tolist()],
+                    "score": float(rng.uniform(0, 0.7)),
+                }
+            )
     return gold, dets
 
 
@@ -85,7 +109,9 @@ def _cocoeval(gold_path: Path, dets_path: Path) -> np.ndarray:
 
 def _run(tmp_path: Path, gold_path: Path, pred_path: Path, fmt: str = "coco") -> dict[str, Any]:
     store = open_store(os.environ["PINGCE_DB"])
-    rid = evaluate_labels(store, f"labels:{pred_path}?format={fmt}", str(gold_path), "detection", show_progress=False)  # fmt: skip
+    rid = evaluate_labels(
+        store, f"labels:{pred_path}?format={fmt}", str(gold_path), "detection", show_progress=False
+    )
     return store.get_run(rid).results
 
 
@@ -120,19 +146,52 @@ def test_crowd_regions_are_ignored_by_precision_and_recall(tmp_path: Path) -> No
         "images": [{"id": 1, "file_name": "a.jpg", "width": 300, "height": 200}],
         "categories": [{"id": 1, "name": "person"}],
         "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 40, 80], "area": 3200, "iscrowd": 0},
-            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [60, 10, 40, 80], "area": 3200, "iscrowd": 0},
-            {"id": 3, "image_id": 1, "category_id": 1, "bbox": [150, 20, 120, 150], "area": 9000, "iscrowd": 1},
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [10, 10, 40, 80],
+                "area": 3200,
+                "iscrowd": 0,
+            },
+            {
+                "id": 2,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [60, 10, 40, 80],
+                "area": 3200,
+                "iscrowd": 0,
+            },
+            {
+                "id": 3,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [150, 20, 120, 150],
+                "area": 9000,
+                "iscrowd": 1,
+            },
         ],
-    }  # fmt: skip
+    }
     dets = [
         {"image_id": 1, "category_id": 1, "bbox": [11, 11, 40, 80], "score": 0.9},
         {"image_id": 1, "category_id": 1, "bbox": [160, 30, 30, 60], "score": 0.8},
         {"image_id": 1, "category_id": 1, "bbox": [200, 60, 30, 60], "score": 0.7},
         {"image_id": 1, "category_id": 1, "bbox": [10, 120, 30, 30], "score": 0.6},
     ]
-    m = match_boxes(["person"] * 3, [a["bbox"] for a in gold["annotations"]], ["person"] * 4, [d["bbox"] for d in dets], gold_crowd=[False, False, True])  # fmt: skip
-    assert ([g for g, _, _ in m.valid], m.missing, m.ignored, m.extra, m.crowd) == ([0], [1], [1, 2], [3], [2])  # fmt: skip
+    m = match_boxes(
+        ["person"] * 3,
+        [a["bbox"] for a in gold["annotations"]],
+        ["person"] * 4,
+        [d["bbox"] for d in dets],
+        gold_crowd=[False, False, True],
+    )
+    assert ([g for g, _, _ in m.valid], m.missing, m.ignored, m.extra, m.crowd) == (
+        [0],
+        [1],
+        [1, 2],
+        [3],
+        [2],
+    )
     (tmp_path / "gold.json").write_text(json.dumps(gold))
     (tmp_path / "dets.json").write_text(json.dumps(dets))
     res = _run(tmp_path, tmp_path / "gold.json", tmp_path / "dets.json")
@@ -141,7 +200,9 @@ def test_crowd_regions_are_ignored_by_precision_and_recall(tmp_path: Path) -> No
     assert metrics["label_precision"]["value"] == pytest.approx(1 / 2)
     assert metrics["label_recall"]["value"] == pytest.approx(1 / 2)
     assert metrics["label_f1"]["value"] == pytest.approx(1 / 2)
-    np.testing.assert_allclose(_stats(res), _cocoeval(tmp_path / "gold.json", tmp_path / "dets.json"), atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        _stats(res), _cocoeval(tmp_path / "gold.json", tmp_path / "dets.json"), atol=1e-12
+    )
 
 
 def test_images_with_the_same_name_in_different_folders(tmp_path: Path) -> None:
@@ -156,12 +217,36 @@ def test_images_with_the_same_name_in_different_folders(tmp_path: Path) -> None:
         ],
         "categories": [{"id": 1, "name": "car"}],
         "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 50], "area": 2500, "iscrowd": 0},
-            {"id": 2, "image_id": 2, "category_id": 1, "bbox": [100, 100, 60, 60], "area": 3600, "iscrowd": 0},
-            {"id": 3, "image_id": 3, "category_id": 1, "bbox": [20, 100, 60, 60], "area": 3600, "iscrowd": 0},
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [10, 10, 50, 50],
+                "area": 2500,
+                "iscrowd": 0,
+            },
+            {
+                "id": 2,
+                "image_id": 2,
+                "category_id": 1,
+                "bbox": [100, 100, 60, 60],
+                "area": 3600,
+                "iscrowd": 0,
+            },
+            {
+                "id": 3,
+                "image_id": 3,
+                "category_id": 1,
+                "bbox": [20, 100, 60, 60],
+                "area": 3600,
+                "iscrowd": 0,
+            },
         ],
-    }  # fmt: skip
-    dets = [{"image_id": a["image_id"], "category_id": 1, "bbox": a["bbox"], "score": 0.9} for a in gold["annotations"]]  # fmt: skip
+    }
+    dets = [
+        {"image_id": a["image_id"], "category_id": 1, "bbox": a["bbox"], "score": 0.9}
+        for a in gold["annotations"]
+    ]
     (tmp_path / "gold.json").write_text(json.dumps(gold))
     (tmp_path / "dets.json").write_text(json.dumps(dets))
     ls = read_labels(tmp_path / "gold.json")
@@ -207,18 +292,34 @@ def test_converted_labelstudio_predictions_are_read_back(tmp_path: Path) -> None
                 "area": 600,
                 "iscrowd": 0,
             }
-        ],  # fmt: skip
+        ],
     }
     (tmp_path / "gold.json").write_text(json.dumps(gold))
     runner = CliRunner()
-    r = runner.invoke(app, ["label", "convert", str(tmp_path / "gold.json"), str(tmp_path / "ls.json"), "--to", "labelstudio"])  # fmt: skip
+    r = runner.invoke(
+        app,
+        [
+            "label",
+            "convert",
+            str(tmp_path / "gold.json"),
+            str(tmp_path / "ls.json"),
+            "--to",
+            "labelstudio",
+        ],
+    )
     assert r.exit_code == 0, r.output
     res = _run(tmp_path, tmp_path / "gold.json", tmp_path / "ls.json", "labelstudio")
     assert res["tasks"][0]["metrics"]["label_f1"]["value"] == pytest.approx(1.0)
     # The other list asked for explicitly: an error naming the list that has the labels.
     store = open_store(os.environ["PINGCE_DB"])
     with pytest.raises(DataError, match="no task has annotations.*predictions"):
-        evaluate_labels(store, f"labels:{tmp_path / 'ls.json'}?format=labelstudio&which=annotations", str(tmp_path / "gold.json"), "detection", show_progress=False)  # fmt: skip
+        evaluate_labels(
+            store,
+            f"labels:{tmp_path / 'ls.json'}?format=labelstudio&which=annotations",
+            str(tmp_path / "gold.json"),
+            "detection",
+            show_progress=False,
+        )
 
 
 def _lossy_set() -> Any:

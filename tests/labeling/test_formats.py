@@ -97,18 +97,59 @@ def test_labelstudio_real_export_shape(tmp_path: Path) -> None:
         "id": 7,
         "data": {"image": "/data/upload/3/1a2b3c4d-street.jpg"},
         "annotations": [
-            {"was_cancelled": False, "lead_time": 20.0, "result": [
-                {"id": "r1", "type": "rectanglelabels", "from_name": "label", "to_name": "image",
-                 "original_width": 400, "original_height": 200,
-                 "value": {"x": 10, "y": 20, "width": 25, "height": 50, "rotation": 0, "rectanglelabels": ["car"]}},
-                {"id": "r1", "type": "textarea", "from_name": "transcription", "to_name": "image",
-                 "value": {"text": ["AB 123"]}}]},
+            {
+                "was_cancelled": False,
+                "lead_time": 20.0,
+                "result": [
+                    {
+                        "id": "r1",
+                        "type": "rectanglelabels",
+                        "from_name": "label",
+                        "to_name": "image",
+                        "original_width": 400,
+                        "original_height": 200,
+                        "value": {
+                            "x": 10,
+                            "y": 20,
+                            "width": 25,
+                            "height": 50,
+                            "rotation": 0,
+                            "rectanglelabels": ["car"],
+                        },
+                    },
+                    {
+                        "id": "r1",
+                        "type": "textarea",
+                        "from_name": "transcription",
+                        "to_name": "image",
+                        "value": {"text": ["AB 123"]},
+                    },
+                ],
+            },
             {"was_cancelled": True, "lead_time": 99.0, "result": []},
         ],
-        "predictions": [{"model_version": "m1", "score": 0.8, "result": [
-            {"id": "p1", "type": "rectanglelabels", "original_width": 400, "original_height": 200,
-             "value": {"x": 11, "y": 20, "width": 25, "height": 50, "rectanglelabels": ["car"]}}]}],
-    }  # fmt: skip
+        "predictions": [
+            {
+                "model_version": "m1",
+                "score": 0.8,
+                "result": [
+                    {
+                        "id": "p1",
+                        "type": "rectanglelabels",
+                        "original_width": 400,
+                        "original_height": 200,
+                        "value": {
+                            "x": 11,
+                            "y": 20,
+                            "width": 25,
+                            "height": 50,
+                            "rectanglelabels": ["car"],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
     (tmp_path / "export.json").write_text(json.dumps([task]))
     ann = read_labels(tmp_path / "export.json", which="annotations")
     assert list(ann.images) == ["street.jpg"]
@@ -129,7 +170,11 @@ def test_classification_round_trip(tmp_path: Path) -> None:
     write_labels(ls, tmp_path / "folder", "imagefolder", images_dir=images)
     write_labels(ls, tmp_path / "c.xml", "cvat")
     want = {("x.png", "cat"), ("y.png", "dog"), ("z.png", "cat")}
-    for path, fmt in ((tmp_path / "labels.csv", "csv"), (tmp_path / "folder", "imagefolder"), (tmp_path / "c.xml", "cvat")):  # fmt: skip
+    for path, fmt in (
+        (tmp_path / "labels.csv", "csv"),
+        (tmp_path / "folder", "imagefolder"),
+        (tmp_path / "c.xml", "cvat"),
+    ):
         assert detect_format(path) == fmt
         back = read_labels(path)
         assert back.kind == "classification"
@@ -167,7 +212,9 @@ def test_polygons_rasterise_like_pycocotools(tmp_path: Path) -> None:
 
     ls = LabelSet(kind="segmentation", categories=["background", "roof"])
     ls.add_image(ImageInfo("p.png", "p.png", 40, 30))
-    ls.annotations.append(Annotation("p.png", "roof", (5, 5, 20, 15), segmentation=[[5, 5, 25, 5, 25, 20, 5, 20]]))  # fmt: skip
+    ls.annotations.append(
+        Annotation("p.png", "roof", (5, 5, 20, 15), segmentation=[[5, 5, 25, 5, 25, 20, 5, 20]])
+    )
     write_labels(ls, tmp_path / "c.xml", "cvat")
     back = read_labels(tmp_path / "c.xml")
     assert back.annotations[0].segmentation == [[5.0, 5.0, 25.0, 5.0, 25.0, 20.0, 5.0, 20.0]]
@@ -188,12 +235,20 @@ def test_bad_label_files_are_listed(tmp_path: Path) -> None:
     (yolo / "ghost.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     ls = read_labels(yolo, "yolo", images_dir=imgs)
     kinds = sorted((p.kind, Path(p.file).name) for p in ls.problems)
-    assert kinds == [("image_missing", "ghost.txt"), ("malformed", "a.txt"), ("unknown_class", "a.txt")]  # fmt: skip
+    assert kinds == [
+        ("image_missing", "ghost.txt"),
+        ("malformed", "a.txt"),
+        ("unknown_class", "a.txt"),
+    ]
     assert len(ls.annotations) == 1
-    coco = {"images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 50}],
-            "categories": [{"id": 1, "name": "cat"}],
-            "annotations": [{"id": 1, "image_id": 1, "category_id": 9, "bbox": [1, 1, 5, 5]},
-                            {"id": 2, "image_id": 5, "category_id": 1, "bbox": [1, 1, 5, 5]}]}  # fmt: skip
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 50}],
+        "categories": [{"id": 1, "name": "cat"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 9, "bbox": [1, 1, 5, 5]},
+            {"id": 2, "image_id": 5, "category_id": 1, "bbox": [1, 1, 5, 5]},
+        ],
+    }
     (tmp_path / "c.json").write_text(json.dumps(coco))
     ls = read_labels(tmp_path / "c.json")
     assert sorted(p.kind for p in ls.problems) == ["unknown_class", "unknown_image_id"]

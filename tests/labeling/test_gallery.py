@@ -42,7 +42,9 @@ def _gallery(results: dict[str, Any]) -> dict[str, Any]:
     return next(s for s in results["sections"] if s["id"] == "detection-gallery")
 
 
-def test_gallery_marks_each_box_with_its_matching_status(tmp_path: Path, synth_set: dict[str, Path]) -> None:  # fmt: skip
+def test_gallery_marks_each_box_with_its_matching_status(
+    tmp_path: Path, synth_set: dict[str, Path]
+) -> None:
     gold = json.loads(synth_set["detection"].read_text())
     by_image: dict[int, list[dict[str, Any]]] = {}
     for a in gold["annotations"]:
@@ -62,11 +64,28 @@ def test_gallery_marks_each_box_with_its_matching_status(tmp_path: Path, synth_s
     pred["annotations"] = [a for a in pred["annotations"] if a["id"] != drop["id"]]
     stray = [0.0, 0.0, 3.0, 3.0]
     assert all(_iou(stray, a["bbox"]) == 0 for a in anns)
-    pred["annotations"].append({"id": 10_000, "image_id": image_id, "category_id": cat_ids[0], "bbox": stray, "area": 9.0, "iscrowd": 0, "score": 0.25})  # fmt: skip
+    pred["annotations"].append(
+        {
+            "id": 10_000,
+            "image_id": image_id,
+            "category_id": cat_ids[0],
+            "bbox": stray,
+            "area": 9.0,
+            "iscrowd": 0,
+            "score": 0.25,
+        }
+    )
     (tmp_path / "pred.json").write_text(json.dumps(pred))
 
     store = open_store(os.environ["PINGCE_DB"])
-    rid = evaluate_labels(store, f"labels:{tmp_path / 'pred.json'}?format=coco", str(synth_set["detection"]), "detection", images=synth_set["images"], show_progress=False)  # fmt: skip
+    rid = evaluate_labels(
+        store,
+        f"labels:{tmp_path / 'pred.json'}?format=coco",
+        str(synth_set["detection"]),
+        "detection",
+        images=synth_set["images"],
+        show_progress=False,
+    )
     results = store.get_run(rid).results
     gallery = _gallery(results)
     # Every other image is labelled exactly, so only the edited one is shown.
@@ -96,8 +115,12 @@ def test_gallery_marks_each_box_with_its_matching_status(tmp_path: Path, synth_s
     # The thumbnail keeps the aspect ratio within THUMB_PX; boxes stay in image pixels.
     thumb = _thumbnail(chart["image"])
     assert max(thumb.size) == THUMB_PX
-    assert thumb.size[0] / thumb.size[1] == pytest.approx(image["width"] / image["height"], abs=0.02)  # fmt: skip
-    html = write_report(build_report_doc(store, store.get_run(rid)), tmp_path / "rep")[0].read_text()  # fmt: skip
+    assert thumb.size[0] / thumb.size[1] == pytest.approx(
+        image["width"] / image["height"], abs=0.02
+    )
+    html = write_report(build_report_doc(store, store.get_run(rid)), tmp_path / "rep")[
+        0
+    ].read_text()
     assert html.count('class="box gold status-') == len(anns)
     assert html.count('class="box pred status-') == len(anns)
 
@@ -115,7 +138,15 @@ def test_gallery_is_capped_and_worst_first(tmp_path: Path) -> None:
     pred["annotations"] = keep
     (tmp_path / "pred.json").write_text(json.dumps(pred))
     store = open_store(os.environ["PINGCE_DB"])
-    rid = evaluate_labels(store, f"labels:{tmp_path / 'pred.json'}?format=coco", str(paths["detection"]), "detection", images=paths["images"], task_extra={"gallery": 50}, show_progress=False)  # fmt: skip
+    rid = evaluate_labels(
+        store,
+        f"labels:{tmp_path / 'pred.json'}?format=coco",
+        str(paths["detection"]),
+        "detection",
+        images=paths["images"],
+        task_extra={"gallery": 50},
+        show_progress=False,
+    )
     row = store.get_run(rid)
     gallery = _gallery(row.results)
     charts = gallery["charts"]

@@ -20,7 +20,9 @@ def test_generator_is_deterministic_and_exact() -> None:
     a, b = generate(cfg), generate(cfg)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x.rgb, y.rgb)
-        assert [(o.label, o.bbox, o.text) for o in x.objects] == [(o.label, o.bbox, o.text) for o in y.objects]  # fmt: skip
+        assert [(o.label, o.bbox, o.text) for o in x.objects] == [
+            (o.label, o.bbox, o.text) for o in y.objects
+        ]
     # Image i does not depend on the set size.
     np.testing.assert_array_equal(generate_image(SynthConfig(n_images=9, seed=11), 2).rgb, a[2].rgb)
     # A shape's gold box is the tight box of its mask pixels.
@@ -40,7 +42,10 @@ def test_shape_detector_recovers_exact_boxes() -> None:
     det = ShapeDetector()
     for im in generate(SynthConfig(n_images=8, seed=5, text_lines=(0, 1))):
         gold = sorted((o.label, o.bbox) for o in im.objects if o.label != "text")
-        pred = sorted((a.label, tuple(int(v) for v in a.bbox)) for a in det.label(im.key, Path(im.key), im.rgb))  # type: ignore[union-attr]  # fmt: skip
+        pred = sorted(
+            (a.label, tuple(int(v) for v in a.bbox))
+            for a in det.label(im.key, Path(im.key), im.rgb)
+        )  # type: ignore[union-attr]
         assert pred == gold, im.key
 
 
@@ -55,7 +60,12 @@ def test_ocr_reads_synthetic_text_offline() -> None:
     for im in generate(SynthConfig(n_images=4, seed=2, text_lines=(1, 2), max_shapes=1)):
         gold = [o for o in im.objects if o.label == "text"]
         pred = ocr.label(im.key, Path(im.key), im.rgb)
-        m = match_boxes([o.label for o in gold], [o.bbox for o in gold], [a.label for a in pred], [a.bbox for a in pred])  # type: ignore[misc]  # fmt: skip
+        m = match_boxes(
+            [o.label for o in gold],
+            [o.bbox for o in gold],
+            [a.label for a in pred],
+            [a.bbox for a in pred],
+        )  # type: ignore[misc]
         n_gold += len(gold)
         n_valid += len(m.valid)
         pairs += [(gold[g].text, pred[p].text) for g, p, _ in m.valid]
@@ -123,12 +133,15 @@ def _blob_detector(path: Path) -> None:
                 helper.make_node("Reshape", [n.output[0] + "_s", "one_shape"], [n.output[0]])
             )
     graph = helper.make_graph(
-        fixed, "blob",
+        fixed,
+        "blob",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "h", "w"])],
-        [helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 4]),
-         helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1])],
+        [
+            helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 4]),
+            helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1]),
+        ],
         initializer=consts,
-    )  # fmt: skip
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     onnx.checker.check_model(model)
     onnx.save(model, path)
@@ -144,7 +157,9 @@ def test_onnx_detector_from_yaml(tmp_path: Path) -> None:
         "outputs: {boxes: boxes, scores: scores, box_format: xyxy}\nscore_threshold: 0.5\n"
     )
     det = resolve_labeler(f"onnx:{tmp_path / 'det.yaml'}")
-    for im in generate(SynthConfig(n_images=4, seed=9, min_shapes=1, max_shapes=1, text_lines=(0, 0))):  # fmt: skip
+    for im in generate(
+        SynthConfig(n_images=4, seed=9, min_shapes=1, max_shapes=1, text_lines=(0, 0))
+    ):
         (a,) = det.label(im.key, Path(im.key), im.rgb)
         assert a.label == "shape"
         assert tuple(int(v) for v in a.bbox) == im.objects[0].bbox  # type: ignore[union-attr]
@@ -184,12 +199,25 @@ class _ShapesBackend(BaseHTTPRequestHandler):
             rgb = load_rgb(Path(task["data"]["image"]))
             h, w = rgb.shape[:2]
             regions = [
-                {"id": f"r{i}", "from_name": "label", "to_name": "image", "type": "rectanglelabels",
-                 "original_width": w, "original_height": h, "score": a.score,
-                 "value": {"x": a.bbox[0] * 100 / w, "y": a.bbox[1] * 100 / h, "width": a.bbox[2] * 100 / w,
-                           "height": a.bbox[3] * 100 / h, "rotation": 0, "rectanglelabels": [a.label]}}
+                {
+                    "id": f"r{i}",
+                    "from_name": "label",
+                    "to_name": "image",
+                    "type": "rectanglelabels",
+                    "original_width": w,
+                    "original_height": h,
+                    "score": a.score,
+                    "value": {
+                        "x": a.bbox[0] * 100 / w,
+                        "y": a.bbox[1] * 100 / h,
+                        "width": a.bbox[2] * 100 / w,
+                        "height": a.bbox[3] * 100 / h,
+                        "rotation": 0,
+                        "rectanglelabels": [a.label],
+                    },
+                }
                 for i, a in enumerate(ShapeDetector().label("", Path(), rgb))
-            ]  # type: ignore[index]  # fmt: skip
+            ]  # type: ignore[index]
             results.append({"result": regions, "score": 0.9, "model_version": "shapes-1"})
         self._send({"results": results})
 
@@ -208,7 +236,14 @@ def test_label_studio_ml_backend_over_http(tmp_path: Path) -> None:
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         store = open_store(os.environ["PINGCE_DB"])
-        run_id = evaluate_labels(store, f"labeler:{url}", str(paths["detection"]), "detection", images=paths["images"], show_progress=False)  # fmt: skip
+        run_id = evaluate_labels(
+            store,
+            f"labeler:{url}",
+            str(paths["detection"]),
+            "detection",
+            images=paths["images"],
+            show_progress=False,
+        )
     finally:
         server.shutdown()
         server.server_close()

@@ -15,7 +15,9 @@ from pingce.labeling.metrics.segmentation import boundary, image_stats, summariz
 from pingce.labeling.metrics.text import cer, edit_distance
 
 
-def _random_images(seed: int, n: int = 25, classes: tuple[str, ...] = ("a", "b", "c")) -> list[CocoImage]:  # fmt: skip
+def _random_images(
+    seed: int, n: int = 25, classes: tuple[str, ...] = ("a", "b", "c")
+) -> list[CocoImage]:
     rng = np.random.default_rng(seed)
     images = []
     for _ in range(n):
@@ -28,9 +30,25 @@ def _random_images(seed: int, n: int = 25, classes: tuple[str, ...] = ("a", "b",
             if rng.uniform() < 0.8:  # a jittered detection, sometimes with the wrong class
                 j = rng.normal(0, 0.12, 4) * [w, h, w, h]
                 pc = c if rng.uniform() < 0.85 else str(rng.choice(classes))
-                pred.append([pc, x + j[0], y + j[1], max(1.0, w + j[2]), max(1.0, h + j[3]), float(rng.uniform(0.05, 1))])  # fmt: skip
+                pred.append(
+                    [
+                        pc,
+                        x + j[0],
+                        y + j[1],
+                        max(1.0, w + j[2]),
+                        max(1.0, h + j[3]),
+                        float(rng.uniform(0.05, 1)),
+                    ]
+                )
         for _ in range(int(rng.integers(0, 3))):  # false positives
-            pred.append([str(rng.choice(classes)), *rng.uniform(0, 200, 2), *rng.uniform(5, 60, 2), float(rng.uniform(0, 0.6))])  # fmt: skip
+            pred.append(
+                [
+                    str(rng.choice(classes)),
+                    *rng.uniform(0, 200, 2),
+                    *rng.uniform(5, 60, 2),
+                    float(rng.uniform(0, 0.6)),
+                ]
+            )
         # Eighth-pixel coordinates are exact in float32, which torchmetrics uses internally.
         q = [[r[0], *(round(float(v) * 8) / 8 for v in r[1:5]), *r[5:]] for r in gold + pred]
         images.append(CocoImage(320, 320, q[: len(gold)], q[len(gold) :]))
@@ -79,25 +97,46 @@ def test_coco_ap_matches_torchmetrics(seed: int, torchmetrics_map) -> None:  # n
     iou_thrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1).tolist()
     rec_thrs = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1).tolist()
     metric = torchmetrics_map(
-        box_format="xywh", iou_type="bbox", class_metrics=True, backend="pycocotools",
-        iou_thresholds=iou_thrs, rec_thresholds=rec_thrs,
-    )  # fmt: skip
+        box_format="xywh",
+        iou_type="bbox",
+        class_metrics=True,
+        backend="pycocotools",
+        iou_thresholds=iou_thrs,
+        rec_thresholds=rec_thrs,
+    )
     idx = {c: i for i, c in enumerate(classes)}
     preds, target = [], []
     for im in images:
-        preds.append({
-            "boxes": torch.tensor([p[1:5] for p in im.pred], dtype=torch.float64).reshape(-1, 4),
-            "scores": torch.tensor([p[5] for p in im.pred], dtype=torch.float64),
-            "labels": torch.tensor([idx[p[0]] for p in im.pred], dtype=torch.long),
-        })  # fmt: skip
-        target.append({
-            "boxes": torch.tensor([g[1:5] for g in im.gold], dtype=torch.float64).reshape(-1, 4),
-            "labels": torch.tensor([idx[g[0]] for g in im.gold], dtype=torch.long),
-        })  # fmt: skip
+        preds.append(
+            {
+                "boxes": torch.tensor([p[1:5] for p in im.pred], dtype=torch.float64).reshape(
+                    -1, 4
+                ),
+                "scores": torch.tensor([p[5] for p in im.pred], dtype=torch.float64),
+                "labels": torch.tensor([idx[p[0]] for p in im.pred], dtype=torch.long),
+            }
+        )
+        target.append(
+            {
+                "boxes": torch.tensor([g[1:5] for g in im.gold], dtype=torch.float64).reshape(
+                    -1, 4
+                ),
+                "labels": torch.tensor([idx[g[0]] for g in im.gold], dtype=torch.long),
+            }
+        )
     metric.update(preds, target)
     ref = metric.compute()
-    pairs = {"ap": "map", "ap50": "map_50", "ap75": "map_75", "ap_small": "map_small", "ap_medium": "map_medium",
-             "ap_large": "map_large", "ar1": "mar_1", "ar10": "mar_10", "ar100": "mar_100"}  # fmt: skip
+    pairs = {
+        "ap": "map",
+        "ap50": "map_50",
+        "ap75": "map_75",
+        "ap_small": "map_small",
+        "ap_medium": "map_medium",
+        "ap_large": "map_large",
+        "ar1": "mar_1",
+        "ar10": "mar_10",
+        "ar100": "mar_100",
+    }
     for ours_key, ref_key in pairs.items():
         want = float(ref[ref_key])
         got = ours[ours_key]
@@ -148,7 +187,10 @@ def test_classification_matches_sklearn() -> None:
     metrics = pytest.importorskip("sklearn.metrics")
     rng = np.random.default_rng(5)
     gold = [str(c) for c in rng.choice(["cat", "dog", "bird", "fish"], 200, p=[0.4, 0.3, 0.2, 0.1])]
-    pred = [g if rng.uniform() < 0.7 else str(rng.choice(["cat", "dog", "bird", "(none)"])) for g in gold]  # fmt: skip
+    pred = [
+        g if rng.uniform() < 0.7 else str(rng.choice(["cat", "dog", "bird", "(none)"]))
+        for g in gold
+    ]
     s = classification_scores(gold, pred)
     assert s.accuracy == pytest.approx(metrics.accuracy_score(gold, pred))
     assert s.macro_f1 == pytest.approx(metrics.f1_score(gold, pred, average="macro"))
@@ -189,8 +231,18 @@ def test_segmentation_hand_cases() -> None:
 
 def test_effort_hand_case() -> None:
     costs = EffortCosts()
-    pred = [["cat", 0, 0, 10, 10], ["dog", 20, 0, 10, 10], ["cat", 50, 50, 10, 10], ["cat", 90, 90, 5, 5]]  # fmt: skip
-    final = [["cat", 0, 0, 10, 10], ["cat", 20, 0, 10, 10], ["cat", 51, 50, 10, 10], ["dog", 0, 60, 8, 8]]  # fmt: skip
+    pred = [
+        ["cat", 0, 0, 10, 10],
+        ["dog", 20, 0, 10, 10],
+        ["cat", 50, 50, 10, 10],
+        ["cat", 90, 90, 5, 5],
+    ]
+    final = [
+        ["cat", 0, 0, 10, 10],
+        ["cat", 20, 0, 10, 10],
+        ["cat", 51, 50, 10, 10],
+        ["dog", 0, 60, 8, 8],
+    ]
     e = image_effort(pred, final, costs)
     # kept: box 0; relabelled: box 1 (dog->cat, same place); moved: box 2 (IoU 0.818);
     # deleted: the 5x5 box; added: the dog.

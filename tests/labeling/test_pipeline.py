@@ -16,7 +16,14 @@ from pingce.core.store import open_store
 
 
 def _pingce(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pingce.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=os.environ.copy())  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "pingce.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
 
 
 def test_evaluate_counts_bad_input(tmp_path: Path, synth_set: dict[str, Path]) -> None:
@@ -36,12 +43,32 @@ def test_evaluate_counts_bad_input(tmp_path: Path, synth_set: dict[str, Path]) -
     (tmp_path / "pred.json").write_text(json.dumps(pred))
     (images / names[1]).write_bytes(b"\x89PNG\r\n\x1a\n truncated")  # corrupt image file
     (images / names[2]).unlink()  # missing image file
-    r = _pingce("label", "evaluate", "--pred", "pred.json", "--gold", str(synth_set["detection"]),
-                "--images", str(images), "--report-dir", "rep", "-q", cwd=tmp_path)  # fmt: skip
+    r = _pingce(
+        "label",
+        "evaluate",
+        "--pred",
+        "pred.json",
+        "--gold",
+        str(synth_set["detection"]),
+        "--images",
+        str(images),
+        "--report-dir",
+        "rep",
+        "-q",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     doc = json.loads(next((tmp_path / "rep").glob("*/report.json")).read_text())
     counts = doc["extra"]["problem_counts"]
-    for kind in ("box_outside_image", "negative_size", "unknown_class", "image_not_in_pred", "image_not_in_gold", "corrupt_image", "image_missing"):  # fmt: skip
+    for kind in (
+        "box_outside_image",
+        "negative_size",
+        "unknown_class",
+        "image_not_in_pred",
+        "image_not_in_gold",
+        "corrupt_image",
+        "image_missing",
+    ):
         assert counts.get(kind, 0) >= 1, (kind, counts)
     listed = {(p["kind"], p["image"]) for p in doc["extra"]["problems"]}
     assert ("corrupt_image", names[1]) in listed and ("image_missing", names[2]) in listed
@@ -65,13 +92,26 @@ def test_evaluate_counts_bad_input(tmp_path: Path, synth_set: dict[str, Path]) -
     assert 'id="section-detection-gallery"' in html and 'class="chart boxes"' in html
     assert html.count('class="chart boxes"') == len(gallery["charts"])
     assert "data:image/jpeg;base64," not in (run_dir / "report.md").read_text()
-    assert (run_dir / "gallery.html").read_text().count('class="chart boxes"') == len(gallery["charts"])  # fmt: skip
+    assert (run_dir / "gallery.html").read_text().count('class="chart boxes"') == len(
+        gallery["charts"]
+    )
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, synth_set: dict[str, Path]) -> None:
-    r = _pingce("label", "evaluate", "--pred", "nope.json", "--gold", str(synth_set["detection"]), "--no-report", cwd=tmp_path)  # fmt: skip
+    r = _pingce(
+        "label",
+        "evaluate",
+        "--pred",
+        "nope.json",
+        "--gold",
+        str(synth_set["detection"]),
+        "--no-report",
+        cwd=tmp_path,
+    )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "nope.json" in r.stderr
-    r = _pingce("label", "run", "--labeler", "magic", "--images", str(synth_set["images"]), cwd=tmp_path)  # fmt: skip
+    r = _pingce(
+        "label", "run", "--labeler", "magic", "--images", str(synth_set["images"]), cwd=tmp_path
+    )
     assert r.returncode == 2 and "unknown labeler" in r.stderr
 
 
@@ -86,7 +126,14 @@ def test_classification_segmentation_effort_runs(
 
     store = open_store(os.environ["PINGCE_DB"])
     # Classification: the shape detector's largest box as the image class, against gold CSV.
-    rid = evaluate_labels(store, "labeler:shapes", str(synth_set["classification"]), "classification", images=synth_set["images"], show_progress=False)  # fmt: skip
+    rid = evaluate_labels(
+        store,
+        "labeler:shapes",
+        str(synth_set["classification"]),
+        "classification",
+        images=synth_set["images"],
+        show_progress=False,
+    )
     cls = store.get_run(rid).results["tasks"][0]["metrics"]
     assert cls["label_cls_accuracy"]["value"] == pytest.approx(1.0)
     # Segmentation: gold masks with one image's masks erased -> mIoU below 1.
@@ -94,7 +141,13 @@ def test_classification_segmentation_effort_runs(
     first = sorted(gold.masks)[0]
     gold.masks[first] = np.zeros_like(gold.masks[first])
     write_labels(gold, tmp_path / "pred_masks", "masks")
-    rid = evaluate_labels(store, f"labels:{tmp_path / 'pred_masks'}?format=masks", str(synth_set["segmentation"]), "segmentation", show_progress=False)  # fmt: skip
+    rid = evaluate_labels(
+        store,
+        f"labels:{tmp_path / 'pred_masks'}?format=masks",
+        str(synth_set["segmentation"]),
+        "segmentation",
+        show_progress=False,
+    )
     seg = store.get_run(rid).results["tasks"][0]["metrics"]
     assert 0 < seg["label_seg_miou"]["value"] < 1
     # Effort: corrected = gold, with Label Studio lead_time; predictions = gold minus one box.
@@ -104,7 +157,13 @@ def test_classification_segmentation_effort_runs(
     det.annotations = det.annotations[1:]
     det.annotations.append(Annotation(next(iter(det.images)), "circle", (1.0, 1.0, 5.0, 5.0)))
     write_labels(det, tmp_path / "pred.json", "labelstudio", which="predictions")
-    rid = evaluate_labels(store, f"labels:{tmp_path / 'pred.json'}?format=labelstudio&which=predictions", str(tmp_path / "final.json"), "effort", show_progress=False)  # fmt: skip
+    rid = evaluate_labels(
+        store,
+        f"labels:{tmp_path / 'pred.json'}?format=labelstudio&which=predictions",
+        str(tmp_path / "final.json"),
+        "effort",
+        show_progress=False,
+    )
     res = store.get_run(rid).results
     eff = res["tasks"][0]["metrics"]
     assert eff["label_measured_s_per_image"]["value"] == pytest.approx(10.0)
@@ -121,7 +180,14 @@ def test_report_regenerates_and_run_resumes(tmp_path: Path, synth_set: dict[str,
     store = open_store(os.environ["PINGCE_DB"])
     from pingce.labeling.cli import evaluate_labels
 
-    rid = evaluate_labels(store, "labeler:shapes", str(synth_set["detection"]), "detection", images=synth_set["images"], show_progress=False)  # fmt: skip
+    rid = evaluate_labels(
+        store,
+        "labeler:shapes",
+        str(synth_set["detection"]),
+        "detection",
+        images=synth_set["images"],
+        show_progress=False,
+    )
     row = store.get_run(rid)
     doc = build_report_doc(store, row)
     paths = write_report(doc, tmp_path / rid)  # validates against the report schema
@@ -137,8 +203,27 @@ def test_report_regenerates_and_run_resumes(tmp_path: Path, synth_set: dict[str,
 def test_label_run_writes_every_format(tmp_path: Path, synth_set: dict[str, Path]) -> None:
     from pingce.labeling.formats import read_labels
 
-    for fmt, out in (("coco", "l.json"), ("yolo", "yolo"), ("voc", "voc"), ("labelstudio", "ls.json"), ("cvat", "c.xml")):  # fmt: skip
-        r = _pingce("label", "run", "--labeler", "shapes", "--images", str(synth_set["images"]), "--out", fmt, "--out-path", out, "-q", cwd=tmp_path)  # fmt: skip
+    for fmt, out in (
+        ("coco", "l.json"),
+        ("yolo", "yolo"),
+        ("voc", "voc"),
+        ("labelstudio", "ls.json"),
+        ("cvat", "c.xml"),
+    ):
+        r = _pingce(
+            "label",
+            "run",
+            "--labeler",
+            "shapes",
+            "--images",
+            str(synth_set["images"]),
+            "--out",
+            fmt,
+            "--out-path",
+            out,
+            "-q",
+            cwd=tmp_path,
+        )
         assert r.returncode == 0, r.stderr
         assert "images/s" in r.stdout
         ls = read_labels(tmp_path / out, fmt, images_dir=synth_set["images"], which="predictions")

@@ -5,8 +5,17 @@ from __future__ import annotations
 from pingce.core.metric import MetricDef
 
 
-def _m(name: str, zh: str, definition: str, direction: str = "higher", scale: float = 1.0, unit: str = "") -> MetricDef:  # fmt: skip
-    return MetricDef(name=name, name_zh=zh, definition=definition, direction=direction, scale=scale, unit=unit)  # type: ignore[arg-type]  # fmt: skip
+def _m(
+    name: str,
+    zh: str,
+    definition: str,
+    direction: str = "higher",
+    scale: float = 1.0,
+    unit: str = "",
+) -> MetricDef:
+    return MetricDef(
+        name=name, name_zh=zh, definition=definition, direction=direction, scale=scale, unit=unit
+    )  # type: ignore[arg-type]
 
 
 METRICS = [
@@ -14,7 +23,7 @@ METRICS = [
         "label_ap",
         "平均精度AP@[.5:.95]",
         "COCO AP averaged over IoU 0.50:0.05:0.95 (pycocotools COCOeval); unscored predictions count as score 1.",
-    ),  # fmt: skip
+    ),
     _m("label_ap50", "AP@0.5", "COCO AP at IoU 0.5."),
     _m("label_ap75", "AP@0.75", "COCO AP at IoU 0.75."),
     _m("label_ap_small", "小目标AP", "COCO AP for gold boxes with area < 32² px."),
@@ -27,7 +36,7 @@ METRICS = [
         "label_precision",
         "标注精确率",
         "Valid / predicted boxes, greedy one-to-one matching at IoU >= the task's threshold (0.5) with the same label.",
-    ),  # fmt: skip
+    ),
     _m("label_recall", "标注召回率", "Valid / gold boxes (same matching)."),
     _m("label_f1", "标注F1", "Harmonic mean of label_precision and label_recall."),
     _m("label_mean_iou", "匹配框平均IoU", "Mean IoU of valid (matched, same-label) box pairs."),
@@ -35,50 +44,50 @@ METRICS = [
         "label_accuracy",
         "标注准确率",
         "CVAT-style accuracy: valid / (valid + mismatched label + missing + extra).",
-    ),  # fmt: skip
+    ),
     _m(
         "label_cer",
         "字符错误率",
         "Character error rate of transcriptions of matched text boxes: Levenshtein edits / gold characters (whitespace ignored by default).",
         "lower",
         0.0,
-    ),  # fmt: skip
+    ),
     _m(
         "label_cls_accuracy",
         "分类准确率",
         "Share of images whose predicted class equals the gold class.",
-    ),  # fmt: skip
+    ),
     _m(
         "label_cls_macro_f1",
         "分类宏平均F1",
         "Unweighted mean of per-class F1 over the union of gold and predicted classes.",
-    ),  # fmt: skip
+    ),
     _m(
         "label_cls_micro_f1",
         "分类微平均F1",
         "F1 over all images pooled (equals accuracy for one label per image).",
-    ),  # fmt: skip
+    ),
     _m(
         "label_cls_kappa",
         "Cohen's κ",
         "Cohen's kappa between predicted and gold classes: (p_o - p_e) / (1 - p_e).",
         scale=1.0,
-    ),  # fmt: skip
+    ),
     _m(
         "label_seg_miou",
         "平均交并比mIoU",
         "Mean over classes of Σ intersection / Σ union of class pixels.",
-    ),  # fmt: skip
+    ),
     _m(
         "label_seg_dice",
         "Dice系数",
         "Mean over classes of 2 Σ intersection / (Σ predicted + Σ gold pixels).",
-    ),  # fmt: skip
+    ),
     _m(
         "label_seg_boundary_f1",
         "边界F1",
         "Boundary F1 (Csurka et al. 2013) with a pixel tolerance, per image and class, averaged over images then classes.",
-    ),  # fmt: skip
+    ),
     _m(
         "label_effort_s_per_image",
         "人工修正时间（估计）",
@@ -86,7 +95,7 @@ METRICS = [
         "lower",
         0.0,
         "s",
-    ),  # fmt: skip
+    ),
     _m(
         "label_scratch_s_per_image",
         "从零标注时间（估计）",
@@ -94,12 +103,12 @@ METRICS = [
         "lower",
         0.0,
         "s",
-    ),  # fmt: skip
+    ),
     _m(
         "label_time_saved",
         "节省时间比例",
         "1 - estimated correction time / estimated from-scratch time, over all images.",
-    ),  # fmt: skip
+    ),
     _m(
         "label_measured_s_per_image",
         "人工修正时间（实测）",
@@ -107,13 +116,13 @@ METRICS = [
         "lower",
         0.0,
         "s",
-    ),  # fmt: skip
+    ),
     _m(
         "label_box_correction",
         "框修正量",
         "Mean 1 - IoU between a predicted box and its corrected counterpart.",
         "lower",
-    ),  # fmt: skip
+    ),
     _m("label_kept_rate", "保留率", "Share of predicted objects kept unchanged by the corrector."),
     _m(
         "label_images_per_s",
@@ -121,7 +130,7 @@ METRICS = [
         "Images labelled per second, one image at a time (1000 / mean latency in ms).",
         scale=0.0,
         unit="img/s",
-    ),  # fmt: skip
+    ),
     _m(
         "label_latency_p50_ms",
         "标注时延P50",
@@ -129,7 +138,7 @@ METRICS = [
         "lower",
         0.0,
         "ms",
-    ),  # fmt: skip
+    ),
     _m(
         "label_latency_p95_ms",
         "标注时延P95",
@@ -137,7 +146,7 @@ METRICS = [
         "lower",
         0.0,
         "ms",
-    ),  # fmt: skip
+    ),
 ]
 BY_NAME = {m.name: m for m in METRICS}
 INDICATOR_THRESHOLDS: dict[str, float] = {}

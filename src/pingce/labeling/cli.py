@@ -4,49 +4,23 @@ auto-labeler, convert between label formats, and write a synthetic test set."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from pingce.core.cli_kit import out, run_and_report
 from pingce.core.errors import SpecError
+from pingce.labeling.evaluation import TASKS, evaluate_labels, label_suite
 from pingce.labeling.formats.labelstudio import DEFAULT_WHICH
 
-app = typer.Typer(help="Visual data auto-labeling: quality, correction effort, speed.", no_args_is_help=True)  # fmt: skip
-out = Console()
+app = typer.Typer(
+    help="Visual data auto-labeling: quality, correction effort, speed.", no_args_is_help=True
+)
 
-TASKS = {"detection": "label.detection", "classification": "label.classification", "segmentation": "label.segmentation", "effort": "label.effort"}  # fmt: skip
 ReportDir = Annotated[Path, typer.Option("--report-dir", help="Where report folders go.")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
-
-
-def label_suite(task: str, gold: str, *, iou: float = 0.5, extra: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """The one-task suite `pingce label evaluate` builds."""
-    if task not in TASKS:
-        raise SpecError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
-    titles = {"detection": ("Auto-label detection quality", "自动标注检测质量"), "classification": ("Auto-label classification quality", "自动标注分类质量"),
-              "segmentation": ("Auto-label segmentation quality", "自动标注分割质量"), "effort": ("Human correction effort", "人工修正工作量")}  # fmt: skip
-    t = {"id": task, "type": TASKS[task], "title": titles[task][0], "title_zh": titles[task][1], "iou_threshold": iou, **(extra or {})}  # fmt: skip
-    return {"standard": "labeling", "name": f"label/{task}", "title": titles[task][0], "title_zh": titles[task][1], "tasks": [t]}  # fmt: skip
-
-
-def evaluate_labels(
-    store: Any, subject: str, gold: str, task: str, *, gold_format: str = "auto", images: Path | None = None,
-    iou: float = 0.5, task_extra: dict[str, Any] | None = None, show_progress: bool = True, threads: int | None = None,
-) -> str:  # fmt: skip
-    """Run one labeling task through the shared pipeline; returns the run id."""
-    from pingce.core.run import RunRequest, execute_run
-    from pingce.core.spec import suite_from_dict
-
-    if not 0 < iou <= 1:
-        raise SpecError(f"--iou must be in (0, 1], got {iou}")
-    gold_path = str(Path(gold).resolve())
-    suite = suite_from_dict(label_suite(task, gold_path, iou=iou, extra=task_extra), f"pingce label ({task})", Path.cwd())  # fmt: skip
-    options: dict[str, Any] = {"gold": gold_path, "gold_format": gold_format, "images": str(images.resolve()) if images else None}  # fmt: skip
-    if threads:
-        options["threads"] = threads
-    return execute_run(store, RunRequest(suite=suite, subject=subject, options=options), show_progress=show_progress)  # fmt: skip
 
 
 def _subject(pred: str, pred_format: str, which: str) -> str:
@@ -54,12 +28,22 @@ def _subject(pred: str, pred_format: str, which: str) -> str:
     return f"labels:{path}?format={pred_format}&which={which}"
 
 
-def _finish_with_gallery(store: Any, run_id: str, report_dir: Path | None) -> None:
-    from pingce.cli import finish_run
+def _evaluate_and_report(
+    run: Callable[[Any], str], db: str | None, report_dir: Path | None, quiet: bool
+) -> None:
+    """`run(store)` through the shared check-store-run-report sequence, then gallery.html."""
+    opened: list[Any] = []
 
-    finish_run(store, run_id, report_dir)
-    if report_dir is None:
-        return
+    def go(store: Any) -> str:
+        opened.append(store)
+        return run(store)
+
+    run_id = run_and_report(go, db=db, report_dir=report_dir, quiet=quiet)
+    if report_dir is not None:
+        _write_gallery(opened[0], run_id, report_dir)
+
+
+def _write_gallery(store: Any, run_id: str, report_dir: Path) -> None:
     from pingce.labeling.gallery import gallery_html
 
     results = store.get_run(run_id).results or {}
@@ -88,19 +72,19 @@ def evaluate(
         typer.Option(
             help="detection, classification or segmentation (default: from the gold labels)."
         ),
-    ] = "auto",  # fmt: skip
+    ] = "auto",
     pred_format: Annotated[
         str, typer.Option("--pred-format", help="Format of --pred (default: guessed).")
-    ] = "auto",  # fmt: skip
+    ] = "auto",
     gold_format: Annotated[
         str, typer.Option("--gold-format", help="Format of --gold (default: guessed).")
-    ] = "auto",  # fmt: skip
+    ] = "auto",
     which: Annotated[
         str, typer.Option(help="Label Studio --pred: predictions or annotations.")
-    ] = DEFAULT_WHICH,  # fmt: skip
+    ] = DEFAULT_WHICH,
     images: Annotated[
         Path | None, typer.Option(help="Images folder (sizes for YOLO, file checks, gallery).")
-    ] = None,  # fmt: skip
+    ] = None,
     iou: Annotated[float, typer.Option(help="IoU threshold for matching boxes.")] = 0.5,
     report_dir: ReportDir = Path("reports"),
     no_report: Annotated[bool, typer.Option("--no-report")] = False,
@@ -108,18 +92,28 @@ def evaluate(
     db: DbOpt = None,
 ) -> None:
     """Score predicted labels against gold labels and write the report."""
-    from pingce.cli import check_writable, open_db
     from pingce.labeling.formats import read_labels
 
     if not 0 < iou <= 1:  # before any file is read (NaN fails this too)
         raise SpecError(f"--iou must be in (0, 1], got {iou}")
     if task == "auto":
         task = read_labels(gold, gold_format, images_dir=images, which="annotations").kind
-    if not no_report:
-        check_writable(report_dir)
-    store = open_db(db)
-    run_id = evaluate_labels(store, _subject(pred, pred_format, which), gold, task, gold_format=gold_format, images=images, iou=iou, show_progress=not quiet)  # fmt: skip
-    _finish_with_gallery(store, run_id, None if no_report else report_dir)
+    subject = _subject(pred, pred_format, which)
+    _evaluate_and_report(
+        lambda store: evaluate_labels(
+            store,
+            subject,
+            gold,
+            task,
+            gold_format=gold_format,
+            images=images,
+            iou=iou,
+            show_progress=not quiet,
+        ),
+        db,
+        None if no_report else report_dir,
+        quiet,
+    )
 
 
 @app.command()
@@ -131,24 +125,22 @@ def effort(
             "--corrected",
             help="The final labels after correction (Label Studio export for measured time).",
         ),
-    ],  # fmt: skip
+    ],
     pred_format: Annotated[str, typer.Option("--pred-format")] = "auto",
     corrected_format: Annotated[str, typer.Option("--corrected-format")] = "auto",
     which: Annotated[
         str, typer.Option(help="Label Studio --pred: predictions or annotations.")
-    ] = DEFAULT_WHICH,  # fmt: skip
+    ] = DEFAULT_WHICH,
     images: Annotated[Path | None, typer.Option(help="Images folder.")] = None,
     costs: Annotated[
         str | None, typer.Option(help="Seconds per action, e.g. draw_box=7,adjust_box=3.")
-    ] = None,  # fmt: skip
+    ] = None,
     report_dir: ReportDir = Path("reports"),
     no_report: Annotated[bool, typer.Option("--no-report")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     db: DbOpt = None,
 ) -> None:
     """Measure how much a person changed the auto-labels, and the time that took or saved."""
-    from pingce.cli import check_writable, open_db
-
     parsed: dict[str, float] = {}
     for part in (costs or "").split(","):
         if not part.strip():
@@ -159,17 +151,33 @@ def effort(
         except ValueError:
             sep = ""
         if not sep:
-            raise SpecError(f"--costs {costs!r}: expected NAME=SECONDS pairs, e.g. draw_box=7,adjust_box=3")  # fmt: skip
+            raise SpecError(
+                f"--costs {costs!r}: expected NAME=SECONDS pairs, e.g. draw_box=7,adjust_box=3"
+            )
     from pingce.labeling.metrics.effort import EffortCosts
 
     unknown = set(parsed) - set(EffortCosts().to_dict())
     if unknown:
-        raise SpecError(f"--costs: unknown action(s) {sorted(unknown)}", hint=f"known: {', '.join(EffortCosts().to_dict())}")  # fmt: skip
-    if not no_report:
-        check_writable(report_dir)
-    store = open_db(db)
-    run_id = evaluate_labels(store, _subject(pred, pred_format, which), corrected, "effort", gold_format=corrected_format, images=images, task_extra={"costs": parsed}, show_progress=not quiet)  # fmt: skip
-    _finish_with_gallery(store, run_id, None if no_report else report_dir)
+        raise SpecError(
+            f"--costs: unknown action(s) {sorted(unknown)}",
+            hint=f"known: {', '.join(EffortCosts().to_dict())}",
+        )
+    subject = _subject(pred, pred_format, which)
+    _evaluate_and_report(
+        lambda store: evaluate_labels(
+            store,
+            subject,
+            corrected,
+            "effort",
+            gold_format=corrected_format,
+            images=images,
+            task_extra={"costs": parsed},
+            show_progress=not quiet,
+        ),
+        db,
+        None if no_report else report_dir,
+        quiet,
+    )
 
 
 @app.command("run")
@@ -179,23 +187,23 @@ def run_labeler(
         typer.Option(
             "--labeler", help="shapes, ocr, reference, onnx:DET.yaml or http://HOST:PORT."
         ),
-    ],  # fmt: skip
+    ],
     images: Annotated[Path, typer.Option("--images", help="Folder of images to label.")],
     out_format: Annotated[
         str,
         typer.Option(
             "--out", help="Output label format (coco, yolo, voc, labelstudio, cvat, csv)."
         ),
-    ] = "coco",  # fmt: skip
+    ] = "coco",
     out_path: Annotated[
         Path | None,
         typer.Option(
             "--out-path", help="Where to write (default: labels.<fmt>[.json|.xml] or a folder)."
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     gold: Annotated[
         str | None, typer.Option(help="Also evaluate against these gold labels.")
-    ] = None,  # fmt: skip
+    ] = None,
     threads: Annotated[int, typer.Option(help="Threads for model inference.")] = 2,
     report_dir: ReportDir = Path("reports"),
     no_report: Annotated[bool, typer.Option("--no-report")] = False,
@@ -210,35 +218,54 @@ def run_labeler(
     ls, stats, problems = label_folder(labeler, images, threads=threads, show_progress=not quiet)
     from pingce.labeling.formats import write_labels
 
-    default = {"coco": "labels.coco.json", "labelstudio": "labels.labelstudio.json", "cvat": "labels.cvat.xml", "csv": "labels.csv"}  # fmt: skip
+    default = {
+        "coco": "labels.coco.json",
+        "labelstudio": "labels.labelstudio.json",
+        "cvat": "labels.cvat.xml",
+        "csv": "labels.csv",
+    }
     target = out_path or Path(default.get(out_format, f"labels.{out_format}"))
     if out_format == "csv":
         from pingce.labeling.tasks import image_class
 
         ls = _as_classification(ls, image_class)
     paths = write_labels(ls, target, out_format, images_dir=images)
-    out.print(f"labelled {len(ls.images)} images: {len(ls.annotations)} labels → {target} ({len(paths)} files)")  # fmt: skip
+    out.print(
+        f"labelled {len(ls.images)} images: {len(ls.annotations)} labels → {target} ({len(paths)} files)"
+    )
     if stats is not None:
-        out.print(f"speed: {1000.0 / stats.mean_ms:.2f} images/s; latency p50 {stats.p50_ms:.1f} ms, p95 {stats.p95_ms:.1f} ms, p99 {stats.p99_ms:.1f} ms")  # fmt: skip
+        out.print(
+            f"speed: {1000.0 / stats.mean_ms:.2f} images/s; latency p50 {stats.p50_ms:.1f} ms, p95 {stats.p95_ms:.1f} ms, p99 {stats.p99_ms:.1f} ms"
+        )
     for p in problems[:10]:
         out.print(f"[yellow]{p.kind}[/yellow] {p.file}: {p.detail}")
     if gold:
-        from pingce.cli import check_writable, open_db
         from pingce.labeling.formats import read_labels
 
         task = read_labels(gold, images_dir=images, which="annotations").kind
-        if not no_report:
-            check_writable(report_dir)
-        store = open_db(db)
-        run_id = evaluate_labels(store, f"labeler:{labeler}", gold, task, images=images, show_progress=not quiet, threads=threads)  # fmt: skip
-        _finish_with_gallery(store, run_id, None if no_report else report_dir)
+        _evaluate_and_report(
+            lambda store: evaluate_labels(
+                store,
+                f"labeler:{labeler}",
+                gold,
+                task,
+                images=images,
+                show_progress=not quiet,
+                threads=threads,
+            ),
+            db,
+            None if no_report else report_dir,
+            quiet,
+        )
 
 
 def _as_classification(ls: Any, image_class: Any) -> Any:
     from pingce.labeling.model import Annotation, LabelSet
 
     by = ls.by_image()
-    out_ls = LabelSet(kind="classification", images=ls.images, categories=ls.categories, source=ls.source)  # fmt: skip
+    out_ls = LabelSet(
+        kind="classification", images=ls.images, categories=ls.categories, source=ls.source
+    )
     for key in ls.images:
         from pingce.labeling.pairing import row
 
@@ -253,14 +280,14 @@ def convert(
     to: Annotated[str, typer.Option("--to", help="Output format.")],
     src_format: Annotated[
         str, typer.Option("--from", help="Input format (default: guessed).")
-    ] = "auto",  # fmt: skip
+    ] = "auto",
     images: Annotated[
         Path | None, typer.Option(help="Images folder (YOLO sizes, ImageFolder copies).")
-    ] = None,  # fmt: skip
+    ] = None,
     which: Annotated[
         str,
         typer.Option(help="Label Studio list read and written: predictions or annotations."),
-    ] = DEFAULT_WHICH,  # fmt: skip
+    ] = DEFAULT_WHICH,
 ) -> None:
     """Convert labels between formats (problems found while reading are listed)."""
     from pingce.labeling.formats import get_format, read_labels, write_labels
@@ -295,3 +322,6 @@ def synth(
     prepare_output_dir(out_dir, command="pingce label synth", option="OUT_DIR")  # never a user's
     paths = write_synthetic(out_dir, SynthConfig(n_images=n, seed=seed, width=width, height=height))
     out.print(json.dumps({k: str(v) for k, v in paths.items()}, indent=1))
+
+
+__all__ = ["TASKS", "app", "evaluate_labels", "label_suite"]

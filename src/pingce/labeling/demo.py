@@ -1,5 +1,5 @@
 """The labeling step of `pingce demo`: a synthetic image set with exact gold, labelled by the
-reference auto-labeler (OpenCV shape detector + RapidOCR text lines), scored and timed."""
+reference auto-labeler (OpenCV shape detector + RapidOCR text lines), scored and timed, through the built-in suite `labeling/detection`."""
 
 from __future__ import annotations
 
@@ -17,14 +17,13 @@ INTRO = (
 
 
 def run_labeling_demo(ctx: DemoContext) -> str:
-    from pingce.labeling.cli import evaluate_labels
+    from pingce.labeling.evaluation import labeling_options
     from pingce.labeling.synthetic import SynthConfig, write_synthetic
 
     n = min(DEMO_IMAGES, max(4, ctx.limit)) if ctx.limit else DEMO_IMAGES
     work = Path(tempfile.mkdtemp(prefix="pingce-label-demo-"))
-    paths = write_synthetic(
-        work, SynthConfig(n_images=n, seed=7, text_lines=(1, 2), faint_rate=0.15, distractors=1)
-    )
+    config = SynthConfig(n_images=n, seed=7, text_lines=(1, 2), faint_rate=0.15, distractors=1)
+    paths = write_synthetic(work, config)
     ctx.console.print(f"[bold]labeling[/bold]: {INTRO.format(n=n)} ({work})")
     labeler = "reference"
     try:
@@ -32,7 +31,5 @@ def run_labeling_demo(ctx: DemoContext) -> str:
     except ImportError:
         labeler = "shapes"
         ctx.console.print("rapidocr-onnxruntime is not installed: text lines are left unlabelled")
-    return evaluate_labels(
-        ctx.store, f"labeler:{labeler}", str(paths["detection"]), "detection",
-        images=paths["images"], show_progress=not ctx.quiet, threads=2,
-    )  # fmt: skip
+    options = labeling_options(str(paths["detection"]), images=paths["images"], threads=2)
+    return ctx.run_suite("labeling/detection", f"labeler:{labeler}", options)

@@ -20,12 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from pingce.core.report.charts import boxes_svg
+from pingce.core.report.kit import BoxesChart, Section
+from pingce.labeling.rows import LabelRow
 
 THUMB_PX = 160  # longer side of an embedded thumbnail, px: about 5 kB of JPEG each
 GALLERY_MAX = 24  # images per task at most, so the report stays small
 
 
-def thumbnail_uri(path: str | None, max_side: int = THUMB_PX) -> tuple[str | None, tuple[int, int] | None]:  # fmt: skip
+def thumbnail_uri(
+    path: str | None, max_side: int = THUMB_PX
+) -> tuple[str | None, tuple[int, int] | None]:
     """A JPEG data: URI of the image shrunk to fit `max_side` px, and its original (w, h).
 
     (None, None) when there is no path or the file is gone or does not decode.
@@ -57,20 +61,27 @@ def _statuses(match: dict[str, Any], low_overlap: float) -> tuple[dict[int, str]
     return gold, pred
 
 
-def _box(row: list[Any], status: str, with_score: bool) -> dict[str, Any] | None:
-    """A schema box from a stored row [label, x, y, w, h, score, text]; None if not drawable."""
-    coords = row[1:5]
-    if any(c is None or not math.isfinite(float(c)) for c in coords):
+def _box(row: list[Any], status: str, with_score: bool) -> Any:
+    """A schema box from a stored row (`pingce.labeling.rows`); None if not drawable."""
+    r = LabelRow.of(row)
+    if any(c is None or not math.isfinite(float(c)) for c in r.bbox):
         return None
-    x, y, w, h = (float(c) for c in coords)
-    box: dict[str, Any] = {"x": x, "y": y, "w": max(0.0, w), "h": max(0.0, h), "label": str(row[0]), "status": status}  # fmt: skip
-    score = row[5] if len(row) > 5 else None
+    x, y, w, h = (float(c) for c in r.bbox)
+    box: Any = {
+        "x": x,
+        "y": y,
+        "w": max(0.0, w),
+        "h": max(0.0, h),
+        "label": str(r.label),
+        "status": status,
+    }
+    score = r.score
     if with_score and score is not None and math.isfinite(float(score)):
         box["score"] = float(score)
     return box
 
 
-def gallery_item(rec: dict[str, Any], low_overlap: float = 0.8) -> dict[str, Any]:
+def gallery_item(rec: dict[str, Any], low_overlap: float = 0.8) -> BoxesChart:
     """The ``boxes`` chart of one detection record.
 
     `low_overlap` is the task's IoU below which a valid pair is drawn as low overlap.
@@ -78,8 +89,16 @@ def gallery_item(rec: dict[str, Any], low_overlap: float = 0.8) -> dict[str, Any
     data = rec["data"]
     uri, size = thumbnail_uri(data.get("path"))
     gold_status, pred_status = _statuses(data.get("match") or {}, low_overlap)
-    gold = [b for i, r in enumerate(data["gold"]) if r[1] is not None and (b := _box(r, gold_status.get(i, "missing"), False))]  # fmt: skip
-    pred = [b for i, r in enumerate(data["pred"]) if r[1] is not None and (b := _box(r, pred_status.get(i, "extra"), True))]  # fmt: skip
+    gold = [
+        b
+        for i, r in enumerate(data["gold"])
+        if LabelRow.of(r).is_box and (b := _box(r, gold_status.get(i, "missing"), False))
+    ]
+    pred = [
+        b
+        for i, r in enumerate(data["pred"])
+        if LabelRow.of(r).is_box and (b := _box(r, pred_status.get(i, "extra"), True))
+    ]
     width, height = data.get("width") or 0, data.get("height") or 0
     if not (width and height):
         # Labels without sizes (YOLO without --images): the file's size, else the boxes' extent.
@@ -94,13 +113,18 @@ def gallery_item(rec: dict[str, Any], low_overlap: float = 0.8) -> dict[str, Any
     )
     if "image_f1" in s:
         caption += f" · image F1 {s['image_f1']:.3f}"
-    return {
-        "kind": "boxes", "title": str(data["image"]), "image": uri,
-        "width": float(width), "height": float(height), "gold": gold, "pred": pred, "caption": caption,
-    }  # fmt: skip
+    return BoxesChart(
+        title=str(data["image"]),
+        image=uri,
+        width=float(width),
+        height=float(height),
+        gold=gold,
+        pred=pred,
+        caption=caption,
+    )
 
 
-def gallery_section(spec: dict[str, Any], worst: list[dict[str, Any]], n_images: int) -> dict[str, Any]:  # fmt: skip
+def gallery_section(spec: dict[str, Any], worst: list[dict[str, Any]], n_images: int) -> Section:
     """The report section of a detection task's worst images (`worst`: records, worst first).
 
     At most `GALLERY_MAX` images are drawn; the text says so when the task asked for more.
@@ -115,10 +139,13 @@ def gallery_section(spec: dict[str, Any], worst: list[dict[str, Any]], n_images:
     )
     if asked > GALLERY_MAX:
         text += f" The task asked for {asked}; a report shows at most {GALLERY_MAX}."
-    return {
-        "id": f"{spec['id']}-gallery", "title": f"{spec['id']}: worst images", "title_zh": "问题最多的图像",
-        "text": text, "charts": [gallery_item(r, low) for r in shown],
-    }  # fmt: skip
+    return Section(
+        id=f"{spec['id']}-gallery",
+        title=f"{spec['id']}: worst images",
+        title_zh="问题最多的图像",
+        text=text,
+        charts=[gallery_item(r, low) for r in shown],
+    )
 
 
 def gallery_html(charts: list[dict[str, Any]], title: str) -> str:
@@ -126,7 +153,7 @@ def gallery_html(charts: list[dict[str, Any]], title: str) -> str:
     svgs = "\n".join(f"<figure>{boxes_svg(c)}</figure>" for c in charts)
     return (
         '<!doctype html><html><head><meta charset="utf-8">'
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"  # fmt: skip
-        f"<title>{escape(title)}</title><style>body{{font-family:sans-serif}}figure{{display:inline-block;margin:6px;vertical-align:top}}</style>"  # fmt: skip
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"
+        f"<title>{escape(title)}</title><style>body{{font-family:sans-serif}}figure{{display:inline-block;margin:6px;vertical-align:top}}</style>"
         f"</head><body><h1>{escape(title)}</h1>\n{svgs}\n</body></html>"
     )

@@ -21,20 +21,21 @@ from typing import Any
 
 from pingce.labeling.images import find_image, image_problem, index_images
 from pingce.labeling.model import Annotation, LabelSet, Problem, path_key
+from pingce.labeling.rows import LabelRow
 
-# [label, x, y, w, h, score, text, area, iscrowd]; x..h None for image-level labels; area the
-# source's own (COCO ``area``) or None for w*h; iscrowd 1 for a crowd region (COCO's ignore).
-# Records stored before area/iscrowd existed hold the first seven fields only.
+# A stored label row: [label, x, y, w, h, score, text, area, iscrowd] (`pingce.labeling.rows`
+# reads it by name).
 Row = list[Any]
 
 
 def row(a: Annotation) -> Row:
+    """The stored row of an annotation, in `LabelRow`'s field order."""
     x, y, w, h = a.bbox if a.bbox is not None else (None, None, None, None)
-    return [a.label, x, y, w, h, a.score, a.text, a.coco_area, int(a.crowd)]
+    return list(LabelRow(a.label, x, y, w, h, a.score, a.text, a.coco_area, int(a.crowd)))
 
 
 def is_crowd(r: Row) -> bool:
-    return len(r) > 8 and bool(r[8])
+    return LabelRow.of(r).crowd
 
 
 def align_keys(gold: LabelSet, pred: LabelSet) -> None:
@@ -89,7 +90,11 @@ def check_labels(ls: LabelSet, role: str) -> list[Annotation]:
         if info is not None and info.width and info.height:
             tol = 1.0
             if x < -tol or y < -tol or x + w > info.width + tol or y + h > info.height + tol:
-                ls.problem("box_outside_image", f"{where}: outside the {info.width}x{info.height} image", a.image)  # fmt: skip
+                ls.problem(
+                    "box_outside_image",
+                    f"{where}: outside the {info.width}x{info.height} image",
+                    a.image,
+                )
         usable.append(a)
     return usable
 
@@ -125,7 +130,14 @@ def pair_labels(
         for a in pred_ok:
             p_by.setdefault(a.image, []).append(row(a))
         for k in sorted(set(p_by) - set(g_by)):
-            problems.append(Problem("image_not_in_gold", pred.source, "predicted image has no gold labels; not scored", k))  # fmt: skip
+            problems.append(
+                Problem(
+                    "image_not_in_gold",
+                    pred.source,
+                    "predicted image has no gold labels; not scored",
+                    k,
+                )
+            )
     pairs = []
     for key, info in gold.images.items():
         path = find_image(files, key)
@@ -139,12 +151,24 @@ def pair_labels(
         preds: list[Row] | None = None
         if pred is not None:
             if key not in p_by:
-                problems.append(Problem("image_not_in_pred", pred.source, "gold image has no prediction entry; scored as no predictions", key))  # fmt: skip
+                problems.append(
+                    Problem(
+                        "image_not_in_pred",
+                        pred.source,
+                        "gold image has no prediction entry; scored as no predictions",
+                        key,
+                    )
+                )
             preds = p_by.get(key, [])
         pairs.append(
             ImagePair(
-                key, str(path) if path else None, info.width, info.height, g_by.get(key, []),
-                preds, gold.lead_time.get(key, pred.lead_time.get(key) if pred is not None else None),
+                key,
+                str(path) if path else None,
+                info.width,
+                info.height,
+                g_by.get(key, []),
+                preds,
+                gold.lead_time.get(key, pred.lead_time.get(key) if pred is not None else None),
             )
-        )  # fmt: skip
+        )
     return pairs, problems

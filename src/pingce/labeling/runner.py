@@ -11,15 +11,12 @@ from pingce.core.measure import measure_latency
 from pingce.labeling.images import load_rgb
 from pingce.labeling.model import Annotation
 from pingce.labeling.pairing import row
-from pingce.labeling.tasks import (
-    classification_outcome,
-    detection_outcome,
-    effort_outcome,
-    segmentation_outcome,
-)
+from pingce.labeling.task_types import task_type
 
 
-def run_labeler(labeler: Any, key: str, path: Path, warmup: int = 0) -> tuple[list[Annotation], float]:  # fmt: skip
+def run_labeler(
+    labeler: Any, key: str, path: Path, warmup: int = 0
+) -> tuple[list[Annotation], float]:
     """The labeler's annotations for one image and the latency of that call in milliseconds
     (decoding the image is part of the call, as it is for a labeling service)."""
     result: list[list[Annotation]] = []
@@ -36,32 +33,43 @@ def process_units(units: list[WorkUnit], subject: Any) -> list[Outcome]:
     for unit in units:
         pair, params = unit.payload["pair"], unit.payload["params"]
         base: dict[str, Any] = {
-            "image": pair.key, "path": pair.path, "width": pair.width, "height": pair.height,
-            "gold": pair.gold, "pred": pair.pred, "lead_time": pair.lead_time,
-            "latency_ms": None, "problems": [],
-        }  # fmt: skip
+            "image": pair.key,
+            "path": pair.path,
+            "width": pair.width,
+            "height": pair.height,
+            "gold": pair.gold,
+            "pred": pair.pred,
+            "lead_time": pair.lead_time,
+            "latency_ms": None,
+            "problems": [],
+        }
         if pair.pred is None:  # a labeler under test: label the image now
             base["pred"] = []
             if pair.path is None:
-                base["problems"].append({"kind": "image_missing", "file": "", "image": pair.key, "detail": "no image file to label; scored as no predictions"})  # fmt: skip
+                base["problems"].append(
+                    {
+                        "kind": "image_missing",
+                        "file": "",
+                        "image": pair.key,
+                        "detail": "no image file to label; scored as no predictions",
+                    }
+                )
             else:
                 warm = 0 if getattr(subject, "_warm", False) else 1
                 try:
                     anns, ms = run_labeler(subject.labeler, pair.key, Path(pair.path), warmup=warm)
                 except (OSError, ValueError, SyntaxError) as exc:
-                    base["problems"].append({"kind": "corrupt_image", "file": pair.path, "image": pair.key, "detail": f"cannot decode: {exc}"})  # fmt: skip
+                    base["problems"].append(
+                        {
+                            "kind": "corrupt_image",
+                            "file": pair.path,
+                            "image": pair.key,
+                            "detail": f"cannot decode: {exc}",
+                        }
+                    )
                 else:
                     subject._warm = True
                     base["pred"] = [row(a) for a in anns]
                     base["latency_ms"] = ms
-        kind = params.type
-        if kind == "label.detection":
-            out.append(detection_outcome(params, base))
-        elif kind == "label.classification":
-            out.append(classification_outcome(params, base))
-        elif kind == "label.effort":
-            out.append(effort_outcome(params, base))
-        else:
-            p = unit.payload
-            out.append(segmentation_outcome(params, base, p["gold_mask"], p["pred_mask"], p["n_classes"]))  # fmt: skip
+        out.append(task_type(params.type).outcome_fn()(params, base, unit.payload))
     return out

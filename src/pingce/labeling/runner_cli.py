@@ -14,7 +14,9 @@ from pingce.labeling.model import ImageInfo, LabelSet, Problem, image_key
 from pingce.labeling.runner import run_labeler
 
 
-def label_folder(spec: str, images: Path, threads: int = 2, show_progress: bool = True) -> tuple[LabelSet, LatencyStats | None, list[Problem]]:  # fmt: skip
+def label_folder(
+    spec: str, images: Path, threads: int = 2, show_progress: bool = True
+) -> tuple[LabelSet, LatencyStats | None, list[Problem]]:
     """Run the labeler on every image; corrupt images are listed and get no labels."""
     if not Path(images).is_dir():
         raise DataError(f"images folder {images} does not exist")
@@ -22,7 +24,7 @@ def label_folder(spec: str, images: Path, threads: int = 2, show_progress: bool 
     files = list_images(images)
     if not files:
         raise DataError(f"no images in {images}")
-    ls = LabelSet(kind="detection", categories=list(labeler.categories()), source=f"labeler:{spec}")  # fmt: skip
+    ls = LabelSet(kind="detection", categories=list(labeler.categories()), source=f"labeler:{spec}")
     seconds: list[float] = []
     with make_progress(show_progress) as progress:
         bar = progress.add_task(f"labeling with {spec}", total=len(files))

@@ -20,9 +20,27 @@ SHAPES = ("circle", "square", "triangle")
 TEXT = "text"
 SEG_CLASSES = ("background", *SHAPES)
 WORDS = (
-    "LABEL", "pingce", "Shape", "QUALITY", "data", "AUTO", "test", "Box", "2026", "index",
-    "VISION", "sample", "GOLD", "check", "Model", "42", "frame", "CLASS", "point", "Image",
-)  # fmt: skip
+    "LABEL",
+    "pingce",
+    "Shape",
+    "QUALITY",
+    "data",
+    "AUTO",
+    "test",
+    "Box",
+    "2026",
+    "index",
+    "VISION",
+    "sample",
+    "GOLD",
+    "check",
+    "Model",
+    "42",
+    "frame",
+    "CLASS",
+    "point",
+    "Image",
+)
 
 
 @dataclass(frozen=True)
@@ -68,9 +86,11 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     y0, x0 = ys.astype(int), xs.astype(int)
     fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
     smooth = (
-        coarse[y0][:, x0] * (1 - fy) * (1 - fx) + coarse[y0 + 1][:, x0] * fy * (1 - fx)
-        + coarse[y0][:, x0 + 1] * (1 - fy) * fx + coarse[y0 + 1][:, x0 + 1] * fy * fx
-    )  # fmt: skip
+        coarse[y0][:, x0] * (1 - fy) * (1 - fx)
+        + coarse[y0 + 1][:, x0] * fy * (1 - fx)
+        + coarse[y0][:, x0 + 1] * (1 - fy) * fx
+        + coarse[y0 + 1][:, x0 + 1] * fy * fx
+    )
     period = rng.uniform(6, 14)
     stripes = 5 * np.sin((np.arange(w)[None, :] + np.arange(h)[:, None] * 0.5) * 2 * np.pi / period)
     grain = rng.normal(0, 4, size=(h, w))
@@ -87,7 +107,9 @@ def _colour(rng: np.random.Generator, faint: bool = False) -> tuple[int, int, in
     return int(r * 255), int(g * 255), int(b * 255)
 
 
-def _free(box: tuple[int, int, int, int], taken: list[tuple[int, int, int, int]], gap: int = 4) -> bool:  # fmt: skip
+def _free(
+    box: tuple[int, int, int, int], taken: list[tuple[int, int, int, int]], gap: int = 4
+) -> bool:
     x, y, w, h = box
     return all(
         x + w + gap <= tx or tx + tw + gap <= x or y + h + gap <= ty or ty + th + gap <= y
@@ -100,7 +122,9 @@ def _tight(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
 
 
-def _shape_mask(label: str, h: int, w: int, x: int, y: int, s: int, rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+def _shape_mask(
+    label: str, h: int, w: int, x: int, y: int, s: int, rng: np.random.Generator
+) -> np.ndarray:
     from PIL import Image, ImageDraw
 
     layer = Image.new("L", (w, h), 0)
@@ -174,7 +198,9 @@ def generate_image(cfg: SynthConfig, index: int) -> SynthImage:
     return out
 
 
-def _scribble(rgb: np.ndarray, taken: list[tuple[int, int, int, int]], rng: np.random.Generator) -> None:  # fmt: skip
+def _scribble(
+    rgb: np.ndarray, taken: list[tuple[int, int, int, int]], rng: np.random.Generator
+) -> None:
     """A saturated zig-zag line in free space: not an object, so any box on it is extra."""
     from PIL import Image, ImageDraw
 
@@ -215,7 +241,9 @@ def gold_labels(images: list[SynthImage], kind: str = "detection"):  # noqa: ANN
             ls.annotations.append(Annotation(im.key, im.image_class))
         else:
             for n, o in enumerate(im.objects):
-                ls.annotations.append(Annotation(im.key, o.label, tuple(map(float, o.bbox)), text=o.text, id=n))  # type: ignore[arg-type]  # fmt: skip
+                ls.annotations.append(
+                    Annotation(im.key, o.label, tuple(map(float, o.bbox)), text=o.text, id=n)
+                )  # type: ignore[arg-type]
     return ls
 
 

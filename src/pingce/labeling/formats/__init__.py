@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import DataError, SpecError
-from pingce.labeling.formats.classification import (  # fmt: skip
+from pingce.labeling.formats.classification import (
     read_csv,
     read_imagefolder,
     write_csv,
@@ -23,7 +23,7 @@ from pingce.labeling.formats.classification import (  # fmt: skip
 from pingce.labeling.formats.coco import read_coco, write_coco
 from pingce.labeling.formats.cvat import read_cvat, write_cvat
 from pingce.labeling.formats.labelstudio import read_labelstudio, write_labelstudio
-from pingce.labeling.formats.masks import (  # fmt: skip
+from pingce.labeling.formats.masks import (
     read_coco_rle,
     read_png_masks,
     write_coco_rle,
@@ -55,7 +55,7 @@ FORMATS: dict[str, Format] = {
             read_imagefolder,
             write_imagefolder,
             "classification: root/<class>/<image>",
-        ),  # fmt: skip
+        ),
         Format("csv", read_csv, write_csv, "classification: CSV image,label[,score]"),
         Format("masks", read_png_masks, write_png_masks, "segmentation: PNG class-index masks"),
         Format("coco-rle", read_coco_rle, write_coco_rle, "segmentation: COCO JSON with RLE masks"),
@@ -104,7 +104,9 @@ def get_format(name: str) -> Format:
     try:
         return FORMATS[name]
     except KeyError:
-        raise SpecError(f"unknown label format {name!r}", hint=f"one of: {', '.join(FORMATS)}") from None  # fmt: skip
+        raise SpecError(
+            f"unknown label format {name!r}", hint=f"one of: {', '.join(FORMATS)}"
+        ) from None
 
 
 def read_labels(path: Path | str, fmt: str = "auto", **kwargs: Any) -> LabelSet:
@@ -116,7 +118,7 @@ def read_labels(path: Path | str, fmt: str = "auto", **kwargs: Any) -> LabelSet:
     try:
         ls = get_format(name).read(path, **kwargs)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise DataError(f"{path}: not valid {name} labels ({type(exc).__name__}: {exc})") from None  # fmt: skip
+        raise DataError(f"{path}: not valid {name} labels ({type(exc).__name__}: {exc})") from None
     return ls
 
 

@@ -36,7 +36,9 @@ def read_imagefolder(path: Path, **_: Any) -> LabelSet:
     return out
 
 
-def write_imagefolder(ls: LabelSet, path: Path, images_dir: Path | None = None, **_: Any) -> list[Path]:  # fmt: skip
+def write_imagefolder(
+    ls: LabelSet, path: Path, images_dir: Path | None = None, **_: Any
+) -> list[Path]:
     """Copy (hard-link where possible) each image into ``path/<label>/``."""
     files = index_images(images_dir)
     if not files:

@@ -38,7 +38,9 @@ def read_coco(path: Path, reference: LabelSet | None = None, **_: Any) -> LabelS
         out.category_ids[str(c["name"])] = c["id"]
     ids: dict[Any, str] = {}
     names = [str(img.get("file_name", img.get("id"))) for img in data["images"]]
-    for img, name, key in zip(data["images"], names, image_keys(names, f"{path}: images"), strict=True):  # fmt: skip
+    for img, name, key in zip(
+        data["images"], names, image_keys(names, f"{path}: images"), strict=True
+    ):
         info = ImageInfo(key, name, img.get("width"), img.get("height"), img.get("id"))
         ids[img.get("id")] = out.add_image(info).key
     for i, a in enumerate(data["annotations"]):

@@ -66,9 +66,14 @@ def read_cvat(path: Path, **_: Any) -> LabelSet:
 
 
 def _shape(
-    el: ET.Element, key: str, label: str, score: float | None, text: str | None,
-    attrs: dict[str, Any], n: int,
-) -> Annotation | None:  # fmt: skip
+    el: ET.Element,
+    key: str,
+    label: str,
+    score: float | None,
+    text: str | None,
+    attrs: dict[str, Any],
+    n: int,
+) -> Annotation | None:
     if el.tag == "box":
         x0, y0 = float(el.get("xtl")), float(el.get("ytl"))  # type: ignore[arg-type]
         x1, y1 = float(el.get("xbr")), float(el.get("ybr"))  # type: ignore[arg-type]
@@ -94,7 +99,7 @@ def write_cvat(ls: LabelSet, path: Path, **_: Any) -> list[Path]:
     sizeless = [i.file_name for i in ls.images.values() if not (i.width and i.height)]
     if sizeless:
         raise DataError(
-            f"CVAT XML needs every image's width and height; {len(sizeless)} image(s) have none, e.g. {sizeless[0]!r}",  # fmt: skip
+            f"CVAT XML needs every image's width and height; {len(sizeless)} image(s) have none, e.g. {sizeless[0]!r}",
             hint="pass --images DIR so the sizes are read from the image files",
         )
     path = Path(path)
@@ -107,9 +112,13 @@ def write_cvat(ls: LabelSet, path: Path, **_: Any) -> list[Path]:
     by_image = ls.by_image()
     for n, (key, info) in enumerate(ls.images.items()):
         img = ET.SubElement(
-            root, "image", id=str(n), name=info.file_name,
-            width=str(info.width or 0), height=str(info.height or 0),
-        )  # fmt: skip
+            root,
+            "image",
+            id=str(n),
+            name=info.file_name,
+            width=str(info.width or 0),
+            height=str(info.height or 0),
+        )
         for a in by_image.get(key, []):
             extra = {"score": f"{a.score:.6f}"} if a.score is not None else {}
             if isinstance(a.segmentation, list) and a.segmentation:
@@ -121,9 +130,16 @@ def write_cvat(ls: LabelSet, path: Path, **_: Any) -> list[Path]:
             elif a.bbox is not None:
                 x, y, w, h = a.bbox
                 el = ET.SubElement(
-                    img, "box", label=a.label, xtl=_fmt(x), ytl=_fmt(y),
-                    xbr=_fmt(x + w), ybr=_fmt(y + h), occluded="0", **extra,
-                )  # fmt: skip
+                    img,
+                    "box",
+                    label=a.label,
+                    xtl=_fmt(x),
+                    ytl=_fmt(y),
+                    xbr=_fmt(x + w),
+                    ybr=_fmt(y + h),
+                    occluded="0",
+                    **extra,
+                )
             else:
                 el = ET.SubElement(img, "tag", label=a.label, **extra)
             for k, v in a.attributes.items():

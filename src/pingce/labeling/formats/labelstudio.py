@@ -149,26 +149,42 @@ def _results(anns: list[Annotation], info: ImageInfo) -> list[dict[str, Any]]:
                 [pts[i] * 100.0 / info.width, pts[i + 1] * 100.0 / info.height]
                 for i in range(0, len(pts), 2)
             ]
-            item = {**base, "type": "polygonlabels", "value": {"points": points, "polygonlabels": [a.label]}}  # fmt: skip
+            item = {
+                **base,
+                "type": "polygonlabels",
+                "value": {"points": points, "polygonlabels": [a.label]},
+            }
         else:
             if not (info.width and info.height):
                 raise DataError(f"cannot write Label Studio regions for {info.key}: size unknown")
             x, y, w, h = a.bbox
             value = {
-                "x": x * 100.0 / info.width, "y": y * 100.0 / info.height,
-                "width": w * 100.0 / info.width, "height": h * 100.0 / info.height,
-                "rotation": 0, "rectanglelabels": [a.label],
-            }  # fmt: skip
+                "x": x * 100.0 / info.width,
+                "y": y * 100.0 / info.height,
+                "width": w * 100.0 / info.width,
+                "height": h * 100.0 / info.height,
+                "rotation": 0,
+                "rectanglelabels": [a.label],
+            }
             item = {**base, "type": "rectanglelabels", "value": value}
         if a.score is not None:
             item["score"] = a.score
         results.append(item)
         if a.text is not None:
-            results.append({**base, "from_name": "transcription", "type": "textarea", "value": {"text": [a.text]}})  # fmt: skip
+            results.append(
+                {
+                    **base,
+                    "from_name": "transcription",
+                    "type": "textarea",
+                    "value": {"text": [a.text]},
+                }
+            )
     return results
 
 
-def labelstudio_tasks(ls: LabelSet, which: Which = DEFAULT_WHICH, model_version: str = "pingce") -> list[dict[str, Any]]:  # fmt: skip
+def labelstudio_tasks(
+    ls: LabelSet, which: Which = DEFAULT_WHICH, model_version: str = "pingce"
+) -> list[dict[str, Any]]:
     refuse_lossy(ls, "Label Studio")
     by_image = ls.by_image()
     tasks = []
@@ -193,7 +209,9 @@ def labelstudio_tasks(ls: LabelSet, which: Which = DEFAULT_WHICH, model_version:
     return tasks
 
 
-def write_labelstudio(ls: LabelSet, path: Path, which: Which = DEFAULT_WHICH, **_: Any) -> list[Path]:  # fmt: skip
+def write_labelstudio(
+    ls: LabelSet, path: Path, which: Which = DEFAULT_WHICH, **_: Any
+) -> list[Path]:
     path = Path(path)
     tasks = labelstudio_tasks(ls, which)  # refuses what Label Studio cannot hold, before writing
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -214,6 +232,6 @@ def refuse_lossy(ls: LabelSet, fmt: str) -> None:
             )
         if isinstance(a.segmentation, list) and len(a.segmentation) > 1:
             raise DataError(
-                f"{name}: {a.label!r} is a polygon of {len(a.segmentation)} parts; {fmt} polygons have one part",  # fmt: skip
+                f"{name}: {a.label!r} is a polygon of {len(a.segmentation)} parts; {fmt} polygons have one part",
                 hint="convert to coco to keep every part",
             )

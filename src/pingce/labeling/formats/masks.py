@@ -54,11 +54,18 @@ def read_png_masks(
             out.problem("corrupt_image", f"cannot decode mask: {exc}", key, str(png))
             continue
         if arr.ndim != 2:
-            out.problem("malformed", f"mask has shape {arr.shape}; expected one channel of class indices", key, str(png))  # fmt: skip
+            out.problem(
+                "malformed",
+                f"mask has shape {arr.shape}; expected one channel of class indices",
+                key,
+                str(png),
+            )
             continue
         bad = np.unique(arr[arr >= len(classes)])
         if bad.size:
-            out.problem("unknown_class", f"pixel values {bad.tolist()[:5]} have no class", key, str(png))  # fmt: skip
+            out.problem(
+                "unknown_class", f"pixel values {bad.tolist()[:5]} have no class", key, str(png)
+            )
         out.add_image(ImageInfo(key, key, int(arr.shape[1]), int(arr.shape[0])))
         out.masks[key] = arr.astype(np.int32)
     for stem, key in keys.items():
@@ -109,7 +116,10 @@ def semantic_masks(ls: LabelSet) -> dict[str, np.ndarray]:
             rle = mask_utils.frPyObjects(seg, h, w)
         else:
             counts = seg["counts"]
-            rle = {"size": seg["size"], "counts": counts.encode() if isinstance(counts, str) else counts}  # fmt: skip
+            rle = {
+                "size": seg["size"],
+                "counts": counts.encode() if isinstance(counts, str) else counts,
+            }
         m = mask_utils.decode(rle).astype(bool)
         out[a.image][m] = index[a.label]
     return out
@@ -125,7 +135,7 @@ def read_coco_rle(path: Path, **kwargs: Any) -> LabelSet:
     return ls
 
 
-def write_coco_rle(ls: LabelSet, path: Path, background: str | None = None, **_: Any) -> list[Path]:  # fmt: skip
+def write_coco_rle(ls: LabelSet, path: Path, background: str | None = None, **_: Any) -> list[Path]:
     """One RLE annotation per (image, class present), the background class left out."""
     from pycocotools import mask as mask_utils
 

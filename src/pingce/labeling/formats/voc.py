@@ -69,10 +69,14 @@ def read_voc(path: Path, classes: list[str] | None = None, **_: Any) -> LabelSet
             attrs = {"difficult": 1} if (obj.findtext("difficult") or "0").strip() == "1" else {}
             out.annotations.append(
                 Annotation(
-                    info.key, label, (x0, y0, x1 - x0, y1 - y0), score, id=f"{f.name}:{n}",  # type: ignore[operator]
+                    info.key,
+                    label,
+                    (x0, y0, x1 - x0, y1 - y0),
+                    score,
+                    id=f"{f.name}:{n}",  # type: ignore[operator]
                     attributes=attrs,
                 )
-            )  # fmt: skip
+            )
     return out
 
 

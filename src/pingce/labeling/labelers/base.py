@@ -76,5 +76,5 @@ def resolve_labeler(spec: str, options: dict[str, Any] | None = None) -> Labeler
         return LabelStudioBackend(spec, timeout_s=float(options.get("timeout_s") or 30))
     raise SpecError(
         f"unknown labeler {spec!r}",
-        hint="use shapes, ocr, reference, onnx:DETECTOR.yaml or http://HOST:PORT (Label Studio ML backend)",  # fmt: skip
+        hint="use shapes, ocr, reference, onnx:DETECTOR.yaml or http://HOST:PORT (Label Studio ML backend)",
     )

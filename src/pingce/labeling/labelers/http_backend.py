@@ -45,8 +45,14 @@ class LabelStudioBackend:
         except httpx.HTTPError as exc:
             raise SpecError(f"labeling service {self.url} is not reachable ({exc})") from None
         if health.status_code != 200:
-            raise SpecError(f"labeling service {self.url}/health answered HTTP {health.status_code}")  # fmt: skip
-        info = health.json() if health.headers.get("content-type", "").startswith("application/json") else {}  # fmt: skip
+            raise SpecError(
+                f"labeling service {self.url}/health answered HTTP {health.status_code}"
+            )
+        info = (
+            health.json()
+            if health.headers.get("content-type", "").startswith("application/json")
+            else {}
+        )
         self.model_version = str(info.get("model_version") or info.get("model_class") or "")
         self._seen: list[str] = []
         self._next_id = 1
@@ -65,23 +71,34 @@ class LabelStudioBackend:
         )
 
     def label(self, key: str, path: Path, rgb: np.ndarray) -> list[Annotation]:
-        ref = f"{self.image_url_prefix}{key}" if self.image_url_prefix else str(Path(path).resolve())  # fmt: skip
+        ref = (
+            f"{self.image_url_prefix}{key}" if self.image_url_prefix else str(Path(path).resolve())
+        )
         task = {"id": self._next_id, "data": {"image": ref}}
         self._next_id += 1
-        body = {"tasks": [task], "label_config": self._label_config(), "project": "pingce", "params": {}}  # fmt: skip
+        body = {
+            "tasks": [task],
+            "label_config": self._label_config(),
+            "project": "pingce",
+            "params": {},
+        }
         try:
             resp = self.client.post(f"{self.url}/predict", json=body)
         except httpx.HTTPError as exc:
             raise BackendError(f"labeling service {self.url}: {exc}") from None
         if resp.status_code != 200:
-            raise BackendError(f"labeling service {self.url}/predict answered HTTP {resp.status_code}: {resp.text[:200]}")  # fmt: skip
+            raise BackendError(
+                f"labeling service {self.url}/predict answered HTTP {resp.status_code}: {resp.text[:200]}"
+            )
         try:
             data = resp.json()
         except ValueError:
             raise BackendError(f"labeling service {self.url}/predict did not answer JSON") from None
         results = data.get("results") if isinstance(data, dict) else data
         if not isinstance(results, list):
-            raise BackendError(f"labeling service {self.url}/predict: no 'results' list in the reply")  # fmt: skip
+            raise BackendError(
+                f"labeling service {self.url}/predict: no 'results' list in the reply"
+            )
         h, w = rgb.shape[:2]
         ls = LabelSet(source=f"{self.url}/predict")
         info = ls.add_image(ImageInfo(key, key, w, h))

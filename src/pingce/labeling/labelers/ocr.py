@@ -37,9 +37,12 @@ class OcrLabeler:
         # limit_type "max": downscale only images larger than the limit; the default ("min")
         # upscales every small image to 736 px and makes detection several times slower.
         self.engine = RapidOCR(
-            det_limit_side_len=det_limit_side_len, det_limit_type="max", use_cls=False,
-            intra_op_num_threads=threads, inter_op_num_threads=1,
-        )  # fmt: skip
+            det_limit_side_len=det_limit_side_len,
+            det_limit_type="max",
+            use_cls=False,
+            intra_op_num_threads=threads,
+            inter_op_num_threads=1,
+        )
 
     def categories(self) -> list[str]:
         return ["text"]
@@ -52,7 +55,12 @@ class OcrLabeler:
         for f in sorted(models.glob("*.onnx")):
             digest.update(f.name.encode())
             digest.update(str(f.stat().st_size).encode())
-        return {"labeler": "ocr", "models": digest.hexdigest()[:16], "det_limit_side_len": self.det_limit_side_len, "unclip_ratio": self.unclip_ratio}  # fmt: skip
+        return {
+            "labeler": "ocr",
+            "models": digest.hexdigest()[:16],
+            "det_limit_side_len": self.det_limit_side_len,
+            "unclip_ratio": self.unclip_ratio,
+        }
 
     def label(self, key: str, path: Path, rgb: np.ndarray) -> list[Annotation]:
         # RapidOCR takes OpenCV's BGR channel order for arrays.

@@ -84,7 +84,9 @@ class OnnxDetector:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = spec.threads
         try:
-            self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])  # fmt: skip
+            self.session = ort.InferenceSession(
+                str(self.path), opts, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
             raise SpecError(f"{source}: cannot load {self.path}: {exc}") from None
         self.input_name = spec.input.name or self.session.get_inputs()[0].name
@@ -92,7 +94,10 @@ class OnnxDetector:
         for field_name in ("boxes", "scores", "labels"):
             out = getattr(spec.outputs, field_name)
             if out is not None and out not in names:
-                raise SpecError(f"{source}: outputs.{field_name}: the model has no output {out!r}", hint=f"outputs: {sorted(names)}")  # fmt: skip
+                raise SpecError(
+                    f"{source}: outputs.{field_name}: the model has no output {out!r}",
+                    hint=f"outputs: {sorted(names)}",
+                )
         self.digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
 
     @classmethod
@@ -111,7 +116,11 @@ class OnnxDetector:
         return list(self.spec.classes)
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"labeler": "onnx", "model_sha256": self.digest, "spec": self.spec.model_dump(mode="json")}  # fmt: skip
+        return {
+            "labeler": "onnx",
+            "model_sha256": self.digest,
+            "spec": self.spec.model_dump(mode="json"),
+        }
 
     def _prepare(self, rgb: np.ndarray) -> tuple[np.ndarray, float, float]:
         s = self.spec.input
@@ -120,14 +129,16 @@ class OnnxDetector:
         if s.size is not None and (h, w) != tuple(s.size):
             from PIL import Image
 
-            img = np.asarray(Image.fromarray(rgb).resize((s.size[1], s.size[0]), Image.BILINEAR))  # fmt: skip
+            img = np.asarray(Image.fromarray(rgb).resize((s.size[1], s.size[0]), Image.BILINEAR))
         ih, iw = img.shape[:2]
         if s.channels == "BGR":
             img = img[..., ::-1]
         if s.dtype == "uint8":
             x = img.astype(np.uint8)
         else:
-            x = (img.astype(np.float32) * s.scale - np.asarray(s.mean, np.float32)) / np.asarray(s.std, np.float32)  # fmt: skip
+            x = (img.astype(np.float32) * s.scale - np.asarray(s.mean, np.float32)) / np.asarray(
+                s.std, np.float32
+            )
         x = x[None]
         if s.layout == "NCHW":
             x = x.transpose(0, 3, 1, 2)
@@ -141,7 +152,9 @@ class OnnxDetector:
         boxes = np.asarray(result[o.boxes], dtype=np.float64).reshape(-1, 4)
         n = len(boxes)
         scores = np.asarray(result[o.scores]).reshape(-1) if o.scores else np.ones(n)
-        labels = np.asarray(result[o.labels]).reshape(-1).astype(int) if o.labels else np.zeros(n, int)  # fmt: skip
+        labels = (
+            np.asarray(result[o.labels]).reshape(-1).astype(int) if o.labels else np.zeros(n, int)
+        )
         ih, iw = x.shape[2:4] if self.spec.input.layout == "NCHW" else x.shape[1:3]
         if o.normalized:
             boxes = boxes * np.asarray([iw, ih, iw, ih])

@@ -36,9 +36,13 @@ class ShapeDetector:
         import cv2
 
         return {
-            "labeler": "shapes", "version": VERSION, "opencv": cv2.__version__,
-            "min_saturation": self.min_saturation, "min_value": self.min_value, "min_area": self.min_area,
-        }  # fmt: skip
+            "labeler": "shapes",
+            "version": VERSION,
+            "opencv": cv2.__version__,
+            "min_saturation": self.min_saturation,
+            "min_value": self.min_value,
+            "min_area": self.min_area,
+        }
 
     def label(self, key: str, path: Path, rgb: np.ndarray) -> list[Annotation]:
         import cv2

@@ -48,14 +48,16 @@ def classification_scores(gold: Sequence[str], pred: Sequence[str]) -> Classific
     # Micro F1 over single-label predictions: micro precision = micro recall = accuracy.
     micro = accuracy
     expected = float((row * col).sum() / (n * n)) if n else 0.0
-    kappa = (accuracy - expected) / (1 - expected) if expected < 1 else (1.0 if accuracy == 1 else 0.0)  # fmt: skip
+    kappa = (
+        (accuracy - expected) / (1 - expected) if expected < 1 else (1.0 if accuracy == 1 else 0.0)
+    )
     per_class = {
         c: {
             "precision": float(precision[i]),
             "recall": float(recall[i]),
             "f1": float(f1[i]),
             "support": float(row[i]),
-        }  # fmt: skip
+        }
         for i, c in enumerate(labels)
     }
     return ClassificationScores(
@@ -65,5 +67,5 @@ def classification_scores(gold: Sequence[str], pred: Sequence[str]) -> Classific
         float(f1.mean()) if len(labels) else 0.0,
         micro,
         float(kappa),
-        per_class,  # fmt: skip
+        per_class,
     )

@@ -16,10 +16,22 @@ from typing import Any
 
 import numpy as np
 
+from pingce.labeling.rows import label_rows
+
 STAT_NAMES = (
-    "ap", "ap50", "ap75", "ap_small", "ap_medium", "ap_large",
-    "ar1", "ar10", "ar100", "ar_small", "ar_medium", "ar_large",
-)  # fmt: skip
+    "ap",
+    "ap50",
+    "ap75",
+    "ap_small",
+    "ap_medium",
+    "ap_large",
+    "ar1",
+    "ar10",
+    "ar100",
+    "ar_small",
+    "ar_medium",
+    "ar_large",
+)
 
 
 @dataclass(frozen=True)
@@ -43,24 +55,34 @@ def coco_metrics(images: Sequence[CocoImage], categories: Sequence[str]) -> dict
     gt: dict[str, Any] = {
         "images": [
             {"id": i, "width": im.width, "height": im.height} for i, im in enumerate(images, 1)
-        ],  # fmt: skip
+        ],
         "categories": [{"id": v, "name": k} for k, v in cat_ids.items()],
         "annotations": [],
     }
     dets: list[dict[str, Any]] = []
     for i, im in enumerate(images, start=1):
-        for label, x, y, w, h, *rest in im.gold:
-            area = rest[2] if len(rest) > 2 and rest[2] is not None else w * h
-            crowd = int(bool(rest[3])) if len(rest) > 3 else 0
+        for g in label_rows(im.gold):
+            area = g.area if g.area is not None else g.box_area
+            crowd = int(g.crowd)
             gt["annotations"].append(
-                {"id": len(gt["annotations"]) + 1, "image_id": i, "category_id": cat_ids[label],
-                 "bbox": [x, y, w, h], "area": float(area), "iscrowd": crowd}
-            )  # fmt: skip
-        for label, x, y, w, h, score, *_ in im.pred:
+                {
+                    "id": len(gt["annotations"]) + 1,
+                    "image_id": i,
+                    "category_id": cat_ids[g.label],
+                    "bbox": g.bbox,
+                    "area": float(area),
+                    "iscrowd": crowd,
+                }
+            )
+        for p in label_rows(im.pred):
             dets.append(
-                {"image_id": i, "category_id": cat_ids[label], "bbox": [x, y, w, h],
-                 "score": 1.0 if score is None else float(score)}
-            )  # fmt: skip
+                {
+                    "image_id": i,
+                    "category_id": cat_ids[p.label],
+                    "bbox": p.bbox,
+                    "score": 1.0 if p.score is None else float(p.score),
+                }
+            )
     empty = {name: (0.0 if gt["annotations"] else None) for name in STAT_NAMES}
     if not dets or not gt["annotations"]:
         return {**empty, "per_class": {c: None for c in categories}}
@@ -73,7 +95,9 @@ def coco_metrics(images: Sequence[CocoImage], categories: Sequence[str]) -> dict
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    stats = {name: (float(v) if v >= 0 else None) for name, v in zip(STAT_NAMES, ev.stats, strict=True)}  # fmt: skip
+    stats = {
+        name: (float(v) if v >= 0 else None) for name, v in zip(STAT_NAMES, ev.stats, strict=True)
+    }
     precision = ev.eval[
         "precision"
     ]  # [T iou thresholds, R recall points, K classes, A areas, M maxDets]

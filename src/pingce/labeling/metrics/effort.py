@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from pingce.labeling.metrics.matching import match_boxes
+from pingce.labeling.rows import label_rows
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,19 @@ def image_effort(
 ) -> dict[str, Any]:
     """Counts and seconds for one image. pred/final rows: (label, x, y, w, h, ...); a row with
     x None is an image-level (classification) label."""
-    boxes_p = [r for r in pred if r[1] is not None]
-    boxes_f = [r for r in final if r[1] is not None]
-    tags_p = {r[0] for r in pred if r[1] is None}
-    tags_f = {r[0] for r in final if r[1] is None}
+    pred_rows, final_rows = label_rows(pred), label_rows(final)
+    boxes_p = [r for r in pred_rows if r.is_box]
+    boxes_f = [r for r in final_rows if r.is_box]
+    tags_p = {r.label for r in pred_rows if not r.is_box}
+    tags_f = {r.label for r in final_rows if not r.is_box}
     m = match_boxes(
-        [r[0] for r in boxes_f], [r[1:5] for r in boxes_f],
-        [r[0] for r in boxes_p], [r[1:5] for r in boxes_p], match_iou, kept_iou,
-    )  # fmt: skip
+        [r.label for r in boxes_f],
+        [r.bbox for r in boxes_f],
+        [r.label for r in boxes_p],
+        [r.bbox for r in boxes_p],
+        match_iou,
+        kept_iou,
+    )
     kept = sum(1 for _, _, v in m.valid if v >= kept_iou)
     moved = len(m.valid) - kept + sum(1 for _, _, v in m.mismatched if v < kept_iou)
     relabelled = len(m.mismatched)
@@ -75,10 +81,14 @@ def image_effort(
     tag_deleted = len(tags_p - tags_f) - tag_changed
     tag_added = len(tags_f - tags_p) - tag_changed
     seconds = (
-        costs.per_image + costs.verify * (kept + tag_kept) + costs.adjust_box * moved
-        + costs.relabel * (relabelled + tag_changed) + costs.delete * (deleted + tag_deleted)
-        + costs.draw_box * added + costs.classify * tag_added
-    )  # fmt: skip
+        costs.per_image
+        + costs.verify * (kept + tag_kept)
+        + costs.adjust_box * moved
+        + costs.relabel * (relabelled + tag_changed)
+        + costs.delete * (deleted + tag_deleted)
+        + costs.draw_box * added
+        + costs.classify * tag_added
+    )
     scratch = costs.per_image + costs.draw_box * len(boxes_f) + costs.classify * len(tags_f)
     return {
         "kept": kept + tag_kept,

@@ -54,9 +54,15 @@ def image_stats(
         g, p = gold == c, pred == c
         bg, bp = boundary(g), boundary(p)
         out[str(c)] = [
-            int((g & p).sum()), int((g | p).sum()), int(p.sum()), int(g.sum()),
-            int(bp.sum()), _hits(bp, bg, tolerance), int(bg.sum()), _hits(bg, bp, tolerance),
-        ]  # fmt: skip
+            int((g & p).sum()),
+            int((g | p).sum()),
+            int(p.sum()),
+            int(g.sum()),
+            int(bp.sum()),
+            _hits(bp, bg, tolerance),
+            int(bg.sum()),
+            _hits(bg, bp, tolerance),
+        ]
     return out
 
 
@@ -92,4 +98,9 @@ def summarize_segmentation(
         vals = [float(v[key]) for v in per_class.values()]
         return float(np.mean(vals)) if vals else 0.0
 
-    return {"miou": mean("iou"), "dice": mean("dice"), "boundary_f1": mean("boundary_f1"), "per_class": per_class}  # fmt: skip
+    return {
+        "miou": mean("iou"),
+        "dice": mean("dice"),
+        "boundary_f1": mean("boundary_f1"),
+        "per_class": per_class,
+    }
