@@ -244,12 +244,9 @@ class LearnerSubject:
                 )
             if not path.is_file():
                 raise ModelError(f"learner file {path} does not exist")
-            import hashlib
+            from pingce.core.fingerprint import file_sha256
 
-            self._fp = {
-                "learner_source": hashlib.sha256(path.read_bytes()).hexdigest(),
-                "class": cls_name,
-            }
+            self._fp = {"learner_source": file_sha256(path), "class": cls_name}
             mod_spec = importlib.util.spec_from_file_location(
                 f"pingce_user_learner_{self._fp['learner_source'][:8]}", path
             )

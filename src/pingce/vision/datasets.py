@@ -32,7 +32,9 @@ class Sample:
 
 
 def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    from pingce.core.fingerprint import file_sha256
+
+    return file_sha256(path)
 
 
 def _images(folder: Path) -> list[Path]:

@@ -15,7 +15,6 @@ switching is one line in `open_model`.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 from pathlib import Path
@@ -31,9 +30,11 @@ HTTP_TIMEOUT_S = 60.0
 
 
 def _sha256(path: Path) -> str:
+    from pingce.core.fingerprint import file_sha256
+
     if not path.is_file():
         raise ModelError(f"model file {path} does not exist")
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return file_sha256(path)
 
 
 class VisionModel:

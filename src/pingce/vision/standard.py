@@ -11,17 +11,18 @@ continual tasks. Run option: ``threads`` (the model runtime's intra-op threads).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from pingce.core.errors import SpecError
-from pingce.core.execute import Outcome, WorkUnit, run_units
-from pingce.core.fingerprint import content_hash
 from pingce.core.options import CommonOptions
-from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
-from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.vision.tasks import PARAMS, TASK_TYPES, spec_dict
+
+if TYPE_CHECKING:  # the module stays light: `pingce --help` imports it through plugin.py
+    import numpy as np
+
+    from pingce.core.execute import Outcome, WorkUnit
+    from pingce.core.spec import Indicator, SubjectSpec, Suite
+    from pingce.core.standard import Plan, RunContext
 
 STANDARD_ID = "vision"
 LEARNER_TASKS = {"vision.continual"}
@@ -32,6 +33,8 @@ class VisionOptions(CommonOptions):
 
 
 def _params(t: Any, source: str) -> Any:
+    from pingce.core.spec import validate_params
+
     if t.type not in PARAMS:
         raise SpecError(
             f"{source}: task {t.id!r}: unknown type {t.type!r}",
@@ -73,6 +76,8 @@ class VisionStandard:
         return open_model(subject, VisionOptions.of(options).model_dump())
 
     def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
+        from pingce.core.fingerprint import content_hash
+        from pingce.core.standard import Plan, PlannedTask
         from pingce.vision.continual import LearnerSubject
 
         fp = content_hash(subject.fingerprint())
@@ -103,6 +108,8 @@ class VisionStandard:
         spec: dict[str, Any],
         classes: dict[str, list[str]],
     ) -> list[WorkUnit]:
+        from pingce.core.execute import WorkUnit
+        from pingce.core.fingerprint import content_hash
         from pingce.vision import tasks as T
 
         if params.type == "vision.classification":
@@ -151,6 +158,7 @@ class VisionStandard:
         ]
 
     def execute(self, ctx: RunContext) -> None:
+        from pingce.core.execute import run_units
         from pingce.vision import quality
 
         for task in ctx.plan.tasks:
@@ -216,6 +224,9 @@ def _images(
 
 
 def _continual_outcome(unit: WorkUnit, subject: Any, params: Any) -> Outcome:
+    import numpy as np
+
+    from pingce.core.execute import Outcome
     from pingce.vision.continual import make_stream, run_stream, stream_scores
 
     samples = unit.payload["samples"]
@@ -228,6 +239,9 @@ def _continual_outcome(unit: WorkUnit, subject: Any, params: Any) -> Outcome:
 
 
 def _framestream_outcome(unit: WorkUnit, subject: Any, params: Any) -> Outcome:
+    import numpy as np
+
+    from pingce.core.execute import Outcome
     from pingce.vision.framestream import StreamConfig, run_stream, search_max_fps, stream_figures
     from pingce.vision.runtime import first_output
 

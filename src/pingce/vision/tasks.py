@@ -16,12 +16,14 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pingce.core.errors import DataError, SpecError
-from pingce.vision.datasets import Sample, digits, image_folder, mvtec
+
+if TYPE_CHECKING:
+    from pingce.vision.datasets import Sample
 
 TASK_TYPES = ("vision.classification", "vision.defects", "vision.continual", "vision.framestream")
 REQUIREMENT = re.compile(r"^\s*(>=|<=)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$")
@@ -171,6 +173,8 @@ def builtin_defects_dir(seed: int = 0) -> Path:
 
 
 def classification_data(ref: str, base_dir: Path) -> tuple[list[str], list[Sample]]:
+    from pingce.vision.datasets import digits, image_folder
+
     if ref == "builtin:digits":
         return digits()
     if ref.startswith("builtin:"):
@@ -179,6 +183,8 @@ def classification_data(ref: str, base_dir: Path) -> tuple[list[str], list[Sampl
 
 
 def defect_data(ref: str, base_dir: Path) -> tuple[Path, list[Sample]]:
+    from pingce.vision.datasets import mvtec
+
     if ref.startswith("builtin:defects"):
         root = builtin_defects_dir()
     elif ref.startswith("builtin:"):
@@ -194,6 +200,8 @@ def defect_data(ref: str, base_dir: Path) -> tuple[Path, list[Sample]]:
 def frame_data(ref: str, base_dir: Path) -> tuple[list[str], list[Sample]]:
     """Frames for a stream: a classification set (labels give accuracy under load), an
     MVTec category (`builtin:defects` or a folder with test/), or a folder of images."""
+    from pingce.vision.datasets import mvtec
+
     if ref == "builtin:defects":
         return ["good", "defective"], defect_data(ref, base_dir)[1]
     path = resolve_path(ref, base_dir) if not ref.startswith("builtin:") else None
