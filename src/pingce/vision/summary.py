@@ -35,6 +35,12 @@ from pingce.vision.catalogue import BY_NAME
 from pingce.vision.tasks import parse_requirement
 
 RESAMPLES = 1000
+DIMENSION = {
+    "vision.classification": "quality",
+    "vision.defects": "quality",
+    "vision.continual": "continual",
+    "vision.framestream": "performance",
+}
 PRIMARY = {
     "vision.classification": "vision_top1",
     "vision.defects": "vision_image_auroc",
@@ -258,11 +264,10 @@ def summarize_vision(
             rows, secs, fs_notes = framestream_rows(spec, recs)
             notes += fs_notes
         primary = PRIMARY[kind] if PRIMARY[kind] in rows else next(iter(rows), "")
-        task = (
-            TaskRow.of(spec, len(recs), primary, rows, default_dimension="quality")
-            if rows
-            else None
-        )
+        # A suite that names no dimension stores core's "general": use the type's own.
+        dim = spec.get("dimension")
+        dim = DIMENSION[kind] if dim in (None, "general") else dim
+        task = TaskRow.of(spec, len(recs), primary, rows, dimension=dim) if rows else None
         pairs.append((spec, task))
         sections.extend(secs)
     req_section, judged = requirement_table(pairs)
