@@ -14,7 +14,6 @@ INTRO = (
 
 def run_kg_demo(ctx: DemoContext) -> str:
     """Suite kg/extraction, limited to the gold texts the demo predictions name."""
-    from pingce.core.run import RunRequest, execute_run
     from pingce.core.spec import resolve_suite_path
     from pingce.kg.ontology import DATA_DIR
     from pingce.kg.runs import extraction_suite
@@ -22,5 +21,4 @@ def run_kg_demo(ctx: DemoContext) -> str:
     ctx.console.print(f"[bold]kg[/bold]: {INTRO}")
     pred = DATA_DIR / "steel-demo-predictions.jsonl"
     suite = extraction_suite(pred, subset=True, source=str(resolve_suite_path("kg/extraction")))
-    request = RunRequest(suite=suite, subject=f"triples:{pred.resolve()}", options={})
-    return execute_run(ctx.store, request, show_progress=not ctx.quiet)
+    return ctx.run_suite(suite, f"triples:{pred.resolve()}")

@@ -22,6 +22,7 @@ from pingce.core.registry import backends
 from pingce.core.spec import Indicator, SubjectSpec, Suite
 from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.kg.metrics import CATALOGUE
+from pingce.kg.options import KGOptions
 from pingce.kg.subjects import GraphSubject, PredictionsSubject
 from pingce.kg.task_types import kg_task_type
 from pingce.kg.tasks import params_for
@@ -33,6 +34,7 @@ class KGStandard:
     id = STANDARD_ID
     title = "Knowledge graph construction quality (steel production processes)"
     title_zh = "钢铁生产过程知识图谱构建技术要求"
+    options_model = KGOptions
 
     def indicators(self) -> list[Indicator]:
         return [m.indicator() for m in CATALOGUE.values()]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pingce.core.errors import SpecError
 from pingce.core.execute import Outcome, WorkUnit
-from pingce.core.fingerprint import content_hash
+from pingce.core.fingerprint import content_hash, path_digest
 from pingce.core.spec import TaskSpec, validate_params
 from pingce.kg.gold import load_gold
 from pingce.kg.model import Item
@@ -29,13 +29,9 @@ from pingce.kg.task_types import QUALITY_ASPECTS, TASK_TYPES, kg_task_type  # no
 
 
 def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    paths = sorted(path.rglob("*")) if path.is_dir() else [path]
-    for p in paths:
-        if p.is_file():
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()
+    """The content digest of a file or a folder (every file with its path relative to the
+    folder, sub-folders included): the one fingerprint rule, `core.fingerprint.path_digest`."""
+    return path_digest(path)
 
 
 class _Params(BaseModel):
@@ -306,8 +302,11 @@ class QualityTask:
             for n in nodes:
                 c = comp.get(n)
                 scores = {"kg_completeness": c["met"] / c["expected"]} if c else {}
-                classes = sorted(self.ontology.name(t) for t in q.node_types(g, n, self.ontology)
-                                 if t in self.ontology.classes and not self.ontology.classes.get(t))  # fmt: skip
+                classes = sorted(
+                    self.ontology.name(t)
+                    for t in q.node_types(g, n, self.ontology)
+                    if t in self.ontology.classes and not self.ontology.classes.get(t)
+                )
                 res[str(n)] = (scores, {"name": name[n], "classes": classes, **(c or {})})
         elif self.aspect == "consistency":
             cons = q.consistency(
@@ -347,9 +346,14 @@ class QualityTask:
             for n in nodes:
                 res[str(n)] = (
                     {"kg_isolated_rate": 1.0 if degree.get(n, 0) == 0 else 0.0},
-                    {"name": name[n], "degree": degree.get(n, 0), "component": comp_id.get(n),
-                     "component_size": sizes.get(comp_id.get(n, -1), 0), "components": k},
-                )  # fmt: skip
+                    {
+                        "name": name[n],
+                        "degree": degree.get(n, 0),
+                        "component": comp_id.get(n),
+                        "component_size": sizes.get(comp_id.get(n, -1), 0),
+                        "components": k,
+                    },
+                )
         elif self.aspect == "competency":
             from rdflib import Graph
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pingce.core.demo import DemoContext
-from pingce.core.run import RunRequest, execute_run
 
 INTRO = (
     "The demo model is a tiny Qwen2-architecture model, randomly initialised and trained for "
@@ -19,11 +18,10 @@ def run_llm_demo(ctx: DemoContext) -> str:
     with ctx.console.status("building the demo model (first run only)…"):
         path = ensure_demo_model()
     ctx.console.print(f"demo model: {path}")
-    request = RunRequest(
-        suite="llm/quick",
-        subject=f"hf:{path}",
-        standard="llm",
-        options={
+    return ctx.run_suite(
+        "llm/quick",
+        f"hf:{path}",
+        {
             "device": "cpu",
             "dtype": "float32",
             "batch_size": 16,
@@ -34,7 +32,6 @@ def run_llm_demo(ctx: DemoContext) -> str:
             "demo": True,
         },
     )
-    return execute_run(ctx.store, request, show_progress=not ctx.quiet)
 
 
 def run_served_demo(ctx: DemoContext) -> str | None:
@@ -91,13 +88,11 @@ def run_served_demo(ctx: DemoContext) -> str | None:
                     ctx.console.print("[yellow]note:[/yellow] served-model demo skipped: no health")
                     return None
                 time.sleep(0.2)
-        request = RunRequest(
-            suite="llm/quick-served",
-            subject=f"openai://127.0.0.1:{port}/v1?model={path}",
-            standard="llm",
-            options={"concurrency": 4, "seed": 1234, "limit": ctx.limit or 8, "demo": True},
+        return ctx.run_suite(
+            "llm/quick-served",
+            f"openai://127.0.0.1:{port}/v1?model={path}",
+            {"concurrency": 4, "seed": 1234, "limit": ctx.limit or 8, "demo": True},
         )
-        return execute_run(ctx.store, request, show_progress=not ctx.quiet)
     finally:
         proc.terminate()
         try:
