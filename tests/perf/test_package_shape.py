@@ -13,9 +13,12 @@ import yaml
 
 from pingce.core.errors import SpecError
 from pingce.core.registry import standards, task_types
-from pingce.core.spec import load_suite, suite_from_dict
-from pingce.perf.demo import builtin_suite
+from pingce.core.spec import load_suite, parse_subject, resolve_suite_path, suite_from_dict
 from pingce.perf.suite_builders import infer_suite, serve_suite, train_suite
+
+
+def builtin_suite(name: str) -> str:
+    return str(resolve_suite_path(f"perf/{name}"))
 
 
 def _yaml_suite(name: str) -> dict:
@@ -31,7 +34,7 @@ def test_builtin_suites_are_the_commands_suites_with_default_options() -> None:
     assert _yaml_suite("serve") == serve_suite()
     assert _yaml_suite("train") == train_suite()
     for name in ("infer", "serve", "train"):
-        suite = load_suite(builtin_suite(name))  # validates every task's fields
+        suite = load_suite(f"perf/{name}")  # found by name; validates every task's fields
         assert suite.spec.standard == "server-perf"
         assert all(t.type.startswith("perf.") for t in suite.spec.tasks)
 
@@ -114,3 +117,29 @@ def test_summary_reads_suites_with_old_type_names(tmp_path: Path) -> None:
     b = std.summarize(old, run.config, records)
     assert a == b
     assert [t["type"] for t in a["tasks"]] == ["scenario", "accuracy"]
+
+
+def test_only_server_perf_options_are_stored() -> None:
+    from pingce.core.options import resolve_options
+
+    std = standards.get("server-perf")
+    given = {"device": "auto", "dtype": "auto", "batch_size": 16, "seed": 7, "num_fewshot": None}
+    assert resolve_options(std, given) == {"device": "auto", "batch_size": 16, "seed": 7}
+    with pytest.raises(SpecError, match="num_fewshot"):
+        resolve_options(std, {"num_fewshot": 5}, explicit={"num_fewshot"})
+    with pytest.raises(SpecError, match="batch_size"):
+        std.open_subject(parse_subject("builtin:digits"), {"batch_size": "auto"})
+
+
+def test_serve_api_key_comes_from_the_named_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    std = standards.get("server-perf")
+    subject = parse_subject("openai:http://127.0.0.1:9/v1?model=m")
+    monkeypatch.setenv("PERF_TEST_KEY", "sk-test")
+    opened = std.open_subject(subject, {"api_key_env": "PERF_TEST_KEY"})
+    assert opened.api_key == "sk-test" and opened.model == "m"
+    assert std.open_subject(subject, {}).api_key is None
+    monkeypatch.delenv("PERF_TEST_KEY")
+    with pytest.raises(SpecError, match="PERF_TEST_KEY"):
+        std.open_subject(subject, {"api_key_env": "PERF_TEST_KEY"})

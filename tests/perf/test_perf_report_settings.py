@@ -70,10 +70,11 @@ def test_indicators_name_their_scenario_and_tasks_lead_with_throughput(perf_run)
 
 
 def test_custom_task_id_gets_the_scenario_in_its_scope() -> None:
-    from pingce.perf.summary import _indicator
+    from pingce.perf.metrics import plain_row
+    from pingce.perf.report_parts import scoped_indicator
 
-    row = {"value": 1.0, "stderr": None, "ci_low": None, "ci_high": None, "n": 3}
-    assert _indicator("fast", "perf_qps", row, None, scenario="server")["scope"] == (
+    row = plain_row("perf_qps", 1.0, 3)
+    assert scoped_indicator("fast", "perf_qps", row, None, scenario="server").scope == (
         "fast (server)"
     )
-    assert _indicator("server", "perf_qps", row, None, scenario="server")["scope"] == "server"
+    assert scoped_indicator("server", "perf_qps", row, None, scenario="server").scope == "server"

@@ -1,16 +1,13 @@
-"""What every `pingce perf` command shares: the store/report options and the run step."""
+"""The run step every `pingce perf` command shares (its options come from pingce.core.cli_kit)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+from pingce.core.cli_kit import Db, NoReport, Quiet, ReportDir, run_and_report
 
-ReportDir = Annotated[Path, typer.Option("--report-dir", help="Where reports are written.")]
-Db = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-NoReport = Annotated[bool, typer.Option("--no-report", help="Store results, write no report.")]
+__all__ = ["Db", "NoReport", "Quiet", "ReportDir", "run_suite"]
 
 
 def run_suite(
@@ -26,18 +23,14 @@ def run_suite(
     resume: str | None = None,
 ) -> str:
     """Run (or resume) a suite built from a command's options; store it and write the report."""
-    from pingce import cli as main_cli
     from pingce.core.run import RunRequest, execute_run
     from pingce.core.spec import suite_from_dict
 
-    if not no_report:
-        main_cli.check_writable(report_dir)
-    store = main_cli.open_db(db)
-    if resume:
-        run_id = execute_run(store, resume=resume, show_progress=not quiet)
-    else:
+    def run(store: Any) -> str:
+        if resume:
+            return execute_run(store, resume=resume, show_progress=not quiet)
         suite = suite_from_dict(suite_dict, source, Path.cwd())
         request = RunRequest(suite=suite, subject=subject, standard="server-perf", options=options)
-        run_id = execute_run(store, request, show_progress=not quiet)
-    main_cli.finish_run(store, run_id, None if no_report else report_dir)
-    return run_id
+        return execute_run(store, request, show_progress=not quiet)
+
+    return run_and_report(run, db=db, report_dir=None if no_report else report_dir, quiet=quiet)

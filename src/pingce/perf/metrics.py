@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
 
-from pingce.core.measure import percentile_ms
 from pingce.core.metric import MetricDef
-from pingce.core.metric import finite_or_none as _finite
-from pingce.core.stats import estimate
+from pingce.core.report.kit import MetricRow
 
 # Percentile CIs go through core.stats' per-item bootstrap path (a Python list per resample),
 # so the resample count shrinks as runs grow: about 2M items handled per metric, between 50
@@ -22,6 +19,8 @@ MEAN_RESAMPLES = 1000
 
 def _pct(q: float) -> Callable[[Sequence[float]], float]:
     def stat(xs: Sequence[float]) -> float:
+        from pingce.core.measure import percentile_ms
+
         return percentile_ms(sorted(xs), q)
 
     stat.__name__ = f"p{q * 100:g}"
@@ -225,14 +224,16 @@ ALL_METRICS: list[MetricDef] = [*METRICS, *SERVE_METRICS, *TRAIN_METRICS]
 METRIC_BY_NAME = {m.name: m for m in ALL_METRICS}
 
 
-def metric_row(name: str, items: Sequence[float], seed: int = 0) -> dict[str, Any]:
+def metric_row(name: str, items: Sequence[float], seed: int = 0) -> MetricRow:
     """A report metric row: value with bootstrap CI over `items` (per-query values)."""
-    return dict(_metric_row(name, tuple(items), seed))
+    return _metric_row(name, tuple(items), seed)
 
 
 @lru_cache(maxsize=64)
-def _metric_row(name: str, items: tuple[float, ...], seed: int) -> dict[str, Any]:
-    # Cached: a run is summarised at its end and again for each report.
+def _metric_row(name: str, items: tuple[float, ...], seed: int) -> MetricRow:
+    # Cached: a run is summarised at its end and again for each report (rows are frozen).
+    from pingce.core.stats import estimate
+
     m = METRIC_BY_NAME[name]
     if m.statistic is not None:
         lo, hi = PERCENTILE_RESAMPLES
@@ -240,18 +241,9 @@ def _metric_row(name: str, items: tuple[float, ...], seed: int) -> dict[str, Any
     else:
         resamples = MEAN_RESAMPLES
     est = estimate(list(items), m.statistic, n_resamples=resamples, seed=seed)
-    return {
-        "value": est.value,
-        "stderr": _finite(est.stderr),
-        "ci_low": est.ci_low,
-        "ci_high": est.ci_high,
-        "n": est.n,
-        "direction": m.direction,
-        "unit": m.unit,
-        "scale": m.scale,
-    }
+    return MetricRow.from_estimate(m, est)
 
 
-def plain_row(name: str, value: float, n: int) -> dict[str, Any]:
+def plain_row(name: str, value: float, n: int) -> MetricRow:
     """A metric row for a single figure without a sampling distribution (throughput)."""
-    return METRIC_BY_NAME[name].fixed_row(float(value), n)
+    return MetricRow.fixed(METRIC_BY_NAME[name], float(value), n)

@@ -8,24 +8,51 @@ LLM server for `serve` tasks (`openai:http://host:port/v1?model=NAME`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
 
 from pingce.core.errors import SpecError
+from pingce.core.options import CommonOptions
 from pingce.core.registry import task_types
-from pingce.core.spec import Indicator, SubjectSpec, Suite
-from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.perf.plugin import STANDARD_ID, TASK_PREFIX
+
+if TYPE_CHECKING:
+    from pingce.core.spec import Indicator, SubjectSpec, Suite
+    from pingce.core.standard import Plan, RunContext
+
+
+class PerfOptions(CommonOptions):
+    """The options a server-perf run stores and hashes (besides seed, limit, demo)."""
+
+    # SUT batch size (Offline, accuracy); None: the subject's ?batch_size= or 32.
+    batch_size: int | None = Field(default=None, ge=1)
+    # SUT compute threads; None: the subject's ?threads= or the library default.
+    threads: int | None = Field(default=None, ge=1)
+    # Torch SUTs: cpu, cuda[:N] or auto; None: the subject's ?device= or cpu.
+    device: str | None = None
+    # `serve` subjects without ?model=NAME: the model name the server expects.
+    served_model: str | None = None
+    # `serve` subjects: the environment variable holding the endpoint's API key (the key
+    # itself is never stored with a run).
+    api_key_env: str | None = None
 
 
 class InferSubject:
     """A SUT with the samples it is driven with; opened once per run."""
 
-    def __init__(self, subject: SubjectSpec, options: dict[str, Any]) -> None:
+    def __init__(self, subject: SubjectSpec, options: PerfOptions) -> None:
         from pingce.perf.sut import open_sut, sut_fingerprint
 
         self.spec = subject
-        self.sut, self.data = open_sut(subject, options)
+        sut_options = {
+            "batch_size": options.batch_size,
+            "threads": options.threads,
+            "device": options.device,
+        }
+        self.sut, self.data = open_sut(subject, sut_options)
         self._fp = sut_fingerprint(self.sut, self.data)
 
     def fingerprint(self) -> dict[str, Any]:
@@ -44,17 +71,23 @@ class InferSubject:
 class ServeSubject:
     """An OpenAI-compatible endpoint (`openai:http://host:port/v1?model=NAME`)."""
 
-    def __init__(self, subject: SubjectSpec, options: dict[str, Any]) -> None:
+    def __init__(self, subject: SubjectSpec, options: PerfOptions) -> None:
         target = subject.target
         if not target.startswith(("http://", "https://")):
             raise SpecError(
                 f"subject {subject.raw!r}: expected openai:http://host:port/v1?model=NAME"
             )
         self.base_url = target.rstrip("/")
-        self.model = subject.params.get("model") or options.get("served_model") or ""
+        self.model = subject.params.get("model") or options.served_model or ""
         if not self.model:
             raise SpecError(f"subject {subject.raw!r} names no model", hint="add ?model=NAME")
-        self.api_key = options.get("api_key")
+        self.api_key: str | None = None
+        if options.api_key_env:
+            self.api_key = os.environ.get(options.api_key_env)
+            if not self.api_key:
+                raise SpecError(
+                    f"api_key_env: environment variable {options.api_key_env!r} is not set"
+                )
 
     def fingerprint(self) -> dict[str, Any]:
         return {"endpoint": self.base_url, "model": self.model}
@@ -87,6 +120,7 @@ def _task_handler(spec: Any, source: str) -> Any:
 
 class PerfStandard:
     id = STANDARD_ID
+    options_model = PerfOptions
     title = "AI server system performance testing (GB/T 45087-2024)"
     title_zh = "人工智能 服务器系统性能测试方法（GB/T 45087-2024）"
 
@@ -100,12 +134,14 @@ class PerfStandard:
             _task_handler(spec, suite.source)
 
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Any:
+        opts = PerfOptions.of(options)
         if subject.scheme == "openai":
-            return ServeSubject(subject, options)
-        return InferSubject(subject, options)
+            return ServeSubject(subject, opts)
+        return InferSubject(subject, opts)
 
     def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
         from pingce.core.measure import system_inventory
+        from pingce.core.standard import Plan, PlannedTask
 
         tasks = [
             PlannedTask(spec.id, [], _task_handler(spec, suite.source)) for spec in suite.spec.tasks

@@ -1,77 +1,195 @@
 """The server-perf report, recomputed from stored records: task rows, the conformance table,
-latency histograms and CDFs, throughput against load, scheduling error, energy, inventory."""
+latency histograms and CDFs, throughput against load, scheduling error, energy, inventory.
+
+Each task kind adds its parts (`pingce.perf.report_parts.Parts`, report kit records); the
+sections that gather every scenario (settings, latency, load, scheduling, energy) are built
+once all tasks are read.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from pingce.core.standard import task_row
+from pingce.core.report.kit import (
+    BarsChart,
+    Cell,
+    LinesChart,
+    LineSeries,
+    MetricRow,
+    Section,
+    Table,
+    TaskRow,
+    rnd,
+    to_dicts,
+)
 from pingce.core.store import records_by_task
 from pingce.perf.conformance import PRIMARY, accuracy_verdict, scenario_figures, scenario_verdict
-from pingce.perf.metrics import METRIC_BY_NAME, metric_row, plain_row
+from pingce.perf.metrics import metric_row, plain_row
+from pingce.perf.report_parts import (
+    CONFORMANCE_COLUMNS,
+    Conformance,
+    Parts,
+    cdf_points,
+    scoped_indicator,
+)
 from pingce.perf.standard import task_kind
 from pingce.perf.tasks import accuracy_gate
 
 CDF_POINTS = 200
 HIST_BINS = 20
+# A standard without an overall score is ranked (e.g. by the dashboard's leaderboard) by its
+# first task's primary metric: throughput and latency tasks come first, the accuracy run last.
+RANK_LAST = ("perf_accuracy",)
+SETTINGS_COLUMNS = (
+    "task",
+    "scenario",
+    "arrival",
+    "loop",
+    "target QPS",
+    "samples/query",
+    "latency bound ms",
+    "percentile",
+    "min duration s",
+    "min queries",
+    "max duration s",
+    "duration s",
+    "queries",
+    "samples",
+    "workers",
+    "seed",
+    "division",
+)
+ENERGY_COLUMNS = ("task", "source", "energy J", "avg W", "max W", "mJ/query", "samples/J")
 
 
-def _task_row(
-    spec: dict[str, Any], n: int, primary: str, metrics: dict[str, Any]
-) -> dict[str, Any]:
-    return task_row(
+def _task(spec: dict[str, Any], n: int, primary: str, metrics: dict[str, MetricRow]) -> TaskRow:
+    return TaskRow.of(
         spec, n, primary, metrics, default_dimension="performance", type=task_kind(spec["type"])
     )
 
 
-def _indicator(
-    task_id: str,
-    name: str,
-    row: dict[str, Any],
-    verdict: str | None,
-    threshold: float | None = None,
-    scenario: str | None = None,
+@dataclass
+class _Scenarios:
+    """What the scenario and search tasks add to the sections that gather all of them."""
+
+    settings: list[list[Cell]] = field(default_factory=list)
+    cdf: list[LineSeries] = field(default_factory=list)
+    histograms: list[BarsChart] = field(default_factory=list)
+    scheduling: list[list[Cell]] = field(default_factory=list)
+    energy: list[list[Cell]] = field(default_factory=list)
+    # task id -> probes (target QPS, achieved QPS, p99 ms, valid), by target QPS
+    load: list[tuple[str, list[tuple[Any, Any, Any, bool]]]] = field(default_factory=list)
+    open_division: bool = False
+
+
+def summarize_perf(
+    suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
 ) -> dict[str, Any]:
-    m = METRIC_BY_NAME[name]
-    if scenario and scenario not in task_id:
-        # the scope column names the scenario, so metrics repeated across scenarios read apart
-        task_id = f"{task_id} ({scenario})"
+    """The report body for a server-perf run (see Standard.summarize)."""
+    by_task = records_by_task(records)
+    gate = accuracy_gate(list(records))
+    parts, scen = Parts(), _Scenarios()
+    for spec in suite["tasks"]:
+        recs = by_task.get(spec["id"], [])
+        if not recs:
+            continue
+        kind = task_kind(spec["type"])
+        if kind == "accuracy":
+            parts.extend(_accuracy(spec, recs[0]["data"]))
+        elif kind == "scenario":
+            parts.extend(_scenario(spec, recs[0]["data"], gate, scen))
+        elif kind == "server-search":
+            parts.extend(_search(spec, [r["data"] for r in recs], gate, scen))
+        elif kind == "serve":
+            from pingce.perf.serve.summary import summarize_serve
+
+            parts.extend(summarize_serve(spec, recs))
+        else:
+            from pingce.perf.train.summary import summarize_train
+
+            parts.extend(summarize_train(spec, recs))
+        if kind in ("scenario", "server-search") and gate is not None:
+            scen.open_division |= gate[1].startswith("open")
+    has_scenarios = any(
+        task_kind(t["type"]) in ("scenario", "server-search") for t in suite["tasks"]
+    )
+    division = "open" if scen.open_division or (gate is None and has_scenarios) else "closed"
+    notes = list(parts.notes)
+    if division == "open":
+        notes.append(
+            "Open division, no accuracy gate: random-weight or unlabelled workloads are "
+            "measured for throughput and latency only."
+        )
+    for row in scen.settings:
+        row.append(division)
+    tasks = sorted(parts.tasks, key=lambda t: t.primary_metric in RANK_LAST)
+    conformance = [c.cells() for c in parts.conformance]
+    inventory = config.get("settings", {}).get("inventory")
+    sections = [
+        _conformance_section(conformance),
+        *_scenario_sections(scen),
+        *parts.sections,
+        *_energy_and_inventory(scen.energy, inventory),
+    ]
     return {
-        "id": name,
-        "name": name,
-        "name_zh": m.name_zh,
-        "unit": m.unit,
-        "direction": m.direction,
-        "definition": m.definition,
-        "value": row["value"],
-        "stderr": row["stderr"],
-        "ci_low": row["ci_low"],
-        "ci_high": row["ci_high"],
-        "n": row["n"],
-        "scope": task_id,
-        "threshold": threshold,
-        "verdict": verdict,
+        "tasks": to_dicts(tasks),
+        "dimensions": [],
+        "overall": {
+            "score": None,
+            "method": "server-perf reports per-scenario verdicts, no overall score",
+        },
+        "indicators": to_dicts(parts.indicators),
+        "samples": [],
+        "notes": notes,
+        "sections": to_dicts(sections),
+        "extra": {"conformance": conformance, "inventory": inventory or {}},
     }
 
 
-def _scenario_metrics(rd: dict[str, Any], figs: dict[str, Any]) -> dict[str, Any]:
-    rows: dict[str, Any] = {}
+def _accuracy(spec: dict[str, Any], d: dict[str, Any]) -> Parts:
+    ok, why = accuracy_verdict(d)
+    parts = Parts()
+    if d.get("skipped"):
+        parts.conformance.append(
+            Conformance(spec["id"], "accuracy", "-", "perf_accuracy", None, None, why)
+        )
+        return parts
+    row = metric_row("perf_accuracy", d["correct"])
+    parts.tasks.append(_task(spec, d["n"], "perf_accuracy", {"perf_accuracy": row}))
+    ref = d["reference_accuracy"]
+    threshold = None if ref is None else 0.99 * ref
+    # The indicator's verdict is the accuracy gate's (its rule: conformance.accuracy_verdict).
+    parts.indicators.append(
+        scoped_indicator(spec["id"], "perf_accuracy", row, "pass" if ok else "fail", threshold)
+    )
+    parts.conformance.append(
+        Conformance(spec["id"], "accuracy", "-", "perf_accuracy", rnd(d["accuracy"]), ok, why)
+    )
+    return parts
+
+
+def _scenario_rows(rd: dict[str, Any], figs: dict[str, Any]) -> dict[str, MetricRow]:
+    """The metric rows of one scenario run: latency with bootstrap CIs over its queries,
+    throughput and energy as plain figures."""
     lat_ms = [s * 1000.0 for s in rd["latencies_s"]]
     n_q = len(lat_ms)
-    if rd["scenario"] == "offline":
-        rows["perf_samples_per_s"] = plain_row(
-            "perf_samples_per_s", figs["samples_per_s"], rd["n_samples"]
-        )
-    else:
-        rows["perf_latency_mean_ms"] = metric_row("perf_latency_mean_ms", lat_ms)
-        for name in ("perf_latency_p50_ms", "perf_latency_p90_ms", "perf_latency_p99_ms"):
+    rows: dict[str, MetricRow] = {}
+    if rd["scenario"] != "offline":
+        for name in (
+            "perf_latency_mean_ms",
+            "perf_latency_p50_ms",
+            "perf_latency_p90_ms",
+            "perf_latency_p99_ms",
+        ):
             rows[name] = metric_row(name, lat_ms)
-        rows["perf_samples_per_s"] = plain_row(
-            "perf_samples_per_s", figs["samples_per_s"], rd["n_samples"]
-        )
+    rows["perf_samples_per_s"] = plain_row(
+        "perf_samples_per_s", figs["samples_per_s"], rd["n_samples"]
+    )
+    if rd["scenario"] != "offline":
         rows["perf_qps"] = plain_row("perf_qps", figs["qps"], n_q)
     if rd["sched_error_s"]:
         err_ms = [max(0.0, e) * 1000.0 for e in rd["sched_error_s"]]
@@ -86,391 +204,222 @@ def _scenario_metrics(rd: dict[str, Any], figs: dict[str, Any]) -> dict[str, Any
     return rows
 
 
-def _cdf(samples_ms: Sequence[float]) -> tuple[list[float], list[float]]:
-    xs = np.sort(np.asarray(samples_ms))
-    n = len(xs)
-    idx = np.unique(np.linspace(0, n - 1, min(n, CDF_POINTS)).astype(int))
-    return xs[idx].tolist(), ((idx + 1) / n).tolist()
+def _scenario(
+    spec: dict[str, Any], rd: dict[str, Any], gate: tuple[bool, str] | None, scen: _Scenarios
+) -> Parts:
+    figs = scenario_figures(rd)
+    valid, reasons = scenario_verdict(rd, figs, gate)
+    rows = _scenario_rows(rd, figs)
+    sc = rd["scenario"]
+    primary = PRIMARY[sc][0]
+    parts = Parts(tasks=[_task(spec, rd["n_samples"], primary, rows)])
+    threshold = rd["config"].get("latency_bound_ms") if primary.startswith("perf_latency") else None
+    parts.indicators.append(
+        scoped_indicator(
+            spec["id"], primary, rows[primary], "pass" if valid else "fail", threshold, sc
+        )
+    )
+    parts.indicators += [
+        scoped_indicator(spec["id"], name, row, scenario=sc)
+        for name, row in rows.items()
+        if name != primary
+    ]
+    es = figs.get("early_stopping_ms")
+    if reasons:
+        reason = "; ".join(reasons)
+    elif es:
+        reason = f"early-stopping p{figs['percentile'] * 100:g} estimate {es:.4g} ms"
+    else:
+        reason = "all rules met"
+    parts.conformance.append(
+        Conformance(spec["id"], sc, rd["arrival"], primary, rnd(rows[primary].value), valid, reason)
+    )
+    scen.settings.append(_settings_row(spec["id"], rd, figs))
+    if sc != "offline":
+        lat_ms = [s * 1000.0 for s in rd["latencies_s"]]
+        scen.cdf.append(LineSeries(spec["id"], *cdf_points(lat_ms, CDF_POINTS)))
+        scen.histograms.append(_histogram(spec["id"], lat_ms))
+    if "sched_error" in figs:
+        se = figs["sched_error"]
+        scen.scheduling.append(
+            [
+                spec["id"],
+                rd["arrival"],
+                figs.get("target_qps"),
+                se["n"],
+                *(rnd(se[k]) for k in ("mean_ms", "p50_ms", "p99_ms", "max_ms")),
+            ]
+        )
+    scen.energy.append(_energy_row(spec["id"], rd, figs))
+    return parts
 
 
-def _histogram(name: str, samples_ms: Sequence[float]) -> dict[str, Any]:
+def _search(
+    spec: dict[str, Any],
+    probes: list[dict[str, Any]],
+    gate: tuple[bool, str] | None,
+    scen: _Scenarios,
+) -> Parts:
+    """The highest valid Server target QPS of a bisection, and its probes."""
+    points, best = [], None
+    for pd in probes:
+        f = scenario_figures(pd)
+        ok, _ = scenario_verdict(pd, f, None)
+        tq = pd["config"]["target_qps"]
+        points.append((tq, f["qps"], f["latency"]["p99_ms"], ok))
+        if ok and (best is None or tq > best):
+            best = tq
+    scen.load.append((spec["id"], sorted(points)))
+    gate_ok = gate is None or gate[0]
+    valid = best is not None and gate_ok
+    value = float(best) if valid else 0.0
+    row = plain_row("perf_max_valid_qps", value, len(probes))
+    parts = Parts(
+        tasks=[_task(spec, len(probes), "perf_max_valid_qps", {"perf_max_valid_qps": row})]
+    )
+    parts.indicators.append(
+        scoped_indicator(
+            spec["id"], "perf_max_valid_qps", row, "pass" if valid else "fail", scenario="server"
+        )
+    )
+    if probes:
+        last = probes[-1]
+        scen.settings.append(_settings_row(spec["id"], last, scenario_figures(last), search=True))
+    reason = (
+        f"{len(probes)} probes, highest valid target {best:g} QPS"
+        if best is not None
+        else "no probed rate met the latency bound"
+    )
+    if gate is not None and not gate_ok:
+        reason += f"; accuracy gate failed: {gate[1]}"
+    parts.conformance.append(
+        Conformance(
+            spec["id"], "server search", "poisson", "perf_max_valid_qps", rnd(value), valid, reason
+        )
+    )
+    return parts
+
+
+def _histogram(name: str, samples_ms: Sequence[float]) -> BarsChart:
     counts, edges = np.histogram(samples_ms, bins=HIST_BINS)
     labels = [f"{edges[i]:.3g}–{edges[i + 1]:.3g}" for i in range(len(counts))]
-    return {
-        "kind": "bars",
-        "title": f"{name}: latency histogram (ms)",
-        "labels": labels,
-        "series": [{"name": "queries", "values": counts.astype(float).tolist()}],
-        "unit": "queries",
-    }
-
-
-def _fmt(v: Any, digits: int = 4) -> Any:
-    return None if v is None else round(float(v), digits)
-
-
-def summarize_perf(
-    suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
-) -> dict[str, Any]:
-    """The report body for a server-perf run (see Standard.summarize)."""
-    by_task = records_by_task(records)
-    gate = accuracy_gate(list(records))
-    tasks, indicators, notes = [], [], []
-    conformance: list[list[Any]] = []
-    cdf_series, histograms, sched_rows, energy_rows, load_series = [], [], [], [], []
-    extra_sections: list[dict[str, Any]] = []
-    settings_rows: list[list[Any]] = []
-    open_division = False
-    settings = config.get("settings", {})
-    for spec in suite["tasks"]:
-        recs = by_task.get(spec["id"], [])
-        if not recs:
-            continue
-        kind = task_kind(spec["type"])
-        if kind == "accuracy":
-            d = recs[0]["data"]
-            ok, why = accuracy_verdict(d)
-            if d.get("skipped"):
-                conformance.append([spec["id"], "accuracy", "-", "perf_accuracy", None, "n/a", why])
-                continue
-            row = metric_row("perf_accuracy", d["correct"])
-            tasks.append(_task_row(spec, d["n"], "perf_accuracy", {"perf_accuracy": row}))
-            thr = None if d["reference_accuracy"] is None else 0.99 * d["reference_accuracy"]
-            indicators.append(
-                _indicator(spec["id"], "perf_accuracy", row, "pass" if ok else "fail", thr)
-            )
-            conformance.append(
-                [
-                    spec["id"],
-                    "accuracy",
-                    "-",
-                    "perf_accuracy",
-                    _fmt(d["accuracy"]),
-                    "VALID" if ok else "INVALID",
-                    why,
-                ]
-            )
-        elif kind == "scenario":
-            rd = recs[0]["data"]
-            figs = scenario_figures(rd)
-            valid, reasons = scenario_verdict(rd, figs, gate)
-            metrics = _scenario_metrics(rd, figs)
-            primary = PRIMARY[rd["scenario"]][0]
-            tasks.append(_task_row(spec, rd["n_samples"], primary, metrics))
-            verdict = "pass" if valid else "fail"
-            thr = (
-                rd["config"].get("latency_bound_ms") if primary.startswith("perf_latency") else None
-            )
-            sc = rd["scenario"]
-            indicators.append(
-                _indicator(spec["id"], primary, metrics[primary], verdict, thr, scenario=sc)
-            )
-            for name, row in metrics.items():
-                if name != primary:
-                    indicators.append(_indicator(spec["id"], name, row, None, scenario=sc))
-            settings_rows.append(_settings_row(spec["id"], rd, figs))
-            es = figs.get("early_stopping_ms")
-            conformance.append(
-                [
-                    spec["id"],
-                    rd["scenario"],
-                    rd["arrival"],
-                    primary,
-                    _fmt(metrics[primary]["value"]),
-                    "VALID" if valid else "INVALID",
-                    "; ".join(reasons)
-                    if reasons
-                    else (
-                        f"early-stopping p{figs['percentile'] * 100:g} estimate {es:.4g} ms"
-                        if es
-                        else "all rules met"
-                    ),
-                ]
-            )
-            if rd["scenario"] != "offline":
-                lat = figs["latency"]
-                xs, ys = _cdf([s * 1000.0 for s in rd["latencies_s"]])
-                cdf_series.append({"name": spec["id"], "x": xs, "y": ys})
-                histograms.append(_histogram(spec["id"], [s * 1000.0 for s in rd["latencies_s"]]))
-                _ = lat
-            if "sched_error" in figs:
-                se = figs["sched_error"]
-                sched_rows.append(
-                    [
-                        spec["id"],
-                        rd["arrival"],
-                        figs.get("target_qps"),
-                        se["n"],
-                        _fmt(se["mean_ms"]),
-                        _fmt(se["p50_ms"]),
-                        _fmt(se["p99_ms"]),
-                        _fmt(se["max_ms"]),
-                    ]
-                )
-            energy_rows.append(_energy_row(spec["id"], rd, figs))
-        elif kind == "server-search":
-            probes = [r["data"] for r in recs]
-            rows, best = [], None
-            for pd in probes:
-                f = scenario_figures(pd)
-                ok, why = scenario_verdict(pd, f, None)
-                tq = pd["config"]["target_qps"]
-                rows.append((tq, f["qps"], f["latency"]["p99_ms"], ok, why))
-                if ok and (best is None or tq > best):
-                    best = tq
-            rows.sort()
-            load_series.append((spec["id"], rows))
-            gate_ok = gate is None or gate[0]
-            value = float(best) if best is not None and gate_ok else 0.0
-            row = plain_row("perf_max_valid_qps", value, len(probes))
-            tasks.append(
-                _task_row(spec, len(probes), "perf_max_valid_qps", {"perf_max_valid_qps": row})
-            )
-            verdict = "pass" if best is not None and gate_ok else "fail"
-            indicators.append(
-                _indicator(spec["id"], "perf_max_valid_qps", row, verdict, scenario="server")
-            )
-            if probes:
-                settings_rows.append(
-                    _settings_row(spec["id"], probes[-1], scenario_figures(probes[-1]), search=True)
-                )
-            reason = (
-                f"{len(probes)} probes, highest valid target {best:g} QPS"
-                if best is not None
-                else "no probed rate met the latency bound"
-            )
-            if not gate_ok:
-                reason += f"; accuracy gate failed: {gate[1]}"
-            conformance.append(
-                [
-                    spec["id"],
-                    "server search",
-                    "poisson",
-                    "perf_max_valid_qps",
-                    _fmt(value),
-                    "VALID" if verdict == "pass" else "INVALID",
-                    reason,
-                ]
-            )
-        else:
-            out = _summarize_extra(kind, spec, recs)
-            tasks.extend(out.get("tasks", []))
-            indicators.extend(out.get("indicators", []))
-            conformance.extend(out.get("conformance", []))
-            extra_sections.extend(out.get("sections", []))
-            notes.extend(out.get("notes", []))
-        if (
-            kind in ("scenario", "server-search")
-            and gate is not None
-            and gate[1].startswith("open")
-        ):
-            open_division = True
-    division = (
-        "open"
-        if open_division
-        or (
-            gate is None
-            and any(task_kind(t["type"]) in ("scenario", "server-search") for t in suite["tasks"])
-        )
-        else "closed"
+    return BarsChart.single(
+        f"{name}: latency histogram (ms)",
+        labels,
+        counts.astype(float).tolist(),
+        "queries",
+        unit="queries",
     )
-    if division == "open":
-        notes.append(
-            "Open division, no accuracy gate: random-weight or unlabelled workloads are "
-            "measured for throughput and latency only."
-        )
-    for row in settings_rows:
-        row.append(division)
-    # Throughput and latency first: a standard without an overall score is ranked (e.g. by the
-    # dashboard's leaderboard) by its first task's primary metric, which must not be accuracy.
-    tasks.sort(key=lambda t: t["primary_metric"] == "perf_accuracy")
-    sections = [
-        {
-            "id": "conformance",
-            "title": "Conformance by scenario",
-            "title_zh": "各场景符合性",
-            "text": "VALID only when every validity rule holds (minimum duration and query count, "
-            "early-stopping latency bound at 99% confidence, accuracy >= 99% of reference).",
-            "table": {
-                "columns": ["task", "scenario", "arrival", "metric", "value", "verdict", "reason"],
-                "rows": conformance,
-            },
-        }
-    ]
-    if settings_rows:
+
+
+def _conformance_section(rows: list[list[Cell]]) -> Section:
+    return Section(
+        "conformance",
+        "Conformance by scenario",
+        "各场景符合性",
+        text="VALID only when every validity rule holds (minimum duration and query count, "
+        "early-stopping latency bound at 99% confidence, accuracy >= 99% of reference).",
+        table=Table(CONFORMANCE_COLUMNS, rows),
+    )
+
+
+def _scenario_sections(scen: _Scenarios) -> list[Section]:
+    """Settings, latency distribution, throughput against load and scheduling error."""
+    sections = []
+    if scen.settings:
         sections.append(
-            {
-                "id": "settings",
-                "title": "Scenario settings",
-                "title_zh": "场景设置",
-                "text": "The values each scenario ran with (requested and achieved). Closed loop: "
+            Section(
+                "settings",
+                "Scenario settings",
+                "场景设置",
+                text="The values each scenario ran with (requested and achieved). Closed loop: "
                 "the next query waits for the previous answer; open loop: queries arrive on a "
                 "schedule (target QPS) whatever the answers. Division: closed when the accuracy "
                 "gate applies, open when it does not (random-weight or unlabelled workloads).",
-                "table": {
-                    "columns": [
-                        "task",
-                        "scenario",
-                        "arrival",
-                        "loop",
-                        "target QPS",
-                        "samples/query",
-                        "latency bound ms",
-                        "percentile",
-                        "min duration s",
-                        "min queries",
-                        "max duration s",
-                        "duration s",
-                        "queries",
-                        "samples",
-                        "workers",
-                        "seed",
-                        "division",
-                    ],
-                    "rows": settings_rows,
-                },
-            }
-        )
-    if cdf_series:
-        sections.append(
-            {
-                "id": "latency",
-                "title": "Latency distribution",
-                "title_zh": "时延分布",
-                "charts": [
-                    {
-                        "kind": "lines",
-                        "title": "Latency CDF",
-                        "x_label": "latency (ms)",
-                        "y_label": "fraction of queries",
-                        "x_log": False,
-                        "y_log": False,
-                        "series": cdf_series,
-                    }
-                ]
-                + histograms,
-            }
-        )
-    if load_series:
-        charts = []
-        for tid, rows in load_series:
-            charts.append(
-                {
-                    "kind": "lines",
-                    "title": f"{tid}: achieved vs target QPS",
-                    "x_label": "target QPS",
-                    "y_label": "achieved QPS",
-                    "series": [
-                        {"name": "achieved", "x": [r[0] for r in rows], "y": [r[1] for r in rows]}
-                    ],
-                }
+                table=Table(SETTINGS_COLUMNS, scen.settings),
             )
-            charts.append(
-                {
-                    "kind": "lines",
-                    "title": f"{tid}: p99 latency vs load",
-                    "x_label": "target QPS",
-                    "y_label": "p99 latency (ms)",
-                    "series": [
-                        {"name": "p99", "x": [r[0] for r in rows], "y": [r[2] for r in rows]}
-                    ],
-                }
+        )
+    if scen.cdf:
+        cdf = LinesChart(
+            "Latency CDF",
+            scen.cdf,
+            x_label="latency (ms)",
+            y_label="fraction of queries",
+            x_log=False,
+            y_log=False,
+        )
+        sections.append(
+            Section("latency", "Latency distribution", "时延分布", charts=[cdf, *scen.histograms])
+        )
+    if scen.load:
+        sections.append(_load_section(scen.load))
+    if scen.scheduling:
+        sections.append(
+            Section(
+                "scheduling",
+                "Load-generator scheduling error",
+                "负载生成调度误差",
+                text="issued - scheduled time of each open-loop query, in ms.",
+                table=Table(
+                    ("task", "arrival", "target QPS", "n", "mean", "p50", "p99", "max"),
+                    scen.scheduling,
+                ),
             )
-        table_rows = [
-            [tid, r[0], _fmt(r[1]), _fmt(r[2]), "VALID" if r[3] else "INVALID"]
-            for tid, rows in load_series
-            for r in rows
-        ]
-        sections.append(
-            {
-                "id": "load",
-                "title": "Throughput against load",
-                "title_zh": "吞吐量-负载曲线",
-                "table": {
-                    "columns": ["task", "target QPS", "achieved QPS", "p99 ms", "verdict"],
-                    "rows": table_rows,
-                },
-                "charts": charts,
-            }
         )
-    if sched_rows:
-        sections.append(
-            {
-                "id": "scheduling",
-                "title": "Load-generator scheduling error",
-                "title_zh": "负载生成调度误差",
-                "text": "issued - scheduled time of each open-loop query, in ms.",
-                "table": {
-                    "columns": ["task", "arrival", "target QPS", "n", "mean", "p50", "p99", "max"],
-                    "rows": sched_rows,
-                },
-            }
-        )
-    sections.extend(extra_sections)
-    if energy_rows:
-        sections.append(
-            {
-                "id": "energy",
-                "title": "Energy",
-                "title_zh": "能耗",
-                "table": {
-                    "columns": [
-                        "task",
-                        "source",
-                        "energy J",
-                        "avg W",
-                        "max W",
-                        "mJ/query",
-                        "samples/J",
-                    ],
-                    "rows": energy_rows,
-                },
-            }
-        )
-    inv = settings.get("inventory")
-    if inv:
-        sections.append(
-            {
-                "id": "inventory",
-                "title": "System inventory",
-                "title_zh": "系统配置",
-                "table": {
-                    "columns": ["item", "value"],
-                    "rows": [[k, _inv_text(v)] for k, v in inv.items()],
-                },
-            }
-        )
-    return {
-        "tasks": tasks,
-        "dimensions": [],
-        "overall": {
-            "score": None,
-            "method": "server-perf reports per-scenario verdicts, no overall score",
-        },
-        "indicators": indicators,
-        "samples": [],
-        "notes": notes,
-        "sections": sections,
-        "extra": {"conformance": conformance, "inventory": inv or {}},
-    }
+    return sections
 
 
-def _summarize_extra(
-    kind: str, spec: dict[str, Any], records: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Rows and sections of a `serve` or `train` task."""
-    if kind == "serve":
-        from pingce.perf.serve.task import summarize_serve
+def _load_section(load: list[tuple[str, list[tuple[Any, Any, Any, bool]]]]) -> Section:
+    charts = []
+    for tid, points in load:
+        targets = [p[0] for p in points]
+        charts.append(
+            LinesChart(
+                f"{tid}: achieved vs target QPS",
+                [LineSeries("achieved", targets, [p[1] for p in points])],
+                x_label="target QPS",
+                y_label="achieved QPS",
+            )
+        )
+        charts.append(
+            LinesChart(
+                f"{tid}: p99 latency vs load",
+                [LineSeries("p99", targets, [p[2] for p in points])],
+                x_label="target QPS",
+                y_label="p99 latency (ms)",
+            )
+        )
+    rows: list[list[Cell]] = [
+        [tid, p[0], rnd(p[1]), rnd(p[2]), "VALID" if p[3] else "INVALID"]
+        for tid, points in load
+        for p in points
+    ]
+    return Section(
+        "load",
+        "Throughput against load",
+        "吞吐量-负载曲线",
+        table=Table(("task", "target QPS", "achieved QPS", "p99 ms", "verdict"), rows),
+        charts=charts,
+    )
 
-        return summarize_serve(spec, records)
-    from pingce.perf.train.task import summarize_train
 
-    return summarize_train(spec, records)
+def _energy_and_inventory(energy: list[list[Cell]], inventory: Any) -> list[Section]:
+    sections = []
+    if energy:
+        sections.append(Section("energy", "Energy", "能耗", table=Table(ENERGY_COLUMNS, energy)))
+    if inventory:
+        rows: list[list[Cell]] = [[k, _inv_text(v)] for k, v in inventory.items()]
+        sections.append(
+            Section(
+                "inventory", "System inventory", "系统配置", table=Table(("item", "value"), rows)
+            )
+        )
+    return sections
 
 
 def _settings_row(
     task_id: str, rd: dict[str, Any], figs: dict[str, Any], *, search: bool = False
-) -> list[Any]:
+) -> list[Cell]:
     """One row of the scenario-settings table (the division is appended by the caller)."""
     cfg = rd["config"]
     open_loop = cfg["arrival"] in ("periodic", "poisson", "mixed")
@@ -479,14 +428,14 @@ def _settings_row(
         cfg["scenario"],
         cfg["arrival"],
         "open" if open_loop else "closed",
-        _fmt(cfg.get("target_qps")),
+        rnd(cfg.get("target_qps")),
         cfg.get("samples_per_query"),
-        _fmt(cfg.get("latency_bound_ms")),
-        _fmt(cfg.get("percentile")),
-        _fmt(cfg.get("min_duration_s")),
+        rnd(cfg.get("latency_bound_ms")),
+        rnd(cfg.get("percentile")),
+        rnd(cfg.get("min_duration_s")),
         cfg.get("min_query_count"),
-        _fmt(cfg.get("max_duration_s")),
-        _fmt(figs.get("duration_s")),
+        rnd(cfg.get("max_duration_s")),
+        rnd(figs.get("duration_s")),
         rd.get("completed"),
         rd.get("n_samples"),
         cfg.get("workers"),
@@ -494,26 +443,18 @@ def _settings_row(
     ]
 
 
-def _energy_row(task_id: str, rd: dict[str, Any], figs: dict[str, Any]) -> list[Any]:
+def _energy_row(task_id: str, rd: dict[str, Any], figs: dict[str, Any]) -> list[Cell]:
     power = rd.get("power") or {}
     if not power.get("measured"):
-        return [
-            task_id,
-            f"not measured ({power.get('reason') or 'no counter'})",
-            None,
-            None,
-            None,
-            None,
-            None,
-        ]
+        reason = power.get("reason") or "no counter"
+        return [task_id, f"not measured ({reason})", None, None, None, None, None]
     return [
         task_id,
         power.get("source"),
-        _fmt(figs.get("energy_j")),
-        _fmt(figs.get("avg_w")),
-        _fmt(figs.get("max_w")),
-        _fmt(figs.get("energy_per_query_mj")),
-        _fmt(figs.get("samples_per_j")),
+        *(
+            rnd(figs.get(k))
+            for k in ("energy_j", "avg_w", "max_w", "energy_per_query_mj", "samples_per_j")
+        ),
     ]
 
 

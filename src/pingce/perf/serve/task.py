@@ -1,9 +1,9 @@
 """The `serve` task type: a sweep of load levels against an OpenAI-compatible endpoint, one
-record per level (all its request timings), and its report rows and sections."""
+record per level (all its request timings); its report parts are in pingce.perf.serve.summary."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,9 +12,8 @@ from pingce.core.execute import Outcome, WorkUnit, run_units
 from pingce.core.fingerprint import content_hash
 from pingce.core.spec import TaskSpec, validate_params
 from pingce.core.standard import RunContext
-from pingce.perf.metrics import METRIC_BY_NAME as _BY_NAME
 from pingce.perf.serve.load import Endpoint, dataset_prompts, run_level, synthetic_prompts
-from pingce.perf.serve.metrics import level_summary, request_metrics
+from pingce.perf.serve.metrics import level_summary
 
 
 class ServeParams(BaseModel):
@@ -116,165 +115,3 @@ class ServeTask:
             progress=ctx.progress,
             description=f"{self.spec.id} (serve sweep)",
         )
-
-
-def _row(
-    name: str, items: list[float] | None = None, value: float | None = None, n: int = 0
-) -> dict[str, Any]:
-    m = _BY_NAME[name]
-    return m.row(items) if items else m.fixed_row(float(value or 0.0), n)
-
-
-def summarize_serve(spec: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Task rows (one per load level), indicators, conformance rows and report sections."""
-    tasks, indicators, conformance, table = [], [], [], []
-    curves: dict[str, list[float]] = {"x": [], "tok": [], "req": [], "good": [], "ttft99": []}
-    cdf_series = []
-    for rec in records:
-        d = rec["data"]
-        reqs = d["requests"]
-        s = level_summary(reqs, d["slo_ttft_ms"], d["slo_tpot_ms"])
-        ok = [r for r in reqs if not r["error"]]
-        per = [request_metrics(r) for r in ok]
-        label = f"{spec['id']}@{d['mode']}={d['value']:g}"
-        metrics = {
-            "serve_output_token_throughput": _row(
-                "serve_output_token_throughput",
-                value=s["output_token_throughput"],
-                n=s["completed"],
-            ),
-            "serve_request_throughput": _row(
-                "serve_request_throughput", value=s["request_throughput"], n=s["completed"]
-            ),
-            "serve_goodput": _row("serve_goodput", value=s["goodput"], n=s["completed"]),
-        }
-        for name, key in (
-            ("serve_ttft_ms", "ttft_ms"),
-            ("serve_e2e_ms", "e2e_ms"),
-            ("serve_tpot_ms", "tpot_ms"),
-        ):
-            vals = [m[key] for m in per if m[key] is not None]
-            if vals:
-                metrics[name] = _row(name, vals)
-        itl = [g for m in per for g in m["itl_ms"]]
-        if itl:
-            metrics["serve_itl_ms"] = _row("serve_itl_ms", itl)
-        tasks.append(
-            {
-                "id": label,
-                "title": label,
-                "title_zh": "",
-                "type": "serve",
-                "dimension": "llm-serving",
-                "language": "en",
-                "n_samples": len(reqs),
-                "primary_metric": "serve_output_token_throughput",
-                "metrics": metrics,
-            }
-        )
-        for name, row in metrics.items():
-            m = _BY_NAME[name]
-            indicators.append(
-                {
-                    "id": name,
-                    "name": name,
-                    "name_zh": m.name_zh,
-                    "unit": m.unit,
-                    "direction": m.direction,
-                    "definition": m.definition,
-                    **{k: row[k] for k in ("value", "stderr", "ci_low", "ci_high", "n")},
-                    "scope": label,
-                    "threshold": None,
-                    "verdict": None,
-                }
-            )
-        verdict = "VALID" if s["failed"] == 0 else "INVALID"
-        why = f"{s['completed']}/{s['requests']} completed, {s['good_requests']} met the SLOs"
-        if s["errors"]:
-            why += "; errors: " + "; ".join(s["errors"])
-        conformance.append(
-            [
-                label,
-                "llm-serve",
-                d["mode"],
-                "serve_output_token_throughput",
-                round(s["output_token_throughput"], 4),
-                verdict,
-                why,
-            ]
-        )
-        for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"):
-            dist = s[key]
-            table.append(
-                [
-                    label,
-                    key.removesuffix("_ms").upper(),
-                    dist["n"],
-                    *[_r(dist[k]) for k in ("mean", "p50", "p90", "p95", "p99")],
-                ]
-            )
-        curves["x"].append(d["value"])
-        curves["tok"].append(s["output_token_throughput"])
-        curves["req"].append(s["request_throughput"])
-        curves["good"].append(s["goodput"])
-        curves["ttft99"].append(s["ttft_ms"]["p99"])
-        ttfts = sorted(m["ttft_ms"] for m in per)
-        if ttfts:
-            cdf_series.append(
-                {"name": label, "x": ttfts, "y": [(i + 1) / len(ttfts) for i in range(len(ttfts))]}
-            )
-    xl = (
-        "request rate (req/s)"
-        if records and records[0]["data"]["mode"] == "poisson"
-        else "concurrent clients"
-    )
-    sections = [
-        {
-            "id": f"serve-{spec['id']}",
-            "title": f"LLM serving: {spec['id']}",
-            "title_zh": f"大模型服务性能：{spec['id']}",
-            "text": "TTFT = first text chunk - send; TPOT = (E2E - TTFT)/(output tokens - 1); ITL = every gap "
-            "between streamed chunks; E2E = last byte - send; goodput = requests meeting all SLOs / window.",
-            "table": {
-                "columns": ["level", "metric", "n", "mean ms", "p50", "p90", "p95", "p99"],
-                "rows": table,
-            },
-            "charts": [
-                {
-                    "kind": "lines",
-                    "title": "Throughput against load",
-                    "x_label": xl,
-                    "y_label": "per second",
-                    "series": [
-                        {"name": "output tokens/s", "x": curves["x"], "y": curves["tok"]},
-                        {"name": "requests/s", "x": curves["x"], "y": curves["req"]},
-                        {"name": "goodput req/s", "x": curves["x"], "y": curves["good"]},
-                    ],
-                },
-                {
-                    "kind": "lines",
-                    "title": "TTFT p99 against load",
-                    "x_label": xl,
-                    "y_label": "ms",
-                    "series": [{"name": "TTFT p99", "x": curves["x"], "y": curves["ttft99"]}],
-                },
-                {
-                    "kind": "lines",
-                    "title": "TTFT CDF",
-                    "x_label": "TTFT (ms)",
-                    "y_label": "fraction",
-                    "series": cdf_series,
-                },
-            ],
-        }
-    ]
-    return {
-        "tasks": tasks,
-        "indicators": indicators,
-        "conformance": conformance,
-        "sections": sections,
-    }
-
-
-def _r(v: float | None) -> float | None:
-    return None if v is None else round(v, 4)
