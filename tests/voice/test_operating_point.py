@@ -55,7 +55,9 @@ def test_threshold_mode_matches_sklearn_with_cis(tmp_path: Path) -> None:
     _file(tmp_path / "s.txt", scores, bona)
     store = open_store(os.environ["PINGCE_DB"])
     task = {"id": "cm", "type": "voice-scores", "title": "CM", "threshold": 0.25}
-    rid = run_evaluation(f"scores:{tmp_path / 's.txt'}", task, {"seed": 1}, store=store, base_dir=tmp_path)  # fmt: skip
+    rid = run_evaluation(
+        f"scores:{tmp_path / 's.txt'}", task, {"seed": 1}, store=store, base_dir=tmp_path
+    )
     res = store.get_run(rid).results
     m = res["tasks"][0]["metrics"]
     for name, ref in _sklearn(scores, bona, 0.25).items():
@@ -73,9 +75,14 @@ def test_hard_decisions_are_evaluable_in_decisions_mode(tmp_path: Path, pingce_c
     scores, bona = _data(seed=9)
     dec = (scores >= 0).astype(float)
     _file(tmp_path / "d.txt", dec, bona)
-    plain = pingce_cli(["voice", "evaluate", "--scores", "d.txt", "--report-dir", "rep", "-q"], tmp_path)  # fmt: skip
+    plain = pingce_cli(
+        ["voice", "evaluate", "--scores", "d.txt", "--report-dir", "rep", "-q"], tmp_path
+    )
     assert plain.returncode == 2 and "--decisions" in plain.stderr
-    res = pingce_cli(["voice", "evaluate", "--scores", "d.txt", "--decisions", "--report-dir", "rep", "-q"], tmp_path)  # fmt: skip
+    res = pingce_cli(
+        ["voice", "evaluate", "--scores", "d.txt", "--decisions", "--report-dir", "rep", "-q"],
+        tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     (doc_path,) = list((tmp_path / "rep").glob("*/report.json"))
     doc = json.loads(doc_path.read_text())
@@ -98,14 +105,18 @@ def test_hard_decisions_are_evaluable_in_decisions_mode(tmp_path: Path, pingce_c
 def test_console_shows_more_than_eer(tmp_path: Path, pingce_cli) -> None:
     scores, bona = _data(seed=2)
     _file(tmp_path / "s.txt", scores, bona)
-    res = pingce_cli(["voice", "evaluate", "--scores", "s.txt", "--report-dir", "rep", "-q"], tmp_path)  # fmt: skip
+    res = pingce_cli(
+        ["voice", "evaluate", "--scores", "s.txt", "--report-dir", "rep", "-q"], tmp_path
+    )
     assert res.returncode == 0, res.stderr
     for name in ("voice_eer", "voice_min_dcf", "voice_act_dcf", "voice_cllr", "voice_min_tdcf"):
         assert name in res.stdout, name
 
 
 @pytest.mark.parametrize("rates", ["1,1,0", "0,1,0.5", "0.1,0.2,1"])
-def test_non_positive_tdcf_weights_are_a_one_line_error(tmp_path: Path, pingce_cli, rates: str) -> None:  # fmt: skip
+def test_non_positive_tdcf_weights_are_a_one_line_error(
+    tmp_path: Path, pingce_cli, rates: str
+) -> None:
     """C1 = Ptar (Cmiss_cm - Cmiss_asv Pmiss_asv) - Pnon Cfa_asv Pfa_asv and
     C2 = Cfa_cm Pspoof (1 - Pmiss_spoof_asv) (ASVspoof 2019): each of these rates makes one
     of them <= 0; the indicator used to vanish while the note still described it."""
@@ -115,7 +126,9 @@ def test_non_positive_tdcf_weights_are_a_one_line_error(tmp_path: Path, pingce_c
     c1 = 0.95 * 0.99 * (1 - pmiss) - 0.95 * 0.01 * 10 * pfa
     c2 = 10 * 0.05 * (1 - pmiss_spoof)
     assert c1 <= 0 or c2 <= 0
-    res = pingce_cli(["voice", "evaluate", "--scores", "s.txt", "--asv-rates", rates, "-q"], tmp_path)  # fmt: skip
+    res = pingce_cli(
+        ["voice", "evaluate", "--scores", "s.txt", "--asv-rates", rates, "-q"], tmp_path
+    )
     assert res.returncode == 2 and res.stderr.startswith("error: --asv-rates")
     assert "not positive" in res.stderr and "Traceback" not in res.stderr
 
@@ -129,11 +142,26 @@ def test_reversed_note_for_a_system_does_not_advise_negate() -> None:
     for i in range(60):
         b = i % 2 == 0
         s = float(rng.normal(-1.0 if b else 1.0, 0.5))  # spoof scored higher: reversed
-        recs.append({
-            "task": "cm", "key": f"k{i}", "sample_id": f"U{i}", "position": i, "scores": {},
-            "data": {"key": "bonafide" if b else "spoof", "attack": "-" if b else "A01", "condition": "none",
-                     "language": "-", "file": f"U{i}.wav", "score": s, "latency_ms": 1.0, "seconds": 1.0, "clipped": False},
-        })  # fmt: skip
+        recs.append(
+            {
+                "task": "cm",
+                "key": f"k{i}",
+                "sample_id": f"U{i}",
+                "position": i,
+                "scores": {},
+                "data": {
+                    "key": "bonafide" if b else "spoof",
+                    "attack": "-" if b else "A01",
+                    "condition": "none",
+                    "language": "-",
+                    "file": f"U{i}.wav",
+                    "score": s,
+                    "latency_ms": 1.0,
+                    "seconds": 1.0,
+                    "clipped": False,
+                },
+            }
+        )
     for kind in ("voice-system", "voice-scores"):
         suite = {"tasks": [{"id": "cm", "type": kind}]}
         notes = VoiceStandard()._summarize(suite, {"options": {}}, recs)["notes"]
@@ -148,10 +176,25 @@ def test_build_testset_checks_codec_tools_before_writing(tmp_path: Path) -> None
     empty.mkdir()
     out = tmp_path / "set"
     proc = subprocess.run(
-        [sys.executable, "-m", "pingce.cli", "voice", "build-testset", "--out", str(out),
-         "--attacks", "griffin-lim", "--conditions", "clean,mp3", "-q"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "PATH": str(empty)},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pingce.cli",
+            "voice",
+            "build-testset",
+            "--out",
+            str(out),
+            "--attacks",
+            "griffin-lim",
+            "--conditions",
+            "clean,mp3",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PATH": str(empty)},
+    )
     assert proc.returncode == 2, proc.stderr
     assert "mp3" in proc.stderr and "ffmpeg" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
@@ -164,13 +207,29 @@ def test_system_decisions_that_are_not_0_or_1_are_counted() -> None:
 
     outs = [1.0, 0.0, 1.0, 0.0, 0.7, 0.0, 1.0, 0.0]
     recs = [
-        {"task": "cm", "key": f"k{i}", "sample_id": f"U{i}", "position": i, "scores": {},
-         "data": {"key": "bonafide" if i % 2 == 0 else "spoof", "attack": "-" if i % 2 == 0 else "A01",
-                  "condition": "none", "language": "-", "file": f"U{i}.wav", "score": s,
-                  "latency_ms": 1.0, "seconds": 1.0, "clipped": False}}
+        {
+            "task": "cm",
+            "key": f"k{i}",
+            "sample_id": f"U{i}",
+            "position": i,
+            "scores": {},
+            "data": {
+                "key": "bonafide" if i % 2 == 0 else "spoof",
+                "attack": "-" if i % 2 == 0 else "A01",
+                "condition": "none",
+                "language": "-",
+                "file": f"U{i}.wav",
+                "score": s,
+                "latency_ms": 1.0,
+                "seconds": 1.0,
+                "clipped": False,
+            },
+        }
         for i, s in enumerate(outs)
-    ]  # fmt: skip
-    res = VoiceStandard()._summarize({"tasks": [{"id": "cm", "type": "voice-system", "decisions": True}]}, {"options": {}}, recs)  # fmt: skip
+    ]
+    res = VoiceStandard()._summarize(
+        {"tasks": [{"id": "cm", "type": "voice-system", "decisions": True}]}, {"options": {}}, recs
+    )
     assert any("1 of 8 outputs are not 0/1" in n for n in res["notes"])
     # U4 (bona fide, 0.7) counts as accepted: all 8 correct
     assert res["tasks"][0]["metrics"]["voice_accuracy"]["value"] == 1.0

@@ -87,7 +87,9 @@ def test_each_trial_is_stored_once_in_blocks(
     scores, bona = _score_file(tmp_path / "cm.txt", 2500)
     store = open_store(os.environ["PINGCE_DB"])
     task = {"id": "cm", "type": "voice-scores", "title": "CM"}
-    rid = run_evaluation(f"scores:{tmp_path / 'cm.txt'}", task, {"seed": 3}, store=store, base_dir=tmp_path)  # fmt: skip
+    rid = run_evaluation(
+        f"scores:{tmp_path / 'cm.txt'}", task, {"seed": 3}, store=store, base_dir=tmp_path
+    )
     recs = store.records(rid)
     assert len(recs) == 4  # 700 + 700 + 700 + 400 trials
     assert all(r.scores == {} for r in recs)  # no [score, label] pair per metric name
@@ -101,7 +103,9 @@ def test_each_trial_is_stored_once_in_blocks(
     a01 = next(g for g in groups if g["value"] == "A01")
     spoof_a01 = np.array([s for i, s in enumerate(scores) if not bona[i] and i % 4 == 0])
     assert a01["metrics"]["eer"] == pytest.approx(vm.eer(b, spoof_a01)[0])
-    again = run_evaluation(f"scores:{tmp_path / 'cm.txt'}", task, {"seed": 3}, store=store, base_dir=tmp_path)  # fmt: skip
+    again = run_evaluation(
+        f"scores:{tmp_path / 'cm.txt'}", task, {"seed": 3}, store=store, base_dir=tmp_path
+    )
     assert store.get_run(again).results["tasks"][0]["metrics"]["voice_eer"] == m["voice_eer"]
 
 
@@ -110,14 +114,21 @@ def test_column_reader_equals_line_reader(tmp_path: Path) -> None:
     line) give the same trials; a key file joins the same way."""
     _score_file(tmp_path / "cm.txt", 300, seed=2)
     text = (tmp_path / "cm.txt").read_text()
-    (tmp_path / "cm_comment.txt").write_text("# a comment sends this file to the line reader\n" + text)  # fmt: skip
+    (tmp_path / "cm_comment.txt").write_text(
+        "# a comment sends this file to the line reader\n" + text
+    )
     fast = load_table(tmp_path / "cm.txt")
     slow = load_table(tmp_path / "cm_comment.txt")
     assert fast.trials() == slow.trials()
     # ASVspoof 5 protocol as the key file, 2021 'trial score' as the score file
     lines = text.splitlines()
     proto = tmp_path / "proto.tsv"
-    proto.write_text("".join(f"SPK {ln.split()[0]} F mp3 2 0 AT {ln.split()[1] if ln.split()[2] == 'spoof' else '-'} {ln.split()[2]} -\n" for ln in lines))  # fmt: skip
+    proto.write_text(
+        "".join(
+            f"SPK {ln.split()[0]} F mp3 2 0 AT {ln.split()[1] if ln.split()[2] == 'spoof' else '-'} {ln.split()[2]} -\n"
+            for ln in lines
+        )
+    )
     sub = tmp_path / "sub.txt"
     sub.write_text("".join(f"{ln.split()[0]} {ln.split()[3]}\n" for ln in lines))
     fast = load_table(sub, proto)

@@ -296,7 +296,14 @@ def test_build_json_lists_only_the_attacks_built(tmp_path: Path) -> None:
     import json
 
     out = tmp_path / "set"
-    cfg = BuildConfig(seed=3, n_bonafide=2, per_attack=1, languages=["en"], conditions="none", attacks="griffin-lim,world")  # fmt: skip
+    cfg = BuildConfig(
+        seed=3,
+        n_bonafide=2,
+        per_attack=1,
+        languages=["en"],
+        conditions="none",
+        attacks="griffin-lim,world",
+    )
     summary = build_testset(out, cfg, show_progress=False)
     built = json.loads((out / "build.json").read_text(encoding="utf-8"))["attacks"]
     assert sorted(built.values()) == ["griffin-lim", "world"] == sorted(summary["attacks"].values())

@@ -34,8 +34,8 @@ from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.fingerprint import content_hash
 from pingce.core.metric import MetricDef
 from pingce.core.registry import metrics
+from pingce.core.report.kit import IndicatorEntry, MetricRow, Section, Table, TaskRow, rnd
 from pingce.core.spec import Suite, validate_params
-from pingce.core.standard import task_row
 from pingce.core.stats import estimate
 from pingce.voice.add_metrics import Segment, frame_labels, macro_f1
 from pingce.voice.task_types import ADD_TYPES, ATTRIBUTION, LOCALISATION, canonical
@@ -112,18 +112,21 @@ ADD_METRICS = [
         "ADD 2023 track 2: F1 of fake frames (10 ms grid, label at the frame centre), "
         "counts pooled over all utterances.",
         statistic=_f1,
+        unit="fraction",
     ),
     MetricDef(
         "voice_add_sentence_accuracy",
         "句子级准确率",
         "Share of utterances whose fake/real decision (fake if any frame is fake) is right.",
         binary=True,
+        unit="fraction",
     ),
     MetricDef(
         "voice_add_track2_score",
         "ADD 2023 定位赛道得分",
         "ADD 2023 track 2 ranking score: 0.3 x sentence accuracy + 0.7 x segment F1.",
         statistic=_track2,
+        unit="fraction",
     ),
     MetricDef(
         "voice_add_macro_f1",
@@ -131,6 +134,7 @@ ADD_METRICS = [
         "ADD 2023 track 3: unweighted mean of per-algorithm F1 over every class in the "
         "reference or the prediction (scikit-learn f1_score average='macro').",
         statistic=lambda items: macro_f1([t for t, _ in items], [p for _, p in items]),
+        unit="fraction",
     ),
 ]
 BY_TYPE = {
@@ -141,7 +145,7 @@ BY_TYPE = {
 
 def register_add_metrics() -> None:
     for m in ADD_METRICS:
-        if m.name not in metrics:
+        if not metrics.has_loaded(m.name):
             metrics.register(m.name, m)
 
 
@@ -238,47 +242,19 @@ class AddTask:
         return outs
 
 
-def _none_if_nan(x: float | None) -> float | None:
-    return None if x is None or not np.isfinite(x) else float(x)
-
-
 def summarize_add(
     spec: dict[str, Any], recs: list[dict[str, Any]], seed: int
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[TaskRow, list[IndicatorEntry], list[Section]]:
     """(task row, indicators, sections) of one ADD task from its stored records."""
     kind = canonical(spec["type"])
     by_name = {m.name: m for m in ADD_METRICS}
-    rows: dict[str, dict[str, Any]] = {}
-    inds = []
+    rows: dict[str, MetricRow] = {}
     for name in BY_TYPE[kind]:
         m = by_name[name]
         est = estimate([r["scores"][name] for r in recs], m.statistic, seed=seed)
-        lo, hi = _none_if_nan(est.ci_low), _none_if_nan(est.ci_high)
-        rows[name] = {
-            "value": float(est.value),
-            "stderr": _none_if_nan(est.stderr) if lo is not None else None,
-            "ci_low": lo,
-            "ci_high": hi,
-            "n": len(recs),
-            "direction": "higher",
-            "unit": "fraction",
-            "scale": 1.0,
-        }
-        inds.append(
-            {
-                "id": name,
-                "name": name,
-                "name_zh": m.name_zh,
-                "definition": m.definition,
-                **{k: rows[name][k] for k in ("unit", "direction", "value", "stderr")},
-                **{k: rows[name][k] for k in ("ci_low", "ci_high", "n")},
-                "scope": spec["id"],
-                "threshold": None,
-                "verdict": None,
-            }
-        )
-    task = task_row(spec, len(recs), BY_TYPE[kind][-1], rows)
-    sections = []
+        rows[name] = MetricRow.from_estimate(m, est, n=len(recs), stderr_needs_ci=True)
+    inds = [IndicatorEntry.from_metric(by_name[k], row, spec["id"]) for k, row in rows.items()]
+    task = TaskRow.of(spec, len(recs), BY_TYPE[kind][-1], rows)
     if kind == ATTRIBUTION:
         classes = sorted({r["data"]["true"] for r in recs} | {r["data"]["pred"] for r in recs})
         table = []
@@ -287,43 +263,22 @@ def summarize_add(
             n_true = sum(r["data"]["true"] == c for r in recs)
             n_pred = sum(r["data"]["pred"] == c for r in recs)
             f1 = 2 * tp / (n_true + n_pred) if tp else 0.0
-            table.append([c, n_true, n_pred, tp, round(f1, 4)])
-        sections.append(
-            {
-                "id": f"voice-add-classes-{spec['id']}",
-                "title": "Per-algorithm F1",
-                "title_zh": "各生成算法F1",
-                "table": {
-                    "columns": ["algorithm", "true", "predicted", "correct", "F1"],
-                    "rows": table,
-                },
-            }
+            table.append([c, n_true, n_pred, tp, rnd(f1)])
+        section = Section(
+            id=f"voice-add-classes-{spec['id']}",
+            title="Per-algorithm F1",
+            title_zh="各生成算法F1",
+            table=Table(["algorithm", "true", "predicted", "correct", "F1"], table),
         )
     else:
         tp, fp, fn = (sum(r["data"][k] for r in recs) for k in ("tp", "fp", "fn"))
-        sections.append(
-            {
-                "id": f"voice-add-frames-{spec['id']}",
-                "title": "Frame counts (fake = positive)",
-                "title_zh": "帧级统计（伪造为正类）",
-                "table": {
-                    "columns": [
-                        "true positive",
-                        "false positive",
-                        "false negative",
-                        "precision",
-                        "recall",
-                    ],
-                    "rows": [
-                        [
-                            tp,
-                            fp,
-                            fn,
-                            round(tp / (tp + fp), 4) if tp + fp else None,
-                            round(tp / (tp + fn), 4) if tp + fn else None,
-                        ]
-                    ],
-                },
-            }
+        precision = rnd(tp / (tp + fp)) if tp + fp else None
+        recall = rnd(tp / (tp + fn)) if tp + fn else None
+        columns = ["true positive", "false positive", "false negative", "precision", "recall"]
+        section = Section(
+            id=f"voice-add-frames-{spec['id']}",
+            title="Frame counts (fake = positive)",
+            title_zh="帧级统计（伪造为正类）",
+            table=Table(columns, [[tp, fp, fn, precision, recall]]),
         )
-    return task, inds, sections
+    return task, inds, [section]

@@ -14,6 +14,15 @@ from typing import Any
 
 import numpy as np
 
+from pingce.core.report.kit import (
+    BarsChart,
+    HeatmapChart,
+    LinesChart,
+    LineSeries,
+    Section,
+    Table,
+    rnd,
+)
 from pingce.voice import metrics as vm
 
 
@@ -34,8 +43,13 @@ def _columns(rows: Trials) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     from pingce.voice.columns import TrialTable
 
     if isinstance(rows, TrialTable):
-        return (rows.score, rows.bona, rows.attack.values(), rows.condition.values(),
-                rows.language.values())  # fmt: skip
+        return (
+            rows.score,
+            rows.bona,
+            rows.attack.values(),
+            rows.condition.values(),
+            rows.language.values(),
+        )
     return (
         np.array([r.score for r in rows], dtype=float),
         np.array([r.bona for r in rows], dtype=bool),
@@ -57,10 +71,6 @@ def _metrics(bona: np.ndarray, spoof: np.ndarray) -> dict[str, float] | None:
         "cllr": vm.cllr(bona, spoof),
         "min_cllr": vm.min_cllr(bona, spoof),
     }
-
-
-def _r(x: float | None, digits: int = 4) -> float | None:
-    return None if x is None else round(float(x), digits)
 
 
 def groups(rows: Trials) -> list[dict[str, Any]]:
@@ -92,73 +102,73 @@ def groups(rows: Trials) -> list[dict[str, Any]]:
     return out
 
 
-def breakdown_section(gs: list[dict[str, Any]]) -> dict[str, Any]:
+BREAKDOWN_COLUMNS = (
+    "by",
+    "group",
+    "n bona fide",
+    "n spoof",
+    "EER",
+    "EER threshold",
+    "minDCF",
+    "actDCF",
+    "Cllr",
+    "minCllr",
+)
+GROUP_METRICS = ("eer", "eer_threshold", "min_dcf", "act_dcf", "cllr", "min_cllr")
+
+
+def breakdown_section(gs: list[dict[str, Any]]) -> Section:
     rows = []
     for g in gs:
         m = g["metrics"] or {}
         rows.append(
-            [g["by"], g["value"], g["n_bona"], g["n_spoof"]]
-            + [
-                _r(m.get(k))
-                for k in ("eer", "eer_threshold", "min_dcf", "act_dcf", "cllr", "min_cllr")
+            [
+                g["by"],
+                g["value"],
+                g["n_bona"],
+                g["n_spoof"],
+                *(rnd(m.get(k)) for k in GROUP_METRICS),
             ]
         )
-    return {
-        "id": "voice-breakdown",
-        "title": "Results pooled, per attack, per condition and per language",
-        "title_zh": "总体、分攻击、分信道条件与分语种结果",
-        "text": "Per attack: all bona fide trials vs that attack's spoofs. Per condition and "
+    return Section(
+        id="voice-breakdown",
+        title="Results pooled, per attack, per condition and per language",
+        title_zh="总体、分攻击、分信道条件与分语种结果",
+        text="Per attack: all bona fide trials vs that attack's spoofs. Per condition and "
         "per language: that group's bona fide vs spoof trials. EER as a fraction.",
-        "table": {
-            "columns": [
-                "by",
-                "group",
-                "n bona fide",
-                "n spoof",
-                "EER",
-                "EER threshold",
-                "minDCF",
-                "actDCF",
-                "Cllr",
-                "minCllr",
-            ],
-            "rows": rows,
-        },
-    }
+        table=Table(BREAKDOWN_COLUMNS, rows),
+    )
 
 
-def det_section(rows: Trials) -> dict[str, Any]:
+def det_section(rows: Trials) -> Section:
     scores, bona, _, conds, _ = _columns(rows)
-    series = []
     x, y = vm.det_points(scores[bona], scores[~bona])
-    series.append({"name": "pooled", "x": x, "y": y})
+    series = [LineSeries("pooled", x, y)]
     distinct = sorted({str(v) for v in conds})
     if len(distinct) > 1:
         for c in distinct:
             m = conds == c
             if (bona & m).any() and ((~bona) & m).any():
                 x, y = vm.det_points(scores[bona & m], scores[(~bona) & m], max_points=120)
-                series.append({"name": c, "x": x, "y": y})
-    return {
-        "id": "voice-det",
-        "title": "DET curves (pooled and per condition)",
-        "title_zh": "DET 曲线（总体与分信道条件）",
-        "text": "Probit axes; rates are clipped to [1e-4, 1 - 1e-4].",
-        "charts": [
-            {
-                "kind": "lines",
-                "title": "DET",
-                "x_label": "false alarm rate (spoof accepted)",
-                "y_label": "miss rate (bona fide rejected)",
-                "x_scale": "probit",
-                "y_scale": "probit",
-                "series": series,
-            }
-        ],
-    }
+                series.append(LineSeries(c, x, y))
+    chart = LinesChart(
+        "DET",
+        series,
+        x_label="false alarm rate (spoof accepted)",
+        y_label="miss rate (bona fide rejected)",
+        x_scale="probit",
+        y_scale="probit",
+    )
+    return Section(
+        id="voice-det",
+        title="DET curves (pooled and per condition)",
+        title_zh="DET 曲线（总体与分信道条件）",
+        text="Probit axes; rates are clipped to [1e-4, 1 - 1e-4].",
+        charts=[chart],
+    )
 
 
-def heatmap_section(rows: Trials) -> dict[str, Any] | None:
+def heatmap_section(rows: Trials) -> Section | None:
     scores, bona, attacks, conds, _ = _columns(rows)
     attack_names = sorted({str(v) for v in attacks[~bona]})
     cond_names = sorted({str(v) for v in conds})
@@ -172,53 +182,37 @@ def heatmap_section(rows: Trials) -> dict[str, Any] | None:
         for c in cond_names:
             mb = bona & in_cond[c]
             ms = spoof_of[a] & in_cond[c]
-            line.append(_r(vm.eer(scores[mb], scores[ms])[0]) if mb.any() and ms.any() else None)
+            line.append(rnd(vm.eer(scores[mb], scores[ms])[0]) if mb.any() and ms.any() else None)
         values.append(line)
-    return {
-        "id": "voice-heatmap",
-        "title": "EER by attack and condition",
-        "title_zh": "分攻击与信道条件的等错误率",
-        "charts": [
-            {
-                "kind": "heatmap",
-                "title": "EER (attack x condition)",
-                "rows": list(attack_names),
-                "columns": list(cond_names),
-                "values": values,
-                "unit": "fraction",
-            }
-        ],
-    }
+    chart = HeatmapChart(
+        "EER (attack x condition)", attack_names, cond_names, values, unit="fraction"
+    )
+    return Section(
+        id="voice-heatmap",
+        title="EER by attack and condition",
+        title_zh="分攻击与信道条件的等错误率",
+        charts=[chart],
+    )
 
 
-def robustness_section(gs: list[dict[str, Any]], clean: str) -> dict[str, Any] | None:
+def robustness_section(gs: list[dict[str, Any]], clean: str) -> Section | None:
     """EER and minDCF under each condition minus the clean condition's."""
     by_cond = {g["value"]: g["metrics"] for g in gs if g["by"] == "condition" and g["metrics"]}
     if clean not in by_cond or len(by_cond) < 2:
         return None
     base = by_cond[clean]
     labels = [c for c in sorted(by_cond) if c != clean]
-    d_eer = [_r(by_cond[c]["eer"] - base["eer"]) for c in labels]
-    d_dcf = [_r(by_cond[c]["min_dcf"] - base["min_dcf"]) for c in labels]
-    return {
-        "id": "voice-robustness",
-        "title": f"Robustness: change against the {clean!r} condition",
-        "title_zh": "鲁棒性：相对无失真条件的性能变化",
-        "text": "Positive values are degradation (higher EER / minDCF than clean).",
-        "table": {
-            "columns": ["condition", "EER", "delta EER", "minDCF", "delta minDCF"],
-            "rows": [
-                [c, _r(by_cond[c]["eer"]), d_eer[i], _r(by_cond[c]["min_dcf"]), d_dcf[i]]
-                for i, c in enumerate(labels)
-            ],
-        },
-        "charts": [
-            {
-                "kind": "bars",
-                "title": "EER change vs clean",
-                "labels": labels,
-                "series": [{"name": "delta EER", "values": d_eer}],
-                "unit": "fraction",
-            }
-        ],
-    }
+    d_eer = [rnd(by_cond[c]["eer"] - base["eer"]) for c in labels]
+    d_dcf = [rnd(by_cond[c]["min_dcf"] - base["min_dcf"]) for c in labels]
+    rows = [
+        [c, rnd(by_cond[c]["eer"]), d_eer[i], rnd(by_cond[c]["min_dcf"]), d_dcf[i]]
+        for i, c in enumerate(labels)
+    ]
+    return Section(
+        id="voice-robustness",
+        title=f"Robustness: change against the {clean!r} condition",
+        title_zh="鲁棒性：相对无失真条件的性能变化",
+        text="Positive values are degradation (higher EER / minDCF than clean).",
+        table=Table(["condition", "EER", "delta EER", "minDCF", "delta minDCF"], rows),
+        charts=[BarsChart.single("EER change vs clean", labels, d_eer, "delta EER", "fraction")],
+    )

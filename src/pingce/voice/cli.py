@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pingce.core.cli_kit import Db, Quiet, ReportDir, run_and_report
 from pingce.core.errors import SpecError
 from pingce.voice.task_types import SCORES, SYSTEM
 
@@ -16,12 +17,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-ReportDir = Annotated[
-    Path, typer.Option("--report-dir", help="Reports go to REPORT_DIR/<run-id>/.")
-]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-Db = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
 
 
 def _asv_rates(value: str | None, formulation: str = "2019") -> dict[str, float] | None:
@@ -42,7 +37,9 @@ def _asv_rates(value: str | None, formulation: str = "2019") -> dict[str, float]
     try:  # the organisers' script stops on non-positive weights; so does pingce, up front
         tdcf_weights(AsvRates(pfa=pfa, pmiss=pmiss, pmiss_spoof=pmiss_spoof), formulation)
     except ValueError as exc:
-        raise SpecError(f"--asv-rates {value}: {exc}; the t-DCF is undefined for this ASV") from None  # fmt: skip
+        raise SpecError(
+            f"--asv-rates {value}: {exc}; the t-DCF is undefined for this ASV"
+        ) from None
     return {"pfa": pfa, "pmiss": pmiss, "pmiss_spoof": pmiss_spoof}
 
 
@@ -139,12 +136,12 @@ def evaluate_cmd(
     db: Db = None,
 ) -> None:
     """Evaluate a detector's scores against keys (or run a detector on audio) and report."""
-    from pingce.cli import check_writable, finish_run, open_db
-
     if tdcf not in {"2019", "2021"}:
         raise SpecError(f"--tdcf must be 2019 or 2021, got {tdcf!r}")
     if decisions and threshold is not None:
-        raise SpecError("--decisions and --threshold exclude each other (decisions have no threshold)")  # fmt: skip
+        raise SpecError(
+            "--decisions and --threshold exclude each other (decisions have no threshold)"
+        )
     if threshold is not None and not math.isfinite(threshold):
         raise SpecError(f"--threshold must be a finite number, got {threshold}")
     options = {"seed": seed, "tdcf_formulation": tdcf, "asv_rates": _asv_rates(asv_rates, tdcf)}
@@ -182,17 +179,28 @@ def evaluate_cmd(
             **point,
         }
         subject = str(system)
-    check_writable(report_dir)
-    store = open_db(db)
-    run_id = run_evaluation(subject, task, options, store=store, base_dir=Path.cwd(), quiet=quiet)
-    finish_run(store, run_id, report_dir)
-    print_indicators(store.get_run(run_id).results or {})
+    opened: list[Any] = []
+
+    def run(store: Any) -> str:
+        opened.append(store)
+        return run_evaluation(subject, task, options, store=store, base_dir=Path.cwd(), quiet=quiet)
+
+    run_id = run_and_report(run, db=db, report_dir=report_dir, quiet=quiet)
+    print_indicators(opened[0].get_run(run_id).results or {})
 
 
 MAIN_INDICATORS = (
-    "voice_eer", "voice_min_dcf", "voice_act_dcf", "voice_cllr", "voice_min_cllr",
-    "voice_min_tdcf", "voice_accuracy", "voice_precision", "voice_recall", "voice_f1",
-)  # fmt: skip
+    "voice_eer",
+    "voice_min_dcf",
+    "voice_act_dcf",
+    "voice_cllr",
+    "voice_min_cllr",
+    "voice_min_tdcf",
+    "voice_accuracy",
+    "voice_precision",
+    "voice_recall",
+    "voice_f1",
+)
 
 
 def print_indicators(results: dict[str, Any]) -> None:
@@ -230,8 +238,7 @@ def evaluate_add_cmd(
     db: Db = None,
 ) -> None:
     """Score ADD challenge outputs: segment F1 / sentence accuracy, or attribution macro-F1."""
-    from pingce.cli import check_writable, finish_run, open_db
-    from pingce.voice.add_task import ATTRIBUTION, LOCALISATION
+    from pingce.voice.task_types import ATTRIBUTION, LOCALISATION
 
     if not pred.is_file():
         raise SpecError(f"--pred file {pred} does not exist")
@@ -261,17 +268,15 @@ def evaluate_add_cmd(
         }
     else:
         raise SpecError(f"--task must be localisation or attribution, got {task_kind!r}")
-    check_writable(report_dir)
-    store = open_db(db)
-    run_id = run_evaluation(
-        f"scores:{pred.resolve()}",
-        task,
-        {"seed": seed},
-        store=store,
-        base_dir=Path.cwd(),
+    subject = f"scores:{pred.resolve()}"
+    run_and_report(
+        lambda store: run_evaluation(
+            subject, task, {"seed": seed}, store=store, base_dir=Path.cwd(), quiet=quiet
+        ),
+        db=db,
+        report_dir=report_dir,
         quiet=quiet,
     )
-    finish_run(store, run_id, report_dir)
 
 
 @app.command("build-testset")

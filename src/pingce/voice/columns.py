@@ -77,7 +77,9 @@ class TrialTable:
         return [self.trial(i) for i in range(len(self))]
 
     @classmethod
-    def from_trials(cls, trials: list[Trial], provenance: dict[str, Any] | None = None) -> TrialTable:  # fmt: skip
+    def from_trials(
+        cls, trials: list[Trial], provenance: dict[str, Any] | None = None
+    ) -> TrialTable:
         return cls(
             [t.utt for t in trials],
             np.fromiter((t.score for t in trials), dtype=float, count=len(trials)),
@@ -89,8 +91,15 @@ class TrialTable:
         )
 
     def negated(self) -> TrialTable:
-        return TrialTable(self.utt, -self.score, self.bona, self.attack, self.condition,
-                          self.language, self.provenance)  # fmt: skip
+        return TrialTable(
+            self.utt,
+            -self.score,
+            self.bona,
+            self.attack,
+            self.condition,
+            self.language,
+            self.provenance,
+        )
 
     def block(self, start: int, stop: int) -> dict[str, Any]:
         """Trials [start, stop) as one JSON-ready record payload, each trial stored once and
@@ -154,16 +163,23 @@ def table_from_blocks(blocks: list[dict[str, Any]]) -> TrialTable:
         bona.append(flags)
         for name in cols:
             lookup = names[name]
-            local = np.asarray([lookup.setdefault(v, len(lookup)) for v in b[name]["names"]], dtype=np.int32)  # fmt: skip
+            local = np.asarray(
+                [lookup.setdefault(v, len(lookup)) for v in b[name]["names"]], dtype=np.int32
+            )
             codes = _unb64(b[name]["codes_i4"], "<i4")
             cols[name].append(local[codes] if local.size else np.zeros(0, np.int32))
-    cat = {k: Categorical(list(names[k]), np.concatenate(v) if v else np.zeros(0, np.int32)) for k, v in cols.items()}  # fmt: skip
+    cat = {
+        k: Categorical(list(names[k]), np.concatenate(v) if v else np.zeros(0, np.int32))
+        for k, v in cols.items()
+    }
     return TrialTable(
         utt,
         np.concatenate(scores) if scores else np.zeros(0),
         np.concatenate(bona) if bona else np.zeros(0, dtype=bool),
-        cat["attack"], cat["condition"], cat["language"],
-    )  # fmt: skip
+        cat["attack"],
+        cat["condition"],
+        cat["language"],
+    )
 
 
 # ---- the fast reader --------------------------------------------------------------------
@@ -243,7 +259,9 @@ SCORE_COLUMNS = {
 }
 
 
-def fast_score_columns(path: Path, layout: str) -> tuple[list[str], np.ndarray, np.ndarray | None, list[str] | None]:  # fmt: skip
+def fast_score_columns(
+    path: Path, layout: str
+) -> tuple[list[str], np.ndarray, np.ndarray | None, list[str] | None]:
     """(utt, score, bona or None, attack or None) of a whitespace score file; NotFast when
     the file needs the line-by-line reader."""
     if layout not in SCORE_COLUMNS:
@@ -266,7 +284,7 @@ def _condition_2019(env: str) -> str:
     return env if env != "-" else "none"
 
 
-def fast_key_columns(path: Path, layout: str) -> tuple[list[str], np.ndarray, list[str], list[str]]:  # fmt: skip
+def fast_key_columns(path: Path, layout: str) -> tuple[list[str], np.ndarray, list[str], list[str]]:
     """(utt, bona, attack, condition) of a whitespace key file in an ASVspoof layout."""
     from pingce.voice.formats import _asvspoof5_condition
 
@@ -275,7 +293,12 @@ def fast_key_columns(path: Path, layout: str) -> tuple[list[str], np.ndarray, li
         return t[1::5], _keys(t[4::5]), t[3::5], [_condition_2019(v) for v in t[2::5]]
     if layout == "asvspoof5":
         t = _tokens(path, 10)
-        return t[1::10], _keys(t[8::10]), t[7::10], [_asvspoof5_condition(c, q) for c, q in zip(t[3::10], t[4::10], strict=True)]  # fmt: skip
+        return (
+            t[1::10],
+            _keys(t[8::10]),
+            t[7::10],
+            [_asvspoof5_condition(c, q) for c, q in zip(t[3::10], t[4::10], strict=True)],
+        )
     c = _Columns()
     for rows in _chunks(path):
         if layout == "asvspoof2021":

@@ -60,20 +60,13 @@ def make_demo_bundle(out: Path, work: Path, seed: int = 1234) -> dict[str, objec
 
 
 def run_voice_demo(ctx: DemoContext) -> str:
-    from pingce.core.run import RunRequest, execute_run
-    from pingce.core.spec import load_suite
-
     ctx.console.print(
         "[bold]voice[/bold]: evaluates the LFCC-GMM reference detector's scores on pingce's "
         "offline deepfake-voice test set (klettres recordings vs espeak-ng/flite/festival TTS "
         "and Griffin-Lim/WORLD copy synthesis, through G.711/G.722/GSM/AMR/Opus/MP3/AAC/noise): "
         "EER, minDCF, actDCF, Cllr, min t-DCF, DET curves, attack x condition EER."
     )
-    suite = load_suite(str(SUITES / "demo.yaml"))
-    request = RunRequest(
-        suite=suite, subject=f"scores:{bundle_dir() / 'scores.txt'}", options=dict(DEMO_OPTIONS)
-    )
-    return execute_run(ctx.store, request, show_progress=not ctx.quiet)
+    return ctx.run_suite("voice/demo", f"scores:{bundle_dir() / 'scores.txt'}", DEMO_OPTIONS)
 
 
 if __name__ == "__main__":

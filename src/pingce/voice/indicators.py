@@ -97,13 +97,46 @@ VOICE_METRICS = [
 ]
 # At an operating point (`--threshold T`, or `--decisions` for hard 0/1 decisions): the
 # product specifications' 准确率/精确率/召回率, positive class spoof (`metrics.operating_point`).
-OPERATING_METRICS = [  # fmt: skip
-    MetricDef("voice_accuracy", "准确率", "Share of trials classified correctly at the operating threshold (score < threshold: spoof).", direction="higher", scale=1.0, unit="fraction"),  # fmt: skip
-    MetricDef("voice_precision", "精确率", "Of the trials flagged as spoof at the operating threshold, the share that are spoof (positive class: spoof).", direction="higher", scale=1.0, unit="fraction"),  # fmt: skip
-    MetricDef("voice_recall", "召回率", "Of the spoof trials, the share flagged as spoof at the operating threshold (1 - Pfa there).", direction="higher", scale=1.0, unit="fraction"),  # fmt: skip
-    MetricDef("voice_f1", "F1值", "Harmonic mean of precision and recall at the operating threshold (positive class: spoof).", direction="higher", scale=1.0, unit="fraction"),  # fmt: skip
-]  # fmt: skip
-OPERATING_NAMES = {"voice_accuracy": "accuracy", "voice_precision": "precision", "voice_recall": "recall", "voice_f1": "f1"}  # fmt: skip
+OPERATING_METRICS = [
+    MetricDef(
+        "voice_accuracy",
+        "准确率",
+        "Share of trials classified correctly at the operating threshold (score < threshold: spoof).",
+        direction="higher",
+        scale=1.0,
+        unit="fraction",
+    ),
+    MetricDef(
+        "voice_precision",
+        "精确率",
+        "Of the trials flagged as spoof at the operating threshold, the share that are spoof (positive class: spoof).",
+        direction="higher",
+        scale=1.0,
+        unit="fraction",
+    ),
+    MetricDef(
+        "voice_recall",
+        "召回率",
+        "Of the spoof trials, the share flagged as spoof at the operating threshold (1 - Pfa there).",
+        direction="higher",
+        scale=1.0,
+        unit="fraction",
+    ),
+    MetricDef(
+        "voice_f1",
+        "F1值",
+        "Harmonic mean of precision and recall at the operating threshold (positive class: spoof).",
+        direction="higher",
+        scale=1.0,
+        unit="fraction",
+    ),
+]
+OPERATING_NAMES = {
+    "voice_accuracy": "accuracy",
+    "voice_precision": "precision",
+    "voice_recall": "recall",
+    "voice_f1": "f1",
+}
 BY_NAME = {m.name: m for m in [*VOICE_METRICS, *OPERATING_METRICS]}
 BOOTSTRAPPED = ("voice_eer", "voice_min_dcf")
 
@@ -119,7 +152,9 @@ ARRAY_FN: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
-def eer_min_dcf_resampler(scores: np.ndarray, bona: np.ndarray) -> Callable[[np.ndarray], list[float]]:  # fmt: skip
+def eer_min_dcf_resampler(
+    scores: np.ndarray, bona: np.ndarray
+) -> Callable[[np.ndarray], list[float]]:
     """statistics(idx) -> [EER, minDCF] of the trials at `idx` (a bootstrap index vector),
     for `pingce.core.stats.estimates_indexed`: the trials are sorted once, and a resample is
     the count of each trial (`metrics.weighted_eer_min_dcf`), so no resample is re-sorted."""
@@ -134,10 +169,14 @@ def eer_min_dcf_resampler(scores: np.ndarray, bona: np.ndarray) -> Callable[[np.
     return statistics
 
 
-def operating_resampler(scores: np.ndarray, bona: np.ndarray, threshold: float) -> Callable[[np.ndarray], list[float]]:  # fmt: skip
+def operating_resampler(
+    scores: np.ndarray, bona: np.ndarray, threshold: float
+) -> Callable[[np.ndarray], list[float]]:
     """statistics(idx) -> [accuracy, precision, recall, F1] of the trials at `idx`, for
     `pingce.core.stats.estimates_indexed` (one gather and one bincount per resample)."""
-    codes = vm._outcome_codes(np.asarray(scores, dtype=float), np.asarray(bona, dtype=bool), threshold)  # fmt: skip
+    codes = vm._outcome_codes(
+        np.asarray(scores, dtype=float), np.asarray(bona, dtype=bool), threshold
+    )
 
     def statistics(idx: np.ndarray) -> list[float]:
         m = vm.operating_counts_metrics(np.bincount(codes[idx], minlength=4))
@@ -197,9 +236,17 @@ TDCF_INDICATOR = Indicator(
     direction="lower",
     definition="Normalised minimum tandem DCF of the CM with a fixed ASV (ASVspoof 2019 or 2021 formulation).",
 )
+# The t-DCF as a metric of a task row (computed once from all trials: no per-sample statistic).
+TDCF_METRIC = MetricDef(
+    "voice_min_tdcf",
+    TDCF_INDICATOR.name_zh,
+    TDCF_INDICATOR.definition,
+    direction="lower",
+    scale=0.0,
+)
 
 
 def register_metrics() -> None:
     for m in [*VOICE_METRICS, *OPERATING_METRICS]:
-        if m.name not in metrics:
+        if not metrics.has_loaded(m.name):
             metrics.register(m.name, m)

@@ -101,19 +101,28 @@ def weighted_eer_min_dcf(
     b_end, t_end, w = int(cb[j]), int(ct[j]), int(counts[j])
     s_end = t_end - b_end
     # The point before run j (the previous run's end, or point 0) ...
-    pm0, pf0 = (b_end - (w if bona_sorted[j] else 0)) / nb, (ns - (s_end - (0 if bona_sorted[j] else w))) / ns  # fmt: skip
+    pm0, pf0 = (
+        (b_end - (w if bona_sorted[j] else 0)) / nb,
+        (ns - (s_end - (0 if bona_sorted[j] else w))) / ns,
+    )
     best_d, best_e = abs(pm0 - pf0), (pm0 + pf0) / 2.0
     # ... and the points inside it, around the exact crossing.
     if bona_sorted[j]:
         pf = (ns - s_end) / ns
         first = b_end - w + 1
         base = math.floor(pf * nb)
-        cands = [(k / nb, pf) for k in sorted({min(max(base, first), b_end), min(max(base + 1, first), b_end)})]  # fmt: skip
+        cands = [
+            (k / nb, pf)
+            for k in sorted({min(max(base, first), b_end), min(max(base + 1, first), b_end)})
+        ]
     else:
         pm = b_end / nb
         s0 = s_end - w
         base = math.floor((ns - s0) - pm * ns)
-        cands = [(pm, (ns - s0 - k) / ns) for k in sorted({min(max(base, 1), w), min(max(base + 1, 1), w)})]  # fmt: skip
+        cands = [
+            (pm, (ns - s0 - k) / ns)
+            for k in sorted({min(max(base, 1), w), min(max(base + 1, 1), w)})
+        ]
     for pm_k, pf_k in cands:  # in curve order; the first minimum wins, as in `eer`
         d = abs(pm_k - pf_k)
         if d < best_d:
@@ -381,7 +390,9 @@ def operating_point(scores: Any, bona: Any, threshold: float) -> dict[str, float
     threshold). NaN where a denominator is zero (no trial flagged: precision).
     """
     scores, bona = _arr(scores), np.asarray(bona, dtype=bool).ravel()
-    return operating_counts_metrics(np.bincount(_outcome_codes(scores, bona, threshold), minlength=4))  # fmt: skip
+    return operating_counts_metrics(
+        np.bincount(_outcome_codes(scores, bona, threshold), minlength=4)
+    )
 
 
 def _outcome_codes(scores: np.ndarray, bona: np.ndarray, threshold: float) -> np.ndarray:

@@ -38,17 +38,15 @@ def register() -> None:
 
     register_metrics()
     register_add_metrics()
-    if "voice" in standards:
+    if standards.has_loaded("voice"):
         return
+    from pingce.voice.cli import app
     from pingce.voice.standard import VoiceStandard
 
     standards.register("voice", VoiceStandard())
-    factories = {name: _add_task if name in ADD_TYPES else _task for name in TYPES}
-    for name, factory in factories.items():
-        task_types.register(name, factory)
+    for name in TYPES:
+        task_types.register(name, _add_task if name in ADD_TYPES else _task)
     for old, new in ALIASES.items():
-        task_types.register(old, factories[new])
-    from pingce.voice.cli import app
-
+        task_types.alias(old, new)
     commands.register("voice", app)
     demos.register("50-voice", _voice_demo)

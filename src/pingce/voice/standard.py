@@ -22,6 +22,7 @@ from pingce.core.execute import run_units
 from pingce.core.fingerprint import content_hash
 from pingce.core.spec import Indicator, SubjectSpec, Suite
 from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.voice.options import VoiceOptions
 
 CHUNK = 2000
 SYSTEM_CHUNK = 16  # utterances per chunk of a system run (each one timed)
@@ -31,6 +32,7 @@ class VoiceStandard:
     id = "voice"
     title = "Deepfake voice identification systems"
     title_zh = "人工智能 深度合成语音鉴别系统技术规范"
+    options_model = VoiceOptions
 
     def indicators(self) -> list[Indicator]:
         from pingce.voice.add_task import ADD_METRICS

@@ -8,9 +8,10 @@ utterance of a system run); nothing is carried over from the run itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from pingce.core.standard import task_row
+from pingce.core.report.kit import IndicatorEntry, MetricRow, Section, TaskRow, to_dicts
 from pingce.core.stats import estimates_indexed
 from pingce.core.store import records_by_task
 from pingce.voice import metrics as vm
@@ -29,11 +30,12 @@ from pingce.voice.indicators import (
     BY_NAME,
     OPERATING_METRICS,
     SYSTEM_INDICATORS,
-    TDCF_INDICATOR,
+    TDCF_METRIC,
     VOICE_METRICS,
     eer_min_dcf_resampler,
     operating_resampler,
 )
+from pingce.voice.options import VoiceOptions
 from pingce.voice.sections import (
     bad_audio_section,
     operating_section,
@@ -76,10 +78,14 @@ def summarize_voice(
     suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
 ) -> dict[str, Any]:
     """The report's tasks, indicators, samples, notes, sections and extra of a voice run."""
-    options = config.get("options", {})
-    seed = int(options.get("seed", 1234))
+    opts = VoiceOptions.of(config.get("options", {}))
+    seed = opts.seed
     by_task = records_by_task(records)
-    task_rows, indicators, samples, notes, sections = [], [], [], [], []
+    task_rows: list[TaskRow] = []
+    indicators: list[IndicatorEntry] = []
+    sections: list[Section] = []
+    samples: list[dict[str, Any]] = []
+    notes: list[str] = []
     extra: dict[str, Any] = {}
     tdcf_reported = False
     for spec in suite["tasks"]:
@@ -104,7 +110,7 @@ def summarize_voice(
         threshold = 0.5 if decisions else spec.get("threshold")
         if decisions:
             # EER, DCFs, Cllr and the DET breakdown need scores to sweep a threshold over.
-            metric_rows: dict[str, dict[str, Any]] = {}
+            metric_rows: dict[str, MetricRow] = {}
             odd = int(((rows.score != 0.0) & (rows.score != 1.0)).sum())
             if odd:  # a score file is checked when read; a system's outputs only here
                 notes.append(
@@ -119,7 +125,7 @@ def summarize_voice(
             )
         else:
             metric_rows = detector_rows(rows, seed)
-            tdcf = tdcf_row(bona, spoof, options)
+            tdcf = tdcf_row(bona, spoof, opts)
             if tdcf is not None:
                 metric_rows["voice_min_tdcf"] = tdcf
                 tdcf_reported = True
@@ -132,28 +138,11 @@ def summarize_voice(
             metric_rows.update(operating_rows(rows, float(threshold), seed))
             sections.append(operating_section(rows, float(threshold), decisions))
         for name, row in metric_rows.items():
-            ind = BY_NAME.get(name)
-            indicators.append(
-                {
-                    "id": name,
-                    "name": name,
-                    "name_zh": ind.name_zh if ind else TDCF_INDICATOR.name_zh,
-                    "unit": row["unit"],
-                    "direction": row["direction"],
-                    "definition": ind.definition if ind else TDCF_INDICATOR.definition,
-                    "value": row["value"],
-                    "stderr": row["stderr"],
-                    "ci_low": row["ci_low"],
-                    "ci_high": row["ci_high"],
-                    "n": row["n"],
-                    "scope": spec["id"],
-                    "threshold": None,
-                    "verdict": None,
-                }
-            )
+            mdef = BY_NAME.get(name, TDCF_METRIC)
+            indicators.append(IndicatorEntry.from_metric(mdef, row, spec["id"]))
         default_primary = "voice_accuracy" if decisions else "voice_eer"
-        primary = str(options.get("primary_metric", default_primary))
-        task_rows.append(task_row(spec, len(rows), primary, metric_rows))
+        primary = opts.primary_metric or default_primary
+        task_rows.append(TaskRow.of(spec, len(rows), primary, metric_rows))
         reversed_, e, e_neg = vm.reversed_convention(bona, spoof)
         convention = {"reversed": reversed_, "eer": e, "eer_negated": e_neg}
         if reversed_:
@@ -198,11 +187,11 @@ def summarize_voice(
                 )
         extra[spec["id"]] = {"convention": convention, "groups": gs}
         samples.extend(report_samples(spec["id"], rows, scored))
-    tdcf_form = str(options.get("tdcf_formulation", "2019"))
+    tdcf_form = opts.tdcf_formulation
     if any(not is_add(spec["type"]) and not spec.get("decisions") for spec in suite["tasks"]):
         asv = (
             "the ASV error rates given for this run."
-            if options.get("asv_rates")
+            if opts.asv_rates
             else "the ASVspoof 5 organisers' fixed ASV operating point."
         )
         tdcf_note = (
@@ -212,16 +201,16 @@ def summarize_voice(
         )
         notes.append("EER/minDCF CIs: seeded percentile bootstrap over trials." + tdcf_note)
     return {
-        "tasks": task_rows,
+        "tasks": to_dicts(task_rows),
         "dimensions": [],
         "overall": {
             "score": None,
             "method": "none: detector metrics are reported as measured, not rolled up",
         },
-        "indicators": indicators,
+        "indicators": to_dicts(indicators),
         "samples": samples,
         "notes": notes,
-        "sections": sections,
+        "sections": to_dicts(sections),
         "extra": extra,
     }
 
@@ -230,7 +219,7 @@ def _resamples(n: int) -> int:
     return 1000 if n <= LARGE_N else 200
 
 
-def detector_rows(table: TrialTable, seed: int) -> dict[str, dict[str, Any]]:
+def detector_rows(table: TrialTable, seed: int) -> dict[str, MetricRow]:
     """EER and minDCF with bootstrap CIs, actDCF, Cllr, min Cllr and ROCCH-EER as given."""
     rows = {}
     n = len(table)
@@ -242,47 +231,38 @@ def detector_rows(table: TrialTable, seed: int) -> dict[str, dict[str, Any]]:
     by_name = dict(zip(BOOTSTRAPPED, ests, strict=True))
     for m in VOICE_METRICS:
         if m.name in by_name:
-            rows[m.name] = m.estimate_row(by_name[m.name], n=n, stderr_needs_ci=True)
-            rows[m.name]["value"] = float(rows[m.name]["value"])
+            row = MetricRow.from_estimate(m, by_name[m.name], n=n, stderr_needs_ci=True)
+            rows[m.name] = replace(row, value=float(row.value))
         else:
-            rows[m.name] = m.fixed_row(float(ARRAY_FN[m.name](bona, spoof)), n)
+            rows[m.name] = MetricRow.fixed(m, float(ARRAY_FN[m.name](bona, spoof)), n)
     return rows
 
 
-def operating_rows(table: TrialTable, threshold: float, seed: int) -> dict[str, dict[str, Any]]:
+def operating_rows(table: TrialTable, threshold: float, seed: int) -> dict[str, MetricRow]:
     """Accuracy, precision, recall, F1 at the threshold with bootstrap CIs."""
     n = len(table)
     resampler = operating_resampler(table.score, table.bona, threshold)
     ests = estimates_indexed(n, resampler, n_resamples=_resamples(n), seed=seed)
     return {
-        m.name: m.estimate_row(est, n=n, stderr_needs_ci=True)
+        m.name: MetricRow.from_estimate(m, est, n=n, stderr_needs_ci=True)
         for m, est in zip(OPERATING_METRICS, ests, strict=True)
     }
 
 
-def tdcf_row(bona: Any, spoof: Any, options: dict[str, Any]) -> dict[str, Any] | None:
+def tdcf_row(bona: Any, spoof: Any, opts: VoiceOptions) -> MetricRow | None:
     """min t-DCF against the run's ASV error rates (or ASVspoof 5's); None when undefined."""
-    rates = options.get("asv_rates")
-    asv = vm.AsvRates(**rates) if rates else vm.ASVSPOOF5_ASV
+    rates = opts.asv_rates
+    asv = vm.AsvRates(**rates.model_dump()) if rates else vm.ASVSPOOF5_ASV
     try:
-        value, _ = vm.min_tdcf(bona, spoof, asv, str(options.get("tdcf_formulation", "2019")))
+        value, _ = vm.min_tdcf(bona, spoof, asv, opts.tdcf_formulation)
     except ValueError:
         return None
-    return {
-        "value": value,
-        "stderr": None,
-        "ci_low": None,
-        "ci_high": None,
-        "n": len(bona) + len(spoof),
-        "direction": "lower",
-        "unit": "",
-        "scale": 0.0,
-    }
+    return MetricRow.fixed(TDCF_METRIC, value, len(bona) + len(spoof))
 
 
 def system_report(
     task_id: str, scored: list[dict[str, Any]], failed: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+) -> tuple[list[Section], list[IndicatorEntry], dict[str, Any]]:
     """(sections, indicators, extra) of a system run: latency, RTF, throughput, bad files."""
     from pingce.core.measure import LatencyStats
 
@@ -302,24 +282,8 @@ def system_report(
     }
     inds = []
     for ind in SYSTEM_INDICATORS:
-        inds.append(
-            {
-                "id": ind.id,
-                "name": ind.name,
-                "name_zh": ind.name_zh,
-                "unit": ind.unit,
-                "direction": ind.direction,
-                "definition": ind.definition,
-                "value": values[ind.id],
-                "stderr": None,
-                "ci_low": None,
-                "ci_high": None,
-                "n": len(scored) if ind.id != "voice_bad_audio" else len(scored) + len(failed),
-                "scope": task_id,
-                "threshold": None,
-                "verdict": None,
-            }
-        )
+        n = len(scored) + len(failed) if ind.id == "voice_bad_audio" else len(scored)
+        inds.append(IndicatorEntry.from_indicator(ind, values[ind.id], task_id, n=n))
     sections = [system_section(scored, stats, rtf, tput, audio_s, len(clipped), len(failed))]
     if failed or clipped:
         sections.append(bad_audio_section(failed, clipped))

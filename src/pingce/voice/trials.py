@@ -115,9 +115,15 @@ def _first_row(path: Path) -> list[tuple[int, list[str]]]:
     raise NotFast
 
 
-def _fast_table(scores: Path, keys: Path | None, scores_format: str, keys_format: str) -> TrialTable:  # fmt: skip
+def _fast_table(
+    scores: Path, keys: Path | None, scores_format: str, keys_format: str
+) -> TrialTable:
     try:
-        s_layout = scores_format if scores_format != "auto" else detect_score_layout(scores, _first_row(scores))  # fmt: skip
+        s_layout = (
+            scores_format
+            if scores_format != "auto"
+            else detect_score_layout(scores, _first_row(scores))
+        )
     except DataError as exc:
         raise NotFast from exc
     utt, score, bona, attack = fast_score_columns(scores, s_layout)
@@ -128,7 +134,9 @@ def _fast_table(scores: Path, keys: Path | None, scores_format: str, keys_format
     k_layout = None
     if keys is not None:
         try:
-            k_layout = keys_format if keys_format != "auto" else detect_key_layout(keys, _first_row(keys))  # fmt: skip
+            k_layout = (
+                keys_format if keys_format != "auto" else detect_key_layout(keys, _first_row(keys))
+            )
         except DataError as exc:
             raise NotFast from exc
         if k_layout.startswith("score-"):
@@ -156,12 +164,19 @@ def _fast_table(scores: Path, keys: Path | None, scores_format: str, keys_format
             raise NotFast
         attack_col = spoof_attacks(attack, bona)
     return TrialTable(
-        utt, score, bona, attack_col, condition, Categorical.constant("-", n),
+        utt,
+        score,
+        bona,
+        attack_col,
+        condition,
+        Categorical.constant("-", n),
         {"scores_layout": s_layout, "keys_layout": k_layout},
-    )  # fmt: skip
+    )
 
 
-def _slow_table(scores: Path, keys: Path | None, scores_format: str, keys_format: str) -> TrialTable:  # fmt: skip
+def _slow_table(
+    scores: Path, keys: Path | None, scores_format: str, keys_format: str
+) -> TrialTable:
     s_layout, lines = read_scores(scores, scores_format)
     bad = nonfinite(lines)
     if bad:
