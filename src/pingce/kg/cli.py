@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from pingce.core.cli_kit import Db, NoReport, Quiet, ReportDir, out, run_and_report
 from pingce.kg.runs import (
     build_graph,
     check_generation,
@@ -33,12 +33,6 @@ app = typer.Typer(
     help="Knowledge-graph construction quality (steel-production reference ontology and gold set).",
     no_args_is_help=True,
 )
-out = Console()
-
-ReportDir = Annotated[Path, typer.Option("--report-dir", help="Where reports are written.")]
-NoReport = Annotated[bool, typer.Option("--no-report", help="Print the summary only.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-Db = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
 Onto = Annotated[
     Path | None, typer.Option("--ontology", help="Ontology (default: the steel ontology).")
 ]
@@ -67,14 +61,12 @@ def evaluate(
     db: Db = None,
 ) -> None:
     """Score extracted triples against a gold set (P/R/F1, WebNLG, entities, relations, hallucination)."""
-    from pingce.cli import check_writable, finish_run, open_db
-
-    store = open_db(db)
-
-    if not no_report:
-        check_writable(report_dir)
-    run_id = evaluate_predictions(store, pred, gold, ontology, fmt, subset, show_progress=not quiet)
-    finish_run(store, run_id, None if no_report else report_dir)
+    run_and_report(
+        lambda store: evaluate_predictions(store, pred, gold, ontology, fmt, subset, not quiet),
+        db=db,
+        report_dir=None if no_report else report_dir,
+        quiet=quiet,
+    )
 
 
 @app.command()
@@ -109,16 +101,14 @@ def quality(
     db: Db = None,
 ) -> None:
     """Check a graph without gold: SHACL, completeness, consistency, redundancy, connectivity, CQs."""
-    from pingce.cli import check_writable, finish_run, open_db
-
-    store = open_db(db)
-
-    if not no_report:
-        check_writable(report_dir)
-    run_id = check_graph(
-        store, graph, ontology, shapes, completeness, cq, owlrl_limit, not quiet, say=out.print
+    run_and_report(
+        lambda store: check_graph(
+            store, graph, ontology, shapes, completeness, cq, owlrl_limit, not quiet, out.print
+        ),
+        db=db,
+        report_dir=None if no_report else report_dir,
+        quiet=quiet,
     )
-    finish_run(store, run_id, None if no_report else report_dir)
 
 
 @app.command()
@@ -161,18 +151,23 @@ def build(
     db: Db = None,
 ) -> None:
     """Extract a knowledge graph from text with a language model (a baseline to compare against)."""
-    from pingce.cli import check_writable, finish_run, open_db
-
-    check_generation(shots, max_new_tokens, batch_size)
-    store = open_db(db)
-
-    if not no_report:
-        check_writable(report_dir)
     opts = {"batch_size": batch_size, "device": device}
-    run_id = build_graph(store, text, model, ontology, gold, shots, max_new_tokens, opts, not quiet)
-    n = write_outputs(store, run_id, out_path, ontology)
-    out.print(f"{n} triples → {out_path} and {out_path.with_suffix('.ttl')}")
-    finish_run(store, run_id, None if no_report else report_dir)
+
+    def run(store: Any) -> str:
+        run_id = build_graph(
+            store, text, model, ontology, gold, shots, max_new_tokens, opts, not quiet
+        )
+        n = write_outputs(store, run_id, out_path, ontology)
+        out.print(f"{n} triples → {out_path} and {out_path.with_suffix('.ttl')}")
+        return run_id
+
+    run_and_report(
+        run,
+        db=db,
+        report_dir=None if no_report else report_dir,
+        quiet=quiet,
+        check=lambda: check_generation(shots, max_new_tokens, batch_size),
+    )
 
 
 @app.command()
@@ -209,7 +204,7 @@ def sector(
     db: Db = None,
 ) -> None:
     """One report on a model's steel knowledge (llm/sector/steel) and its KG extraction quality."""
-    from pingce.cli import check_writable, open_db, print_summary
+    from pingce.core.cli_kit import check_writable, open_db, print_summary
     from pingce.core.report import write_report
 
     check_generation(shots, max_new_tokens, batch_size, limit)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import SpecError
+from pingce.core.report.kit import BarsChart, Section, Table
 from pingce.kg.runs import build_graph
 
 STEEL_LLM_SUITE = "llm/sector/steel"
@@ -76,28 +77,20 @@ def sector_report(
                 m["n"],
             ]
         )
-    doc["sections"].insert(
-        0,
-        {
-            "id": "steel-knowledge",
-            "title": "Steel-domain knowledge",
-            "title_zh": "钢铁领域知识",
-            "text": f"From llm run {llm_id} (suite {STEEL_LLM_SUITE}) on the same model; the KG extraction below is run {kg_id}.",
-            "table": {
-                "columns": ["task", "任务", "metric", "value", "CI low", "CI high", "n"],
-                "rows": rows,
-            },
-            "charts": [
-                {
-                    "kind": "bars",
-                    "title": "Steel knowledge",
-                    "labels": [r[0] for r in rows],
-                    "series": [{"name": "score", "values": [r[3] for r in rows]}],
-                    "unit": "",
-                }
-            ],
-        },
+    section = Section(
+        id="steel-knowledge",
+        title="Steel-domain knowledge",
+        title_zh="钢铁领域知识",
+        text=f"From llm run {llm_id} (suite {STEEL_LLM_SUITE}) on the same model; the KG "
+        f"extraction below is run {kg_id}.",
+        table=Table(["task", "任务", "metric", "value", "CI low", "CI high", "n"], rows),
+        charts=[
+            BarsChart.single(
+                "Steel knowledge", [r[0] for r in rows], [r[3] for r in rows], "score", unit=""
+            )
+        ],
     )
+    doc["sections"].insert(0, section.to_dict())
     doc["indicators"].extend(
         {**i, "scope": f"knowledge/{i['scope']}"} for i in llm_doc["indicators"]
     )
