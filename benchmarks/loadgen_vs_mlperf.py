@@ -1,18 +1,35 @@
 """pingce's load generator against mlcommons-loadgen (PyPI `mlcommons-loadgen`) on the same SUT.
 
-SUT: ResNet-50 (transformers' ResNetConfig, random weights) on 32x32 inputs, torch with one
-intra-op thread, driven over the same 64 samples: a few ms per sample, so what is compared is
-the measurement, not per-sample harness overhead (a 35 us digits query would mostly time the
-Python callbacks). The scheduling-error figure at 1,000 QPS uses a no-op SUT. In one process, for each tool:
+Part 1, measurement (SUT: ResNet-50, transformers' ResNetConfig, random weights, 32x32 inputs,
+torch with one intra-op thread, the same 64 samples: a few ms per sample, so what is compared
+is the measurement, not per-sample harness overhead):
 
 - Offline: throughput (samples/s) of one query with enough samples for MIN_DURATION_S;
-- SingleStream: the p90 latency and its early-stopping estimate over MIN_DURATION_S;
-- Server runs at SERVER_LOAD x capacity with a SERVER_BOUND_MS bound on the p90 latency
-  (SERVER_PERCENTILE), whose VALID/INVALID verdicts are compared too.
+- SingleStream: the p90 latency and its early-stopping estimate over MIN_DURATION_S (three runs
+  per tool, interleaved, median);
+- Server at SERVER_LOAD x the single-stream capacity with a SERVER_BOUND_MS bound on the p90
+  latency (SERVER_PERCENTILE): VALID/INVALID verdicts.
 
-Agreement targets (issue 5): Offline throughput and SingleStream p90 within 5%, identical
-validity verdicts; each is a pass/fail field under `checks` (`agreement_checks`).
-`ratio` = pingce Offline samples/s / loadgen Offline samples/s.
+Part 2, verdicts near capacity (issue 16): a ~1 ms SUT (a 4-layer 1024-wide MLP, one torch
+thread, batch size 1, so its Offline samples/s is also the capacity of a one-sample-per-query
+Server), Server at NEAR_LOAD = 0.9x, 1.0x and 1.1x its measured Offline capacity, for each
+bound in NEAR_BOUNDS_MS (the issue's 5 ms, and 20 ms where 0.9x is expected VALID), p90
+(NEAR_PERCENTILE), NEAR_ROUNDS interleaved rounds (the tool that goes first alternates).
+
+Both tools drive the SUT the same way in the Server runs: the query is handed to one Python
+worker thread that runs the SUT and reports the completion (for loadgen: the usual asynchronous
+Python SUT, IssueQuery puts on a queue and the worker calls QuerySamplesComplete). Both count
+latency from the scheduled issue time.
+
+Part 3, pingce's scheduling error (issued - scheduled, p50/p99/max) at 1,000 QPS with the
+part-2 SUT (a Python SUT competing for the GIL) and with a no-op SUT, and at 10,000 QPS
+(no-op SUT).
+
+Agreement targets, each a pass/fail field under `checks` (`agreement_checks`): Offline
+throughput and SingleStream p90 within 5%, identical verdicts in part 1, and identical
+verdicts in every round at every near-capacity load level; the scheduling-error target is
+p99 <= 0.1 ms at 1,000 QPS. The 1-minute load average is recorded before and after each part
+(the machine is shared). `ratio` = pingce Offline samples/s / loadgen Offline samples/s.
 
     .venv/bin/python benchmarks/loadgen_vs_mlperf.py   # writes results/loadgen_vs_mlperf.json
 """
@@ -21,10 +38,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -40,18 +59,33 @@ SERVER_BOUND_MS = 100.0
 SERVER_PERCENTILE = 0.90
 RESULT = Path(__file__).parent / "results" / "loadgen_vs_mlperf.json"
 AGREEMENT_TOLERANCE = 0.05  # relative difference allowed for throughput and p90 latency
+NEAR_LOAD = (0.9, 1.0, 1.1)
+NEAR_BOUNDS_MS = (5.0, 20.0)
+NEAR_PERCENTILE = 0.90
+NEAR_ROUNDS = 3
+MLP_WIDTH = 1024
+SCHED_TARGET_P99_MS = 0.1
 
 
 def agreement_checks(agreement: dict) -> dict[str, bool]:
     """Pass/fail of each agreement target, from the `agreement` figures of a result."""
     verdicts = agreement["verdicts"].values()
-    return {
+    checks = {
         "offline_throughput_within_5pct": agreement["offline_throughput_rel_diff"]
         <= AGREEMENT_TOLERANCE,
         "single_stream_p90_within_5pct": agreement["single_stream_p90_rel_diff"]
         <= AGREEMENT_TOLERANCE,
         "verdicts_identical": all(v["loadgen"] == v["pingce"] for v in verdicts),
     }
+    for name, level in agreement.get("near_capacity", {}).items():
+        checks[f"near_capacity_{name}_verdicts_identical"] = level["agreeing_rounds"] == len(
+            level["rounds"]
+        )
+    if "sched_error_p99_ms_at_1000_qps" in agreement:
+        checks["sched_error_p99_at_1000_qps_le_0.1ms"] = (
+            agreement["sched_error_p99_ms_at_1000_qps"] <= SCHED_TARGET_P99_MS
+        )
+    return checks
 
 
 def _summary(outdir: str) -> str:
@@ -66,16 +100,38 @@ def _field(text: str, label: str) -> float:
 
 
 def run_loadgen(
-    sut: object, data: object, scenario: str, expected_qps: float, qps: float = 0.0
+    sut: object,
+    data: object,
+    scenario: str,
+    expected_qps: float,
+    qps: float = 0.0,
+    bound_ms: float = SERVER_BOUND_MS,
+    percentile: float = SERVER_PERCENTILE,
 ) -> dict:
     import mlperf_loadgen as lg
 
     inputs = data.inputs  # type: ignore[attr-defined]
 
-    def issue(samples: list) -> None:
+    def run(samples: list) -> None:
         idx = np.array([s.index for s in samples])
         sut.predict(inputs[idx])  # type: ignore[attr-defined]  (batches internally)
         lg.QuerySamplesComplete([lg.QuerySampleResponse(s.id, 0, 0) for s in samples])
+
+    # Server: the asynchronous Python SUT of the MLPerf reference implementations (IssueQuery
+    # queues, one worker thread runs and completes), the structure of pingce's one worker.
+    # Offline and SingleStream: synchronous, one query at a time either way.
+    work: queue.SimpleQueue = queue.SimpleQueue()
+
+    def worker() -> None:
+        while (samples := work.get()) is not None:
+            run(samples)
+
+    thread = threading.Thread(target=worker, daemon=True)
+    if scenario == "server":
+        thread.start()
+        issue = work.put
+    else:
+        issue = run
 
     def flush() -> None:
         pass
@@ -93,8 +149,8 @@ def run_loadgen(
     else:
         settings.scenario = lg.TestScenario.Server
         settings.server_target_qps = qps
-        settings.server_target_latency_ns = int(SERVER_BOUND_MS * 1e6)
-        settings.server_target_latency_percentile = SERVER_PERCENTILE
+        settings.server_target_latency_ns = int(bound_ms * 1e6)
+        settings.server_target_latency_percentile = percentile
         settings.min_query_count = 64
     n = len(inputs)
     sut_h = lg.ConstructSUT(issue, flush)
@@ -107,6 +163,9 @@ def run_loadgen(
         lg.StartTestWithLogSettings(sut_h, qsl, settings, log)
         seconds = time.perf_counter() - t0
         text = _summary(out)
+    if thread.is_alive():
+        work.put(None)
+        thread.join()
     lg.DestroyQSL(qsl)
     lg.DestroySUT(sut_h)
     res: dict = {"valid": "Result is : VALID" in text, "seconds": seconds}
@@ -120,10 +179,18 @@ def run_loadgen(
     else:
         res["p90_ms"] = _field(text, "90.00 percentile latency (ns)") / 1e6
         res["completed_qps"] = _field(text, "Completed samples per second")
+        res["target_qps"] = qps
     return res
 
 
-def run_pingce(sut: object, data: object, scenario: str, qps: float = 0.0) -> dict:
+def run_pingce(
+    sut: object,
+    data: object,
+    scenario: str,
+    qps: float = 0.0,
+    bound_ms: float = SERVER_BOUND_MS,
+    percentile: float = SERVER_PERCENTILE,
+) -> dict:
     from pingce.perf.conformance import scenario_figures, scenario_verdict
     from pingce.perf.loadgen import run_scenario
     from pingce.perf.scenarios import make_config
@@ -132,8 +199,8 @@ def run_pingce(sut: object, data: object, scenario: str, qps: float = 0.0) -> di
         cfg = make_config(
             "server",
             target_qps=qps,
-            latency_bound_ms=SERVER_BOUND_MS,
-            percentile=SERVER_PERCENTILE,
+            latency_bound_ms=bound_ms,
+            percentile=percentile,
             min_duration_s=MIN_DURATION_S,
             min_query_count=64,
         )
@@ -141,6 +208,7 @@ def run_pingce(sut: object, data: object, scenario: str, qps: float = 0.0) -> di
         cfg = make_config(scenario, min_duration_s=MIN_DURATION_S)
     t0 = time.perf_counter()
     rd = run_scenario(sut, data, cfg).to_dict()  # type: ignore[arg-type]
+    issuer = rd.get("issuer")
     seconds = time.perf_counter() - t0
     figs = scenario_figures(rd)
     valid, reasons = scenario_verdict(rd, figs, None)
@@ -153,19 +221,81 @@ def run_pingce(sut: object, data: object, scenario: str, qps: float = 0.0) -> di
     else:
         res["p90_ms"] = figs["latency"]["p90_ms"]
         res["completed_qps"] = figs["qps"]
-        res["sched_error_p99_ms"] = figs["sched_error"]["p99_ms"]
+        res["target_qps"] = qps
+        res["sched_error_ms"] = {k: figs["sched_error"][k] for k in ("p50_ms", "p99_ms", "max_ms")}
+        res["issuer"] = issuer
     return res
 
 
 def scheduling_error_at(qps: float, sut: object, data: object) -> dict:
-    """pingce's own issue-time error at `qps` (Poisson, 2 s) on the same SUT."""
+    """pingce's own issue-time error at `qps` (Poisson, 2 s) on `sut`."""
     from pingce.perf.conformance import scenario_figures
     from pingce.perf.loadgen import run_scenario
     from pingce.perf.scenarios import make_config
 
     cfg = make_config("server", target_qps=qps, latency_bound_ms=1000, min_duration_s=2.0)
-    figs = scenario_figures(run_scenario(sut, data, cfg).to_dict())  # type: ignore[arg-type]
-    return {"qps": qps, **{k: figs["sched_error"][k] for k in ("n", "p50_ms", "p99_ms", "max_ms")}}
+    rd = run_scenario(sut, data, cfg).to_dict()  # type: ignore[arg-type]
+    figs = scenario_figures(rd)
+    return {
+        "qps": qps,
+        "sut": sut.name,  # type: ignore[attr-defined]
+        **{k: figs["sched_error"][k] for k in ("n", "p50_ms", "p99_ms", "max_ms")},
+        "issuer": rd["issuer"],
+        "load_average_1min": os.getloadavg()[0],
+    }
+
+
+def mlp_workload() -> tuple[object, object]:
+    """Part 2's SUT: ~1 ms per sample on one core, batch size 1."""
+    import torch
+
+    from pingce.perf.sut import TorchSUT
+    from pingce.perf.workloads import Dataset
+
+    torch.manual_seed(0)
+    layers = [torch.nn.Linear(MLP_WIDTH, MLP_WIDTH) for _ in range(4)]
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(MLP_WIDTH, 10)).eval()
+    x = np.random.default_rng(0).standard_normal((64, MLP_WIDTH)).astype(np.float32)
+    data = Dataset("mlp", x, None, None, "open", {"width": MLP_WIDTH})
+    return TorchSUT(model, f"mlp-{MLP_WIDTH}x4", batch_size=1, threads=1), data
+
+
+def near_capacity(sut: object, data: object, loads: list[float]) -> dict:
+    """Part 2: Offline capacity by both tools, then interleaved Server rounds near it."""
+    off_pc = run_pingce(sut, data, "offline")
+    off_lg = run_loadgen(sut, data, "offline", off_pc["samples_per_s"])
+    capacity = (off_pc["samples_per_s"] + off_lg["samples_per_s"]) / 2
+    levels: dict = {}
+    for bound in NEAR_BOUNDS_MS:
+        for frac in NEAR_LOAD:
+            qps = round(frac * capacity, 1)
+            name = f"{frac:g}x_{bound:g}ms"
+            rounds = []
+            for r in range(NEAR_ROUNDS):
+                order = ("loadgen", "pingce") if r % 2 == 0 else ("pingce", "loadgen")
+                got: dict = {"order": list(order), "load_average_1min": os.getloadavg()[0]}
+                for tool in order:
+                    got[tool] = (
+                        run_loadgen(sut, data, "server", capacity, qps, bound, NEAR_PERCENTILE)
+                        if tool == "loadgen"
+                        else run_pingce(sut, data, "server", qps, bound, NEAR_PERCENTILE)
+                    )
+                got["agree"] = got["loadgen"]["valid"] == got["pingce"]["valid"]
+                rounds.append(got)
+                print(name, r, {t: (got[t]["valid"], round(got[t]["p90_ms"], 2)) for t in order})
+            levels[name] = {
+                "load": frac,
+                "target_qps": qps,
+                "bound_ms": bound,
+                "agreeing_rounds": sum(g["agree"] for g in rounds),
+                "rounds": rounds,
+            }
+            loads.append(os.getloadavg()[0])
+    return {
+        "offline": {"pingce": off_pc, "loadgen": off_lg},
+        "capacity_samples_per_s": capacity,
+        "levels": levels,
+    }
 
 
 def main() -> None:
@@ -175,6 +305,7 @@ def main() -> None:
     from pingce.perf.sut import CallableSUT, TorchSUT
     from pingce.perf.workloads import resnet50_model
 
+    loads: dict[str, list[float]] = {}
     torch.set_num_threads(1)
     model, data = resnet50_model(image_size=32)
     sut = TorchSUT(model, "resnet50-32px", batch_size=16, threads=1)
@@ -184,6 +315,7 @@ def main() -> None:
         sut.predict(data.inputs[i : i + 1])
     expected_ss = 20 / (time.perf_counter() - t)
 
+    loads["measurement"] = [os.getloadavg()[0]]
     results: dict = {"loadgen": {}, "pingce": {}}
     # Offline: pingce first, and its measured rate is loadgen's offline_expected_qps, so both
     # size their query to the same minimum duration (loadgen never re-sizes; a low guess makes
@@ -216,8 +348,20 @@ def main() -> None:
         results["pingce"][name] = run_pingce(sut, data, "server", qps)
     for name in results["pingce"]:
         print(name, json.dumps({k: results[k][name] for k in results}, default=str)[:400])
+    loads["measurement"].append(os.getloadavg()[0])
+
+    mlp, mlp_data = mlp_workload()
+    loads["near_capacity"] = [os.getloadavg()[0]]
+    near = near_capacity(mlp, mlp_data, loads["near_capacity"])
+
+    loads["scheduling_error"] = [os.getloadavg()[0]]
     noop = CallableSUT(lambda batch: batch, "no-op", batch_size=1)
-    sched = scheduling_error_at(1000.0, noop, data)
+    sched = {
+        "1000_qps_mlp": scheduling_error_at(1000.0, mlp, mlp_data),
+        "1000_qps_noop": scheduling_error_at(1000.0, noop, mlp_data),
+        "10000_qps_noop": scheduling_error_at(10000.0, noop, mlp_data),
+    }
+    loads["scheduling_error"].append(os.getloadavg()[0])
 
     lg_off = results["loadgen"]["offline"]["samples_per_s"]
     pc_off = results["pingce"]["offline"]["samples_per_s"]
@@ -227,7 +371,21 @@ def main() -> None:
         s: (results["loadgen"][s]["valid"], results["pingce"][s]["valid"])
         for s in results["pingce"]
     }
-    parity = all(a == b for a, b in verdicts.values())
+    near_agreement = {
+        name: {
+            "target_qps": lv["target_qps"],
+            "agreeing_rounds": lv["agreeing_rounds"],
+            "rounds": [
+                {"loadgen": r["loadgen"]["valid"], "pingce": r["pingce"]["valid"]}
+                for r in lv["rounds"]
+            ],
+        }
+        for name, lv in near["levels"].items()
+    }
+    worst_sched_1000 = max(sched["1000_qps_mlp"]["p99_ms"], sched["1000_qps_noop"]["p99_ms"])
+    parity = all(a == b for a, b in verdicts.values()) and all(
+        lv["agreeing_rounds"] == len(lv["rounds"]) for lv in near_agreement.values()
+    )
     out = {
         "name": "loadgen_vs_mlperf",
         "machine": machine_summary(),
@@ -244,8 +402,9 @@ def main() -> None:
             "offline_samples_per_s": pc_off,
             "single_stream_p90_ms": pc_p90,
             "runs": results["pingce"],
-            "scheduling_error_at_1000_qps": sched,
+            "scheduling_error": sched,
         },
+        "near_capacity": near,
         "ratio": pc_off / lg_off,
         "target": 0.95,
         "parity": parity,
@@ -253,14 +412,25 @@ def main() -> None:
             "offline_throughput_rel_diff": abs(pc_off - lg_off) / lg_off,
             "single_stream_p90_rel_diff": abs(pc_p90 - lg_p90) / lg_p90,
             "verdicts": {s: {"loadgen": a, "pingce": b} for s, (a, b) in verdicts.items()},
+            "near_capacity": near_agreement,
+            "sched_error_p99_ms_at_1000_qps": worst_sched_1000,
         },
         "checks": {},
+        "load_average_1min": loads,
         "notes": (
-            f"Same SUT object (ResNet-50 random weights, 32x32, torch {torch.__version__}, 1 thread), {MIN_DURATION_S:g} s "
-            f"minimum per run, Server at {SERVER_LOAD} x capacity ({capacity:.1f} QPS) with a "
-            f"{SERVER_BOUND_MS:g} ms p90 "
-            f"bound (early stopping at 99% confidence). Load average at start: {os.getloadavg()[0]:.2f} (the machine is shared; "
-            "figures move with other work). python " + sys.version.split()[0]
+            f"Part 1: the same SUT object (ResNet-50 random weights, 32x32, torch "
+            f"{torch.__version__}, 1 thread), {MIN_DURATION_S:g} s minimum per run, Server at "
+            f"{SERVER_LOAD} x single-stream capacity ({capacity:.1f} QPS) with a "
+            f"{SERVER_BOUND_MS:g} ms p90 bound (early stopping at 99% confidence). Part 2: "
+            f"{mlp.name} (batch size 1), Offline capacity "  # type: ignore[attr-defined]
+            f"{near['capacity_samples_per_s']:.0f} samples/s (mean of the two tools' Offline "
+            f"runs), Server at {NEAR_LOAD} x that, p{NEAR_PERCENTILE * 100:g} bounds "
+            f"{NEAR_BOUNDS_MS} ms, {NEAR_ROUNDS} interleaved rounds; both tools hand queries to "
+            "one Python worker thread. Part 3: scheduling error (issued - scheduled) of pingce's "
+            "issuer; sched_error_p99_ms_at_1000_qps is the worse of the MLP and no-op SUT runs. "
+            "The machine is shared with other jobs: load_average_1min lists the 1-minute load "
+            "average before and after each part (and after each part-2 level); figures move "
+            "with that load. python " + sys.version.split()[0]
         ),
     }
     out["checks"] = agreement_checks(out["agreement"])

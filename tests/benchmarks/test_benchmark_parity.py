@@ -73,6 +73,33 @@ def test_loadgen_agreement_targets_are_pass_fail() -> None:
     assert not bad["single_stream_p90_within_5pct"] and not bad["verdicts_identical"]
 
 
+def test_loadgen_near_capacity_and_scheduling_checks() -> None:
+    """A near-capacity level passes only when every round's verdicts agree; the scheduling
+    target is p99 <= 0.1 ms at 1,000 QPS (0.1 passes, 0.11 fails)."""
+    bench = _load("loadgen_vs_mlperf")
+    base = {
+        "offline_throughput_rel_diff": 0.0,
+        "single_stream_p90_rel_diff": 0.0,
+        "verdicts": {"s@0.3x": {"loadgen": True, "pingce": True}},
+    }
+    rounds = [{"loadgen": False, "pingce": False}] * 3
+    checks = bench.agreement_checks(
+        {
+            **base,
+            "near_capacity": {
+                "0.9x_5ms": {"agreeing_rounds": 3, "rounds": rounds},
+                "1x_5ms": {"agreeing_rounds": 2, "rounds": rounds},
+            },
+            "sched_error_p99_ms_at_1000_qps": 0.1,
+        }
+    )
+    assert checks["near_capacity_0.9x_5ms_verdicts_identical"]
+    assert not checks["near_capacity_1x_5ms_verdicts_identical"]
+    assert checks["sched_error_p99_at_1000_qps_le_0.1ms"]
+    slow = bench.agreement_checks({**base, "sched_error_p99_ms_at_1000_qps": 0.11})
+    assert not slow["sched_error_p99_at_1000_qps_le_0.1ms"]
+
+
 def test_benchmark_readme_states_the_committed_repeats() -> None:
     """The README's repeat count for llm_mc_vs_lmeval is the one its result file used."""
     import json
