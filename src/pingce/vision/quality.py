@@ -1,9 +1,11 @@
-"""Model quality tasks (classification, defects): images -> model -> one record per image.
+"""Model quality tasks (classification, defects, segmentation): images -> model -> one record
+per image.
 
 A classification record keeps the image's true class and the model's class probabilities; a
 defect record keeps the label, the image score and the anomaly map and mask at the task's
 `map_size` (float32 / packed bits, zlib + base64), so every figure of the report, pixel AUROC
-and AUPRO included, is recomputed from stored records.
+and AUPRO included, is recomputed from stored records. A segmentation record keeps the image's
+class confusion matrix and boundary counts (at the ground-truth mask's resolution).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pingce.core.execute import Outcome, WorkUnit
 from pingce.vision.classification import to_probs
 from pingce.vision.datasets import Sample, load_mask, load_rgb, resize, to_batch
 from pingce.vision.runtime import VisionModel, first_output
-from pingce.vision.tasks import ClassificationTask, DefectsTask
+from pingce.vision.tasks import ClassificationTask, DefectsTask, SegmentationTask
 
 
 def pack_map(arr: np.ndarray) -> str:
@@ -132,3 +134,64 @@ def defects_chunk(units: list[WorkUnit], model: VisionModel, params: DefectsTask
             )
         )
     return out
+
+
+def _class_mask(s: Sample) -> np.ndarray:
+    """The ground-truth class map of a segmentation sample: an MVTec defect mask as 0/1, a
+    masks/ PNG as its raw pixel values (class indices)."""
+    if s.kind:  # MVTec layout: good or a defect type
+        img = load_rgb(s)
+        return load_mask(s.mask, img.shape[:2]).astype(np.int64)
+    from PIL import Image
+
+    with Image.open(s.mask) as im:
+        return np.asarray(im if im.mode in ("L", "P", "I") else im.convert("L")).astype(np.int64)
+
+
+def _nearest(pred: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    if pred.shape == shape:
+        return pred
+    rows = (np.arange(shape[0]) * pred.shape[0] / shape[0]).astype(np.int64)
+    cols = (np.arange(shape[1]) * pred.shape[1] / shape[1]).astype(np.int64)
+    return pred[rows][:, cols]
+
+
+def segmentation_chunk(
+    units: list[WorkUnit], model: VisionModel, params: SegmentationTask, n_classes: int
+) -> list[Outcome]:
+    from pingce.vision.segmentation import boundary_counts, confusion
+
+    out = np.asarray(first_output(model.predict(_batch(units, params)), ("mask", "seg", "logit")))
+    n = len(units)
+    if out.ndim == 4 and out.shape[0] == n:
+        if out.shape[1] != n_classes:
+            raise ModelError(
+                f"the model gives {out.shape[1]} class channels; the task has {n_classes} classes",
+                hint="set class_names in the task to the model's classes",
+            )
+        pred = out.argmax(axis=1)
+    elif out.ndim == 3 and out.shape[0] == n:
+        pred = np.rint(out).astype(np.int64)
+        if pred.min() < 0 or pred.max() >= n_classes:
+            raise ModelError(f"the model's class map holds classes outside 0..{n_classes - 1}")
+    else:
+        raise ModelError(
+            f"segmentation output of shape {out.shape}; expected (N, C, H, W) scores or (N, H, W) classes"
+        )
+    results = []
+    for i, u in enumerate(units):
+        s: Sample = u.payload["sample"]
+        gt = _class_mask(s)
+        p = _nearest(pred[i], gt.shape)
+        cm = confusion(gt, p, n_classes, params.ignore_index)
+        gt_b = np.where(gt == params.ignore_index, -1, gt)
+        bc = boundary_counts(gt_b, p, n_classes, params.boundary_tolerance_px)
+        valid = gt != params.ignore_index
+        acc = float((p[valid] == gt[valid]).mean()) if valid.any() else float("nan")
+        results.append(
+            Outcome(
+                scores={"vision_pixel_accuracy": acc},
+                data={"image": s.id, "confusion": cm.tolist(), "boundary": bc.tolist()},
+            )
+        )
+    return results

@@ -123,6 +123,9 @@ class VisionStandard:
             classes[params.id] = names
         elif params.type == "vision.defects":
             _, samples = T.defect_data(params.dataset, suite.base_dir)
+        elif params.type == "vision.segmentation":
+            names, samples = T.segmentation_data(params.dataset, suite.base_dir, params.class_names)
+            classes[params.id] = names
         elif params.type == "vision.continual":
             names, samples = T.classification_data(params.dataset, suite.base_dir)
             classes[params.id] = names
@@ -176,6 +179,15 @@ class VisionStandard:
 
                 def process(units: list[WorkUnit], p: Any = params) -> list[Outcome]:
                     return quality.defects_chunk(units, ctx.subject, p)
+
+                chunk = params.batch_size
+            elif params.type == "vision.segmentation":
+                n_seg = len(ctx.plan.settings["classes"][task.task_id])
+
+                def process(
+                    units: list[WorkUnit], p: Any = params, n: int = n_seg
+                ) -> list[Outcome]:
+                    return quality.segmentation_chunk(units, ctx.subject, p, n)
 
                 chunk = params.batch_size
             elif params.type == "vision.continual":

@@ -38,12 +38,14 @@ RESAMPLES = 1000
 DIMENSION = {
     "vision.classification": "quality",
     "vision.defects": "quality",
+    "vision.segmentation": "quality",
     "vision.continual": "continual",
     "vision.framestream": "performance",
 }
 PRIMARY = {
     "vision.classification": "vision_top1",
     "vision.defects": "vision_image_auroc",
+    "vision.segmentation": "vision_miou",
     "vision.continual": "cl_average_accuracy",
     "vision.framestream": "fs_max_sustainable_fps",
 }
@@ -203,6 +205,54 @@ def defect_rows(
     return rows, sections
 
 
+def segmentation_rows(
+    spec: Mapping[str, Any], recs: Sequence[dict[str, Any]], classes: list[str], seed: int
+) -> tuple[dict[str, MetricRow], list[Section]]:
+    from pingce.vision import segmentation as seg
+
+    cms = np.array([r["data"]["confusion"] for r in recs], dtype=np.int64)
+    bcs = np.array([r["data"]["boundary"] for r in recs], dtype=np.int64)
+
+    def miou(idx: np.ndarray) -> float:
+        iou = seg.iou_dice(cms[idx].sum(axis=0))[0]
+        return float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")
+
+    def dice(idx: np.ndarray) -> float:
+        d = seg.iou_dice(cms[idx].sum(axis=0))[1]
+        return float(np.nanmean(d)) if np.isfinite(d).any() else float("nan")
+
+    rows: dict[str, MetricRow] = {}
+    for name, stat in (
+        ("vision_miou", miou),
+        ("vision_dice", dice),
+        ("vision_boundary_f1", lambda idx: seg.boundary_f1(bcs[idx].sum(axis=0))[1]),
+    ):
+        row = indexed_row(name, len(recs), stat, seed)
+        if row is not None:
+            rows[name] = row
+    iou, dc = seg.iou_dice(cms.sum(axis=0))
+    bf, _ = seg.boundary_f1(bcs.sum(axis=0))
+    names = classes if len(classes) == len(iou) else [str(i) for i in range(len(iou))]
+    tid = spec["id"]
+    section = Section(
+        f"{tid}-per-class",
+        f"{tid}: per-class IoU, Dice and boundary F1",
+        "分类别交并比、Dice 与边界 F1",
+        text=(
+            "Dataset-level: confusion summed over images; a class that never occurs has no IoU. "
+            f"Boundary tolerance {spec.get('boundary_tolerance_px', 2.0)} px."
+        ),
+        table=Table(
+            ["class", "gold pixels", "iou", "dice", "boundary f1"],
+            [
+                [c, int(cms.sum(axis=0)[i].sum()), rnd(iou[i]), rnd(dc[i]), rnd(bf[i])]
+                for i, c in enumerate(names)
+            ],
+        ),
+    )
+    return rows, [section]
+
+
 def requirement_table(
     tasks: Sequence[TaskRow],
 ) -> tuple[Section | None, dict[tuple[str, str], tuple[float, str]]]:
@@ -258,6 +308,9 @@ def summarize_vision(
             )
         elif kind == "vision.defects":
             rows, secs = defect_rows(spec, recs, seed)
+        elif kind == "vision.segmentation":
+            classes = settings.get("classes", {}).get(spec["id"], [])
+            rows, secs = segmentation_rows(spec, recs, classes, seed)
         elif kind == "vision.continual":
             rows, secs = continual_rows(spec, recs, seed)
         else:
@@ -304,7 +357,7 @@ def summarize_vision(
         "dimensions": [],
         "overall": {
             "score": sum(scores) / len(scores) if scores else None,
-            "method": "mean of the tasks' primary rates (top-1, image AUROC, average accuracy); fps figures are not rates",
+            "method": "mean of the tasks' primary rates (top-1, image AUROC, mIoU, average accuracy); fps figures are not rates",
         },
         "indicators": [i.to_dict() for i in indicators],
         "samples": [],

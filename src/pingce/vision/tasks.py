@@ -25,7 +25,13 @@ from pingce.core.errors import DataError, SpecError
 if TYPE_CHECKING:
     from pingce.vision.datasets import Sample
 
-TASK_TYPES = ("vision.classification", "vision.defects", "vision.continual", "vision.framestream")
+TASK_TYPES = (
+    "vision.classification",
+    "vision.defects",
+    "vision.segmentation",
+    "vision.continual",
+    "vision.framestream",
+)
 REQUIREMENT = re.compile(r"^\s*(>=|<=)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$")
 
 
@@ -100,6 +106,17 @@ class DefectsTask(ImageTask):
     fpr_limit: float = Field(default=0.3, gt=0, le=1)
 
 
+class SegmentationTask(ImageTask):
+    """Semantic segmentation: `dataset` is a folder with images/ and masks/ (same stem, PNG
+    class indices, 255 = ignore), or an MVTec AD category / `builtin:defects` (classes
+    background and defect from the defect masks)."""
+
+    type: Literal["vision.segmentation"]
+    class_names: list[str] | None = None  # default: background, defect (MVTec layouts)
+    ignore_index: int = 255
+    boundary_tolerance_px: float = Field(default=2.0, ge=0)
+
+
 class ContinualTask(TaskBase):
     type: Literal["vision.continual"]
     dimension: str = "continual"
@@ -143,6 +160,7 @@ class FrameStreamTask(TaskBase):
 PARAMS: dict[str, type[TaskBase]] = {
     "vision.classification": ClassificationTask,
     "vision.defects": DefectsTask,
+    "vision.segmentation": SegmentationTask,
     "vision.continual": ContinualTask,
     "vision.framestream": FrameStreamTask,
 }
@@ -195,6 +213,37 @@ def defect_data(ref: str, base_dir: Path) -> tuple[Path, list[Sample]]:
     if len({s.label for s in samples}) < 2:
         raise DataError(f"{root}: the test split needs good and defective images for AUROC")
     return root, samples
+
+
+def segmentation_data(
+    ref: str, base_dir: Path, class_names: list[str] | None
+) -> tuple[list[str], list[Sample]]:
+    """(class names, samples with `mask`): images/ + masks/ folders, or an MVTec layout whose
+    defect masks give the classes background (0) and defect (1)."""
+    from pingce.vision.datasets import IMAGE_SUFFIXES, Sample, file_digest, mvtec
+
+    root = builtin_defects_dir() if ref == "builtin:defects" else resolve_path(ref, base_dir)
+    if (root / "test").is_dir() and (root / "ground_truth").is_dir():
+        return class_names or ["background", "defect"], mvtec(root, "test")
+    images, masks = root / "images", root / "masks"
+    if not images.is_dir() or not masks.is_dir():
+        raise DataError(
+            f"segmentation dataset {root}: expected images/ and masks/ folders (or an MVTec AD category)"
+        )
+    if not class_names:
+        raise SpecError(
+            f"segmentation dataset {root}: name its classes",
+            hint="class_names: [background, ...] in the task",
+        )
+    out = []
+    for p in sorted(q for q in images.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES):
+        m = masks / f"{p.stem}.png"
+        if not m.is_file():
+            raise DataError(f"{p}: its mask {m} is missing")
+        out.append(Sample(str(p.relative_to(root)), p, 0, file_digest(p) + file_digest(m), mask=m))
+    if not out:
+        raise DataError(f"{images} holds no images")
+    return class_names, out
 
 
 def frame_data(ref: str, base_dir: Path) -> tuple[list[str], list[Sample]]:
