@@ -140,6 +140,7 @@ def create_app(
         Route("/api/runs/{run_id}/progress", bind(views.progress), name="progress"),
         Route("/compare", bind(views.compare_page), name="compare"),
         Route("/leaderboard", bind(views.leaderboard_page), name="leaderboard"),
+        Route("/trends", bind(views.trends_page), name="trends"),
         # Browsers ask for /favicon.ico on pages without a <link rel=icon> (plain 401s).
         Route("/favicon.ico", lambda request: FileResponse(HERE / "static" / "favicon.svg")),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -13,15 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from markupsafe import Markup
 from sqlalchemy import select
 
 from pingce.core.compare import MetricDelta, compare_runs
 from pingce.core.errors import PingceError
+from pingce.core.report.charts import ci_bars_svg
 from pingce.core.report.render import format_estimate, is_number, primary_metric
 from pingce.core.store import RunRow, Store
 from pingce.web.runs_query import overall_score_column
 
 LEADERBOARD_SIZE = 100
+LEADERBOARD_CHART_MAX = 25  # subjects drawn in the ranking chart
 
 
 @dataclass
@@ -120,6 +123,10 @@ class LeaderRow:
     created_at: datetime
     overall: float | None
     cells: list[str]
+    values: list[float | None] = field(default_factory=list)  # raw primary value per column
+    # the ranking quantity and its 95 % CI (the overall score has none)
+    rank_value: float | None = None
+    rank_ci: tuple[float | None, float | None] = (None, None)
 
 
 @dataclass
@@ -129,6 +136,7 @@ class Leaderboard:
     columns: list[LeaderColumn] = field(default_factory=list)
     rows: list[LeaderRow] = field(default_factory=list)
     subjects: int = 0
+    rank_column: LeaderColumn | None = None  # None: ranked by the overall score
 
 
 class _Entry(NamedTuple):
@@ -170,6 +178,7 @@ def leaderboard(store: Store, suite: str, limit: int = LEADERBOARD_SIZE) -> Lead
             for rid, res in s.execute(select(RunRow.id, RunRow.results).where(RunRow.id.in_(chunk)))
         }
     board = Leaderboard(suite=suite, ranked_by="overall score", subjects=len(latest))
+    standard_id = next(iter(_standards(store, ids[:1]).values()), None)
     for res in results.values():
         for task in res.get("tasks", []):
             if all(c.task != task["id"] for c in board.columns):
@@ -184,19 +193,80 @@ def leaderboard(store: Store, suite: str, limit: int = LEADERBOARD_SIZE) -> Lead
                 )
     entries = list(latest.values())
     by_overall = any(e.overall is not None for e in entries) or not board.columns
+    column = None
     if by_overall:
         entries.sort(key=lambda e: (e.overall is None, -(e.overall or 0.0)))
     else:
-        first = board.columns[0]
-        board.ranked_by = f"{first.title} ({first.metric}, {first.direction} is better)"
-        sign = -1.0 if first.direction == "higher" else 1.0
-        values = {e.run_id: _task_value(results[e.run_id], first.task)[0] for e in entries}
+        column = _ranking_column(board.columns, standard_id)
+        board.ranked_by = f"{column.title} ({column.metric}, {column.direction} is better)"
+        sign = -1.0 if column.direction == "higher" else 1.0
+        values = {e.run_id: _task_value(results[e.run_id], column.task)[0] for e in entries}
         entries.sort(key=lambda e: (values[e.run_id] is None, sign * (values[e.run_id] or 0.0)))
     for i, e in enumerate(entries[:limit]):
-        cells = [_task_value(results[e.run_id], c.task)[1] for c in board.columns]
+        found = [_task_value(results[e.run_id], c.task) for c in board.columns]
         rank = i + 1 if e.overall is not None or not by_overall else None
-        board.rows.append(LeaderRow(rank, e.run_id, e.subject, e.created_at, e.overall, cells))
+        row = LeaderRow(
+            rank, e.run_id, e.subject, e.created_at, e.overall,
+            [text for _, text in found], [value for value, _ in found],
+        )  # fmt: skip
+        if column is None:
+            row.rank_value = e.overall
+        else:
+            row.rank_value, row.rank_ci = _task_estimate(results[e.run_id], column.task)
+        board.rows.append(row)
+    board.rank_column = column
     return board
+
+
+def _standards(store: Store, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    with store.session() as s:
+        query = select(RunRow.id, RunRow.standard).where(RunRow.id.in_(ids))
+        return {rid: std for rid, std in s.execute(query)}
+
+
+def _ranking_column(columns: list[LeaderColumn], standard_id: str | None) -> LeaderColumn:
+    """The column a suite without an overall score is ranked by: the first of the standard's
+    declared `leaderboard_metrics` (e.g. throughput before latency for server performance,
+    never an accuracy gate) that some task reports, else the first task's primary metric."""
+    from pingce.core.registry import standards
+
+    preferred: tuple[str, ...] = ()
+    if standard_id and standard_id in standards:
+        preferred = tuple(getattr(standards.get(standard_id), "leaderboard_metrics", ()) or ())
+    for metric in preferred:
+        for c in columns:
+            if c.metric == metric:
+                return c
+    return columns[0]
+
+
+def _task_estimate(results: Mapping[str, Any], task_id: str) -> tuple[float | None, tuple[float | None, float | None]]:  # fmt: skip
+    for task in results.get("tasks", []):
+        if task.get("id") == task_id:
+            metric = primary_metric(task) or {}
+            value = metric.get("value")
+            if is_number(value):
+                lo, hi = metric.get("ci_low"), metric.get("ci_high")
+                return float(value), (lo if is_number(lo) else None, hi if is_number(hi) else None)
+    return None, (None, None)
+
+
+def leaderboard_chart(board: Leaderboard) -> Markup | None:
+    """The ranking quantity of each ranked subject, best first, with 95 % CI whiskers; bars
+    only for bounded metrics (a 0–1 score), plain values otherwise."""
+    rows = [r for r in board.rows if r.rank_value is not None][:LEADERBOARD_CHART_MAX]
+    if not rows:
+        return None
+    scale = 1.0 if board.rank_column is None else _bounded(board, board.rank_column)
+    data = [(f"#{r.rank or '–'} {r.subject}", r.rank_value, *r.rank_ci, scale) for r in rows]
+    return Markup(ci_bars_svg(data))
+
+
+def _bounded(board: Leaderboard, column: LeaderColumn) -> float | None:
+    values = [r.rank_value for r in board.rows if r.rank_value is not None]
+    return 1.0 if values and all(0.0 <= v <= 1.0 for v in values) and column.direction == "higher" else None  # fmt: skip
 
 
 def suite_overview(store: Store) -> list[tuple[str, str, int]]:

@@ -18,18 +18,22 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from pingce.core.errors import PingceError
 from pingce.core.integrity import verify_runs
 from pingce.core.report import render_html, render_json, render_markdown
+from pingce.core.report.charts import ci_bars_svg
 from pingce.core.report.html import capability_chart, section_views, task_chart
 from pingce.core.report.render import environment_rows, package_rows, primary_metric
 from pingce.core.sample_failure import standard_rules
 from pingce.core.store import RunRow
 from pingce.web.app import Dashboard, seg, url
+from pingce.web.charts import overlay_radar_svg
 from pingce.web.comparison import (
     compare_pair,
     dimension_matrix,
     leaderboard,
+    leaderboard_chart,
     suite_overview,
     task_matrix,
 )
+from pingce.web.downloads import table_response
 from pingce.web.errors import BadRequest, NotFound
 from pingce.web.records_query import (
     get_record,
@@ -52,13 +56,32 @@ from pingce.web.samples import (
     sample_view,
     viewer_of,
 )
+from pingce.web.trends import trend, trend_charts
 
 MAX_COMPARE = 8
+EXPORT_RUNS_MAX = 10_000  # runs in one download of the runs list
+TABLE_FORMATS = ("csv", "json")
 EXPORTS = {
     "json": ("application/json; charset=utf-8", render_json),
     "md": ("text/markdown; charset=utf-8", render_markdown),
     "html": ("text/html; charset=utf-8", render_html),
 }
+
+
+def _download_format(request: Request) -> str | None:
+    """The `format` query parameter of a table download: csv, json, or None (the page)."""
+    fmt = request.query_params.get("format", "")
+    if not fmt:
+        return None
+    if fmt not in TABLE_FORMATS:
+        raise BadRequest(f"format must be csv or json, got {fmt!r}")
+    return fmt
+
+
+def _with_format(request: Request, fmt: str) -> str:
+    """This page's URL with `format=fmt` (the download links)."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k != "format"]
+    return url(request.url.path, [*items, ("format", fmt)])
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -83,6 +106,15 @@ def _canonical(request: Request, row: RunRow) -> Response | None:
 def runs_page(dash: Dashboard, request: Request) -> Response:
     params = request.query_params
     filters = filters_from_query(params)
+    fmt = _download_format(request)
+    if fmt is not None:  # every matching run (up to EXPORT_RUNS_MAX), newest first
+        runs = list_runs(dash.store, filters, page_size=EXPORT_RUNS_MAX).items
+        columns = ["run", "standard", "suite", "subject", "status", "overall", "created_at"]
+        rows = [
+            [r.id, r.standard, r.suite, r.subject, r.status, r.overall, r.created_at.isoformat()]
+            for r in runs
+        ]
+        return table_response(fmt, "pingce-runs", columns, rows)
     size = parse_page_size(params.get("limit"))
     page = list_runs(
         dash.store,
@@ -104,6 +136,7 @@ def runs_page(dash: Dashboard, request: Request) -> Response:
         facets=facets(dash.store),
         filters=filters,
         keep=keep,
+        downloads={f: _with_format(request, f) for f in TABLE_FORMATS},
     )
 
 
@@ -346,6 +379,17 @@ def compare_page(dash: Dashboard, request: Request) -> Response:
         w for r in rows if (w := checked[r.id].warning(r.id) or _doc_warning(docs, r)) is not None
     ]
     pairs = [compare_pair(dash.store, rows[0], other) for other in rows[1:]]
+    fmt = _download_format(request)
+    if fmt is not None:
+        columns = ["baseline", "run", "task", "metric", "direction", "value_baseline", "value_run",
+                   "delta", "ci_low", "ci_high", "p_value", "n_paired", "test", "outcome"]  # fmt: skip
+        table = [
+            [p.baseline, p.other, d.d.task, d.d.metric, d.d.direction, d.d.value_a, d.d.value_b,
+             d.d.delta, d.d.ci_low, d.d.ci_high, d.d.p_value, d.d.n, d.d.method, d.outcome]
+            for p in pairs for d in p.rows
+        ]  # fmt: skip
+        return table_response(fmt, "pingce-compare", columns, table)
+    complete = len(usable) == len(rows)
     suites = list(dict.fromkeys(r.suite for r in rows))
     boards = [leaderboard(dash.store, s, limit=10) for s in suites]
     board_modified = _modified_board_runs(dash, boards)
@@ -354,12 +398,51 @@ def compare_page(dash: Dashboard, request: Request) -> Response:
         rows=rows,
         problems=problems,
         integrity_warnings=list(dict.fromkeys(integrity_warnings)),
-        tasks=task_matrix(usable) if len(usable) == len(rows) else [],
-        dimensions=dimension_matrix(usable) if len(usable) == len(rows) else [],
+        tasks=task_matrix(usable) if complete else [],
+        dimensions=dimension_matrix(usable) if complete else [],
+        radar=_compare_radar(usable) if complete else None,
+        task_bars=_compare_task_bars(usable) if complete else None,
         pairs=pairs,
         boards=boards,
         board_modified=board_modified,
+        board_charts=[leaderboard_chart(b) for b in boards],
+        downloads={f: _with_format(request, f) for f in TABLE_FORMATS},
     )
+
+
+def _compare_radar(docs: list[dict[str, Any]]) -> Markup | None:
+    """Every run's capability dimensions on one radar (three dimensions or more)."""
+    labels: dict[str, str] = {}
+    for doc in docs:
+        for dim in doc["dimensions"]:
+            labels.setdefault(dim["id"], f"{dim['name']} {dim.get('name_zh', '')}".strip())
+    if len(labels) < 3:
+        return None
+    runs = []
+    for doc in docs:
+        scores = {d["id"]: d.get("score") for d in doc["dimensions"]}
+        runs.append((doc["run"]["id"], [scores.get(k) for k in labels]))
+    return overlay_radar_svg(list(labels.values()), runs)
+
+
+def _compare_task_bars(docs: list[dict[str, Any]]) -> Markup | None:
+    """Each task's primary metric per run, with its 95 % CI whiskers, grouped by task."""
+    rows: list[Any] = []
+    seen: list[str] = []
+    for doc in docs:
+        for task in doc["tasks"]:
+            if task["id"] not in seen:
+                seen.append(task["id"])
+    for tid in seen:
+        for doc in docs:
+            task = next((t for t in doc["tasks"] if t["id"] == tid), None)
+            metric = primary_metric(task) if task else None
+            if metric is None:
+                continue
+            scale = metric.get("scale") if metric.get("scale") else None
+            label = f"{tid} · {task['primary_metric']}\n{doc['run']['id']}"
+            rows.append((label, metric.get("value"), metric.get("ci_low"), metric.get("ci_high"), scale))  # fmt: skip
+    return Markup(ci_bars_svg(rows)) if rows else None
 
 
 def _doc_warning(docs: list[dict[str, Any] | None], row: RunRow) -> str | None:
@@ -371,11 +454,55 @@ def _doc_warning(docs: list[dict[str, Any] | None], row: RunRow) -> str | None:
 
 def leaderboard_page(dash: Dashboard, request: Request) -> Response:
     suite = request.query_params.get("suite", "")
+    fmt = _download_format(request)
     if not suite:
-        return dash.page("leaderboards.html.j2", suites=suite_overview(dash.store))
+        suites = suite_overview(dash.store)
+        if fmt is not None:
+            return table_response(fmt, "pingce-suites", ["suite", "standard", "completed_runs"], suites)  # fmt: skip
+        return dash.page(
+            "leaderboards.html.j2",
+            suites=suites,
+            downloads={f: _with_format(request, f) for f in TABLE_FORMATS},
+        )
     board = leaderboard(dash.store, suite)
+    if fmt is not None:
+        columns = ["rank", "subject", "run", "created_at", "overall", *[f"{c.task} {c.metric}" for c in board.columns]]  # fmt: skip
+        rows = [[r.rank, r.subject, r.run_id, r.created_at.isoformat(), r.overall, *r.values] for r in board.rows]  # fmt: skip
+        return table_response(fmt, f"pingce-leaderboard-{suite}", columns, rows)
     return dash.page(
-        "leaderboard.html.j2", board=board, board_modified=_modified_board_runs(dash, [board])
+        "leaderboard.html.j2",
+        board=board,
+        board_modified=_modified_board_runs(dash, [board]),
+        board_chart=leaderboard_chart(board),
+        downloads={f: _with_format(request, f) for f in TABLE_FORMATS},
+    )
+
+
+def trends_page(dash: Dashboard, request: Request) -> Response:
+    suite = request.query_params.get("suite", "")
+    if not suite:
+        raise BadRequest("pick a suite (trends?suite=SUITE[&subject=SUBJECT])")
+    subject = request.query_params.get("subject", "")
+    t = trend(dash.store, suite, subject)
+    fmt = _download_format(request)
+    if fmt is not None:
+        columns = ["run", "subject", "created_at", "overall"]
+        for c in t.columns:
+            columns += [f"{c.task} {c.metric}", f"{c.task} ci_low", f"{c.task} ci_high"]
+        rows = []
+        for p in t.points:
+            row = [p.run_id, p.subject, p.created_at.isoformat(), p.overall]
+            for c in t.columns:
+                row += list(p.values.get(c.task, (None, None, None)))
+            rows.append(row)
+        return table_response(fmt, f"pingce-trend-{suite}", columns, rows)
+    subjects = sorted({p.subject for p in trend(dash.store, suite).points}) if not subject else []
+    return dash.page(
+        "trends.html.j2",
+        trend=t,
+        charts=trend_charts(t),
+        subjects=subjects,
+        downloads={f: _with_format(request, f) for f in TABLE_FORMATS},
     )
 
 
