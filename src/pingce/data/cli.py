@@ -2,44 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
-from rich.table import Table
 
+from pingce.core.cli_kit import Db, NoReport, Quiet, ReportDir, out, run_and_report
 from pingce.core.errors import SpecError
+from pingce.data.evaluate import check_evaluation, evaluate_dataset
+from pingce.data.funnel import print_funnel
+
+__all__ = ["app", "evaluate_dataset"]
 
 app = typer.Typer(
     help="Training-data processing pipelines and the data-quality model.", no_args_is_help=True
 )
-out = Console()
-
-
-def print_funnel(stats: dict[str, Any]) -> None:
-    reader = stats["reader"]
-    table = Table(
-        title=f"funnel: {reader['documents']} documents read, {stats['documents_out']} written"
-    )
-    for col in ("operator", "in", "kept", "removed", "modified", "top reasons", "s"):
-        table.add_column(col, justify="left" if col in ("operator", "top reasons") else "right")
-    for s in stats["funnel"]:
-        top = sorted(s["removed_by_reason"].items(), key=lambda kv: -kv[1])[:3]
-        table.add_row(
-            s["name"], str(s["docs_in"]), str(s["kept"]), str(s["removed"]), str(s["modified"]),
-            ", ".join(f"{k} {v}" for k, v in top), f"{s['seconds']:.2f}",
-        )  # fmt: skip
-    out.print(table)
-    if reader["problems"]:
-        kinds = ", ".join(f"{k} {v}" for k, v in reader["problems_by_kind"].items())
-        out.print(f"[yellow]input problems:[/yellow] {reader['problems']} ({kinds})")
-        for p in reader["first_problems"][:5]:
-            where = f"{p['file']}:{p['line']}" if p["line"] else p["file"]
-            out.print(f"  {where}: {p['reason']}")
 
 
 def _parse_target(value: str | None) -> dict[str, float] | None:
@@ -59,52 +37,6 @@ def _parse_target(value: str | None) -> dict[str, float] | None:
                 "e.g. en=0.5,zh=0.5"
             )
     return target
-
-
-class _FunnelStep(BaseModel):
-    name: str
-    docs_in: int
-    kept: int
-    removed: int
-    modified: int
-    removed_by_reason: dict[str, int]
-    seconds: float
-
-
-class _FunnelReader(BaseModel):
-    documents: int
-    problems: int
-
-
-class _Funnel(BaseModel):
-    """The parts of a pipeline's stats.json that the report reads."""
-
-    reader: _FunnelReader
-    funnel: list[_FunnelStep]
-    documents_out: int | None = None
-
-
-def read_funnel(path: Path) -> dict[str, Any]:
-    """A pipeline's stats.json, checked before it is stored with the run (`--stats`)."""
-    from pingce.core.spec import format_validation_error
-
-    where = f"--stats {path}"
-    if not path.is_file():
-        what = "is a folder" if path.is_dir() else "does not exist"
-        raise SpecError(f"{where} {what}; expected a pipeline's stats.json file")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError:
-        raise SpecError(f"{where}: not UTF-8 text; expected a pipeline's stats.json") from None
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"{where}: invalid JSON at line {exc.lineno} ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise SpecError(f"{where}: expected a JSON object (a pipeline's stats.json)")
-    try:
-        _Funnel.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError(format_validation_error(where, exc, _Funnel)) from None
-    return data
 
 
 @app.command()
@@ -139,7 +71,7 @@ def process(
     )
     if stats.get("resumed") == "already complete":
         out.print("[green]already complete[/green] (stats.json exists); pass --overwrite to redo")
-    print_funnel(stats)
+    print_funnel(stats, out)
     out.print(f"output: {pipe.resolve(pipe.spec.output.path)}")
 
 
@@ -177,104 +109,39 @@ def evaluate(
     workers: Annotated[
         int, typer.Option(help="Processes that score documents (as `data process --workers`).")
     ] = 1,
-    report_dir: Annotated[Path, typer.Option("--report-dir")] = Path("reports"),
-    no_report: Annotated[bool, typer.Option("--no-report")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-    db: Annotated[
-        str | None, typer.Option("--db", help="Results store URL or SQLite path.")
-    ] = None,
+    report_dir: ReportDir = Path("reports"),
+    no_report: NoReport = False,
+    quiet: Quiet = False,
+    db: Db = None,
 ) -> None:
     """Grade a dataset with the data-quality model and write the report."""
-    from pingce.cli import check_writable, finish_run, open_db
-
-    store = open_db(db)
-
-    run_id = evaluate_dataset(
-        store, dataset, profile=profile, sample=sample, seed=seed, target=_parse_target(target),
-        stats=stats, strict=strict, show_progress=not quiet, topics=topics, workers=workers,
-        fields={"text_field": text_field, "id_field": id_field, "prompt_field": prompt_field,
-                "response_field": response_field, "messages_field": messages_field},
-        check=lambda: None if no_report else check_writable(report_dir),
-    )  # fmt: skip
-    finish_run(store, run_id, None if no_report else report_dir)
-
-
-def evaluate_dataset(
-    store: Any,
-    dataset: str,
-    *,
-    profile: str = "pretrain",
-    sample: int | None = None,
-    seed: int = 1234,
-    target: dict[str, float] | None = None,
-    stats: Path | None = None,
-    strict: bool = False,
-    fields: dict[str, str | None] | None = None,
-    show_progress: bool = True,
-    demo: bool = False,
-    check: Any = None,
-    topics: int = 8,
-    workers: int = 1,
-) -> str:
-    """Run the data-quality suite on a dataset through the shared run pipeline; returns the run id."""
-    from pingce.core.run import RunRequest, execute_run
-    from pingce.core.spec import suite_from_dict
-    from pingce.data.standard import FORMATS, STANDARD_ID, TASK_TYPE
-
-    if profile not in ("pretrain", "sft"):
-        raise SpecError(f"--profile must be pretrain or sft, got {profile!r}")
-    if sample is not None and sample < 1:
-        raise SpecError(f"--sample must be at least 1, got {sample}")
-    if not 2 <= topics <= 100:
-        raise SpecError(f"--topics must be between 2 and 100, got {topics}")
-    if workers < 1:
-        raise SpecError(f"--workers must be at least 1, got {workers}")
-    scheme, sep, rest = dataset.partition(":")
-    subject = dataset if sep and scheme in FORMATS and len(scheme) > 1 else f"data:{dataset}"
-    path = Path(subject.split(":", 1)[1].split("?", 1)[0])
-    if stats is None and path.is_dir() and (path / "stats.json").is_file():
-        stats = path / "stats.json"
-    funnel = read_funnel(stats) if stats else None
-    if check:
-        check()
-    suite = suite_from_dict(
-        {
-            "standard": STANDARD_ID,
-            "name": f"data/{profile}",
-            "title": f"Data quality ({profile})",
-            "title_zh": "训练数据质量评价（预训练）"
-            if profile == "pretrain"
-            else "训练数据质量评价（指令）",
-            "tasks": [
-                {
-                    "id": "corpus",
-                    "type": TASK_TYPE,
-                    "profile": profile,
-                    "target": target,
-                    "topics": topics,
-                }
-            ],
-        },
-        source=f"pingce data evaluate --profile {profile}",
-        base_dir=Path.cwd(),
-    )
-    options: dict[str, Any] = {
-        "profile": profile,
-        "sample": sample,
-        "seed": seed,
-        "target": target,
-        "strict": strict,
-        "funnel": funnel,
+    shares = _parse_target(target)
+    fields = {
+        "text_field": text_field,
+        "id_field": id_field,
+        "prompt_field": prompt_field,
+        "response_field": response_field,
+        "messages_field": messages_field,
     }
-    if workers > 1:  # an execution setting: the records and numbers do not depend on it
-        options["workers"] = workers
-    options.update({k: v for k, v in (fields or {}).items() if v is not None})
-    if demo:
-        options["demo_data"] = True
-    return execute_run(
-        store,
-        RunRequest(suite=suite, subject=subject, options=options),
-        show_progress=show_progress,
+    run_and_report(
+        lambda store: evaluate_dataset(
+            store,
+            dataset,
+            profile=profile,
+            sample=sample,
+            seed=seed,
+            target=shares,
+            stats=stats,
+            strict=strict,
+            show_progress=not quiet,
+            topics=topics,
+            workers=workers,
+            fields=fields,
+        ),
+        db=db,
+        report_dir=None if no_report else report_dir,
+        quiet=quiet,
+        check=lambda: check_evaluation(profile, sample, topics, workers),
     )
 
 

@@ -1,4 +1,5 @@
-"""`pingce demo` step 40-data: generate a small corpus, process it, evaluate the result."""
+"""`pingce demo` step 40-data: generate a small corpus, process it, grade the result with the
+built-in data/pretrain suite."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ operators:
 
 
 def run_data_demo(ctx: DemoContext) -> str:
-    from pingce.data.cli import evaluate_dataset, print_funnel
+    from pingce.data.evaluate import evaluation_options
+    from pingce.data.funnel import print_funnel, read_funnel
     from pingce.data.generator import CorpusConfig, generate, write_corpus
     from pingce.data.pipeline import run_pipeline
     from pingce.data.pipeline_spec import load_pipeline
@@ -39,5 +41,7 @@ def run_data_demo(ctx: DemoContext) -> str:
     (work / "pipeline.yaml").write_text(DEMO_PIPELINE, encoding="utf-8")
     ctx.console.print(f"data demo: {docs} generated documents (English and Chinese) in {work}")
     stats = run_pipeline(load_pipeline(work / "pipeline.yaml"), show_progress=not ctx.quiet)
-    print_funnel(stats)
-    return evaluate_dataset(ctx.store, str(work / "clean"), show_progress=not ctx.quiet, demo=True)
+    print_funnel(stats, ctx.console)
+    clean = work / "clean"
+    options = evaluation_options(funnel=read_funnel(clean / "stats.json"), demo=True)
+    return ctx.run_suite("data/pretrain", f"data:{clean}", options)

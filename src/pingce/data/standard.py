@@ -14,22 +14,21 @@ from pydantic import Field
 from pingce.core.errors import DataError, SpecError
 from pingce.core.execute import WorkUnit, run_units
 from pingce.core.fingerprint import content_hash
-from pingce.core.metric import MetricDef
-from pingce.core.registry import commands, demos, metrics, standards
-from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
+from pingce.core.options import CommonOptions
+from pingce.core.registry import task_types
+from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec, validate_params
 from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.data.document import Document
+from pingce.data.evaluate import FORMATS
 from pingce.data.io.readers import InputProblem, InputSpec, list_shards, read_shard
 from pingce.data.operators.base import OpParams
 from pingce.data.operators.language import DEFAULT_CANDIDATES
+from pingce.data.plugin import STANDARD_ID, TASK_TYPE
 from pingce.data.quality.indicators import CHARACTERISTICS, MEASURES
 from pingce.data.quality.model import summarize_quality
 from pingce.data.quality.scoring import ScoringSettings, score_items
 from pingce.data.quality.topics import DEFAULT_TOPICS
 
-STANDARD_ID = "data-quality"
-TASK_TYPE = "data.profile"
-FORMATS = {"data": "auto", "jsonl": "jsonl", "parquet": "parquet", "csv": "csv", "tsv": "tsv", "text": "text", "hf": "hf"}  # fmt: skip
 CHUNK = 256
 
 
@@ -47,6 +46,51 @@ class ProfileTask(OpParams):
     languages: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES))
     target: dict[str, float] | None = None  # declared language shares for the balance measure
     topics: int = Field(default=DEFAULT_TOPICS, ge=2, le=100)  # K of the topic model (capped)
+
+
+class DataOptions(CommonOptions):
+    """The options a data-quality run stores and hashes (besides seed, limit, demo)."""
+
+    profile: Literal["pretrain", "sft"] | None = None  # what `data evaluate --profile` chose
+    sample: int | None = Field(default=None, ge=1)  # a uniform random sample of N records
+    target: dict[str, float] | None = None  # declared language shares (balance measure)
+    strict: bool = False  # stop at the first malformed record
+    funnel: dict[str, Any] | None = None  # the processing pipeline's stats.json
+    workers: int | None = Field(default=None, ge=1)  # scoring processes (execution only)
+    demo_data: bool = False
+    text_field: str | None = None
+    id_field: str | None = None
+    prompt_field: str | None = None
+    response_field: str | None = None
+    messages_field: str | None = None
+
+    def fields(self) -> dict[str, str]:
+        """The record field names given (text_field, id_field...)."""
+        names = ("text_field", "id_field", "prompt_field", "response_field", "messages_field")
+        return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
+
+
+class ProfileTaskType:
+    """The `data.profile` task type: its fields checked, and the scoring settings it runs."""
+
+    type = TASK_TYPE
+
+    def __init__(self, spec: TaskSpec, source: str) -> None:
+        self.spec = spec
+        self.params = validate_params(ProfileTask, spec.model_dump(), f"{source}: tasks.{spec.id}")
+
+    def scoring(self) -> ScoringSettings:
+        return ScoringSettings(profile=self.params.profile, languages=tuple(self.params.languages))
+
+
+def _task_type(spec: TaskSpec, source: str) -> ProfileTaskType:
+    if not spec.type.startswith("data.") or spec.type not in task_types:
+        raise SpecError(
+            f"{source}: task {spec.id!r}: unknown task type {spec.type!r}",
+            hint=f"use {TASK_TYPE}",
+        )
+    task: ProfileTaskType = task_types.get(spec.type)(spec, source)
+    return task
 
 
 class DatasetSubject:
@@ -91,14 +135,21 @@ def _item_key(item: Document | InputProblem, fingerprint: str, task: str) -> tup
 
 class DataQualityStandard:
     id = STANDARD_ID
+    options_model = DataOptions
     title = "AI training data processing and quality evaluation model (ISO/IEC 5259-2 measures)"
     title_zh = "人工智能 大模型训练数据处理流程与质量评价模型"
 
     def indicators(self) -> list[Indicator]:
+        weights = ", ".join(f"{c.id} {c.weight:g}" for c in CHARACTERISTICS)
         inds = [
-            Indicator(id="data_quality_score", name="Data quality score", name_zh="数据质量综合得分", unit="0-1",
-                      definition="Weighted mean of the characteristic scores: " + ", ".join(f"{c.id} {c.weight:g}" for c in CHARACTERISTICS) + "."),
-        ]  # fmt: skip
+            Indicator(
+                id="data_quality_score",
+                name="Data quality score",
+                name_zh="数据质量综合得分",
+                unit="0-1",
+                definition=f"Weighted mean of the characteristic scores: {weights}.",
+            ),
+        ]
         for m in MEASURES:
             inds.append(
                 Indicator(
@@ -114,12 +165,7 @@ class DataQualityStandard:
 
     def validate_suite(self, suite: Suite) -> None:
         for t in suite.spec.tasks:
-            if t.type != TASK_TYPE:
-                raise SpecError(
-                    f"{suite.source}: task {t.id!r}: unknown task type {t.type!r}",
-                    hint=f"use {TASK_TYPE}",
-                )
-            validate_params(ProfileTask, t.model_dump(), f"{suite.source}: tasks.{t.id}")
+            _task_type(t, suite.source)
 
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> DatasetSubject:
         if subject.scheme not in FORMATS:
@@ -127,17 +173,14 @@ class DataQualityStandard:
                 f"dataset {subject.raw!r}: unknown scheme {subject.scheme!r}",
                 hint="write data:PATH (format from the name) or jsonl:/parquet:/csv:/tsv:/text:/hf:PATH",
             )
-        fields = {
-            k: options[k]
-            for k in ("text_field", "id_field", "prompt_field", "response_field", "messages_field")
-            if options.get(k) is not None
-        }
+        opts = DataOptions.of(options)
+        fields = opts.fields()
         fields.update({k: v for k, v in subject.params.items() if k.endswith("_field")})
         try:
             spec = InputSpec(
                 path=subject.target,
                 format=FORMATS[subject.scheme],
-                strict=bool(options.get("strict", False)),
+                strict=opts.strict,
                 **fields,
             )  # type: ignore[arg-type]
         except ValueError as exc:
@@ -145,13 +188,14 @@ class DataQualityStandard:
         return DatasetSubject(spec, subject.raw)
 
     def plan(self, suite: Suite, subject: DatasetSubject, options: dict[str, Any]) -> Plan:
-        seed = int(options.get("seed", 1234))
-        sample = options.get("sample")
+        opts = DataOptions.of(options)
+        seed, sample = opts.seed, opts.sample
         fp = content_hash(subject.fingerprint())
         tasks = []
         population = 0
         for t in suite.spec.tasks:
-            params = validate_params(ProfileTask, t.model_dump(), f"{suite.source}: tasks.{t.id}")
+            task_type = _task_type(t, suite.source)
+            params = task_type.params
             items: list[Document | InputProblem] = []
             rng = random.Random(seed)
             population = 0
@@ -183,16 +227,19 @@ class DataQualityStandard:
             for pos, item in enumerate(items):
                 sid, key = _item_key(item, fp, json.dumps([t.id, params.profile, params.languages]))
                 units.append(WorkUnit(key=key, sample_id=sid, position=pos, payload=item))
-            handler = ScoringSettings(profile=params.profile, languages=tuple(params.languages))
-            tasks.append(PlannedTask(t.id, units, handler))
-        funnel = options.get("funnel")
+            tasks.append(PlannedTask(t.id, units, task_type.scoring()))
         return Plan(
             tasks=tasks,
-            settings={"seed": seed, "sample": sample, "population": population, "funnel": funnel},
+            settings={
+                "seed": seed,
+                "sample": sample,
+                "population": population,
+                "funnel": opts.funnel,
+            },
         )
 
     def execute(self, ctx: RunContext) -> None:
-        workers = int(ctx.options.get("workers") or 1)
+        workers = DataOptions.of(ctx.options).workers or 1
         for task in ctx.plan.tasks:
             if workers > 1 and len(task.units) > CHUNK:
                 _score_in_processes(ctx, task.task_id, task.units, task.handler, workers)
@@ -273,32 +320,7 @@ def _store_chunk(ctx: RunContext, task_id: str, chunk: list[WorkUnit], fut: Any,
 
 
 def register() -> None:
-    """Entry point: the data-quality standard, its measures, the `pingce data` commands, the demo."""
-    if STANDARD_ID in standards._items:
-        return
-    from pingce.data.cli import app
-    from pingce.data.demo import run_data_demo
+    """Kept for callers of the old entry point; registration lives in pingce.data.plugin."""
+    from pingce.data.plugin import register as register_plugin
 
-    standards.register(STANDARD_ID, DataQualityStandard())
-    for m in MEASURES:
-        if m.id not in metrics._items:
-            metrics.register(
-                m.id,
-                MetricDef(
-                    name=m.id,
-                    name_zh=m.name_zh,
-                    definition=m.definition,
-                    direction=m.direction,
-                    scale=0.0 if m.unit == "bits" else 1.0,
-                    unit=m.unit,
-                    binary=m.level == "record"
-                    and m.id
-                    not in (
-                        "data_lexical_diversity",
-                        "data_bigram_entropy",
-                        "data_heuristic_score",
-                    ),
-                ),
-            )
-    commands.register("data", app)
-    demos.register("40-data", run_data_demo)
+    register_plugin()

@@ -170,6 +170,6 @@ def build_operator(name: str, params: dict[str, Any] | None, where: str) -> Oper
 
     # Built-in operators are found without loading every plugin (all standards, ~0.3 s),
     # which each spawned pipeline worker would otherwise pay; a plugin cannot reuse their names.
-    cls = OPERATORS._items.get(name) or OPERATORS.get(name)
+    cls = OPERATORS.get_loaded(name) or OPERATORS.get(name)
     p = validate_params(cls.Params, params or {}, where)
     return cls(p)

@@ -101,20 +101,20 @@ _BACKENDS: dict[tuple[Any, ...], Any] = {}
 
 
 def open_backend(p: PerplexityParams) -> Any:
-    """The llm backend for `p.model`, opened by the llm standard (cached in this process)."""
+    """The language-model backend for `p.model` (`pingce.backends`, shared with the llm
+    standard; cached in this process)."""
     key = (p.model, p.device, p.dtype, p.batch_size, p.api_key_env)
     if key not in _BACKENDS:
-        from pingce.core.registry import standards
+        from pingce.backends import register as register_backends
+        from pingce.core.registry import backends
         from pingce.core.spec import parse_subject
 
-        if "llm" not in standards._items:  # a spawned worker has not loaded the plugins
-            from pingce.llm.standard import register
-
-            register()
+        register_backends()  # a spawned worker has not loaded the plugins (idempotent)
+        subject = parse_subject(p.model)  # its scheme is one of SCHEMES (checked in Params)
         options: dict[str, Any] = {"device": p.device, "dtype": p.dtype, "batch_size": p.batch_size}
         if p.api_key_env:
             options["api_key_env"] = p.api_key_env
-        _BACKENDS[key] = standards.get("llm").open_subject(parse_subject(p.model), options)
+        _BACKENDS[key] = backends.get(subject.scheme)(subject, options)
     return _BACKENDS[key]
 
 
