@@ -23,7 +23,7 @@ latency from the scheduled issue time.
 
 Part 3, pingce's scheduling error (issued - scheduled, p50/p99/max) at 1,000 QPS with the
 part-2 SUT (a Python SUT competing for the GIL) and with a no-op SUT, and at 10,000 QPS
-(no-op SUT).
+(no-op SUT): SCHED_REPEATS runs of 2 s each, the median p99 compared with the target.
 
 Agreement targets, each a pass/fail field under `checks` (`agreement_checks`): Offline
 throughput and SingleStream p90 within 5%, identical verdicts in part 1, and identical
@@ -65,6 +65,7 @@ NEAR_PERCENTILE = 0.90
 NEAR_ROUNDS = 3
 MLP_WIDTH = 1024
 SCHED_TARGET_P99_MS = 0.1
+SCHED_REPEATS = 3
 
 
 def agreement_checks(agreement: dict) -> dict[str, bool]:
@@ -245,6 +246,19 @@ def scheduling_error_at(qps: float, sut: object, data: object) -> dict:
     }
 
 
+def scheduling_error_repeated(qps: float, sut: object, data: object) -> dict:
+    """SCHED_REPEATS runs of `scheduling_error_at`; the p99 figure is their median (one
+    second of a loaded shared machine can move one run's p99), every run is kept."""
+    runs = [scheduling_error_at(qps, sut, data) for _ in range(SCHED_REPEATS)]
+    return {
+        "qps": qps,
+        "sut": runs[0]["sut"],
+        "p99_ms_median": statistics.median(r["p99_ms"] for r in runs),
+        "p99_ms_max": max(r["p99_ms"] for r in runs),
+        "runs": runs,
+    }
+
+
 def mlp_workload() -> tuple[object, object]:
     """Part 2's SUT: ~1 ms per sample on one core, batch size 1."""
     import torch
@@ -357,9 +371,12 @@ def main() -> None:
     loads["scheduling_error"] = [os.getloadavg()[0]]
     noop = CallableSUT(lambda batch: batch, "no-op", batch_size=1)
     sched = {
-        "1000_qps_mlp": scheduling_error_at(1000.0, mlp, mlp_data),
-        "1000_qps_noop": scheduling_error_at(1000.0, noop, mlp_data),
-        "10000_qps_noop": scheduling_error_at(10000.0, noop, mlp_data),
+        name: scheduling_error_repeated(qps, s, mlp_data)
+        for name, qps, s in (
+            ("1000_qps_mlp", 1000.0, mlp),
+            ("1000_qps_noop", 1000.0, noop),
+            ("10000_qps_noop", 10000.0, noop),
+        )
     }
     loads["scheduling_error"].append(os.getloadavg()[0])
 
@@ -382,7 +399,9 @@ def main() -> None:
         }
         for name, lv in near["levels"].items()
     }
-    worst_sched_1000 = max(sched["1000_qps_mlp"]["p99_ms"], sched["1000_qps_noop"]["p99_ms"])
+    worst_sched_1000 = max(
+        sched["1000_qps_mlp"]["p99_ms_median"], sched["1000_qps_noop"]["p99_ms_median"]
+    )
     parity = all(a == b for a, b in verdicts.values()) and all(
         lv["agreeing_rounds"] == len(lv["rounds"]) for lv in near_agreement.values()
     )
@@ -427,7 +446,12 @@ def main() -> None:
             f"runs), Server at {NEAR_LOAD} x that, p{NEAR_PERCENTILE * 100:g} bounds "
             f"{NEAR_BOUNDS_MS} ms, {NEAR_ROUNDS} interleaved rounds; both tools hand queries to "
             "one Python worker thread. Part 3: scheduling error (issued - scheduled) of pingce's "
-            "issuer; sched_error_p99_ms_at_1000_qps is the worse of the MLP and no-op SUT runs. "
+            f"issuer, {SCHED_REPEATS} runs of 2 s per SUT and rate; "
+            "sched_error_p99_ms_at_1000_qps is the worse of the MLP and no-op SUTs' median p99. "
+            "Near capacity on a loaded machine: the SUT's capacity moves with the other jobs "
+            "between the Offline measurement and the Server rounds, so most rounds land above "
+            "the true capacity of the moment (both tools INVALID); the interleaving compares "
+            "the tools under the same conditions, not the SUT. "
             "The machine is shared with other jobs: load_average_1min lists the 1-minute load "
             "average before and after each part (and after each part-2 level); figures move "
             "with that load. python " + sys.version.split()[0]
