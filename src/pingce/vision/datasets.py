@@ -29,6 +29,7 @@ class Sample:
     mask: Path | None = None  # ground-truth mask (defects, segmentation)
     kind: str = ""  # defect type / class name
     array: np.ndarray | None = None  # in-memory image (built-in sets), HWC uint8
+    boxes: list[list[Any]] | None = None  # detection gold rows [label, x, y, w, h]
 
 
 def file_digest(path: Path) -> str:

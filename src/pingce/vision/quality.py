@@ -21,7 +21,7 @@ from pingce.core.execute import Outcome, WorkUnit
 from pingce.vision.classification import to_probs
 from pingce.vision.datasets import Sample, load_mask, load_rgb, resize, to_batch
 from pingce.vision.runtime import VisionModel, first_output
-from pingce.vision.tasks import ClassificationTask, DefectsTask, SegmentationTask
+from pingce.vision.tasks import ClassificationTask, DefectsTask, DetectionTask, SegmentationTask
 
 
 def pack_map(arr: np.ndarray) -> str:
@@ -195,3 +195,66 @@ def segmentation_chunk(
             )
         )
     return results
+
+
+def detection_chunk(
+    units: list[WorkUnit], model: VisionModel, params: DetectionTask, classes: list[str]
+) -> list[Outcome]:
+    """Outputs `boxes` (N, K, 4) x0,y0,x1,y1 in input pixels, `scores` (N, K), `labels` (N, K)
+    class indices; boxes with a negative score are padding."""
+    outputs = model.predict(_batch(units, params))
+    named = {k.lower(): np.asarray(v) for k, v in outputs.items()}
+    try:
+        boxes, scores, labels = (
+            next(v for k, v in named.items() if name in k) for name in ("box", "score", "label")
+        )
+    except StopIteration:
+        raise ModelError(
+            f"detection outputs are named {sorted(outputs)}",
+            hint="a detector outputs boxes (N,K,4), scores (N,K), labels (N,K)",
+        ) from None
+    n = len(units)
+    if (
+        boxes.shape[:1] != (n,)
+        or boxes.shape[-1] != 4
+        or scores.shape != boxes.shape[:2]
+        or labels.shape != scores.shape
+    ):
+        raise ModelError(
+            f"detection output shapes {boxes.shape}, {scores.shape}, {labels.shape}; expected (N,K,4), (N,K), (N,K)"
+        )
+    if not (np.isfinite(boxes).all() and np.isfinite(scores).all()):
+        raise ModelError("the detector returned NaN or infinite boxes or scores")
+    out = []
+    in_h, in_w = params.image_size
+    for i, u in enumerate(units):
+        s: Sample = u.payload["sample"]
+        h, w = load_rgb(s).shape[:2]
+        sx, sy = w / in_w, h / in_h
+        pred = []
+        for b, sc, lab in zip(boxes[i], scores[i], labels[i], strict=True):
+            if sc < 0:
+                continue
+            li = int(lab)
+            if not 0 <= li < len(classes):
+                raise ModelError(
+                    f"the detector gave label {li}; the task has {len(classes)} classes"
+                )
+            x0, y0, x1, y1 = (float(v) for v in b)
+            pred.append(
+                [
+                    classes[li],
+                    x0 * sx,
+                    y0 * sy,
+                    max(0.0, x1 - x0) * sx,
+                    max(0.0, y1 - y0) * sy,
+                    float(sc),
+                ]
+            )
+        out.append(
+            Outcome(
+                scores={},
+                data={"image": s.id, "width": w, "height": h, "gold": s.boxes or [], "pred": pred},
+            )
+        )
+    return out

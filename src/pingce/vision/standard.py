@@ -126,6 +126,13 @@ class VisionStandard:
         elif params.type == "vision.segmentation":
             names, samples = T.segmentation_data(params.dataset, suite.base_dir, params.class_names)
             classes[params.id] = names
+        elif params.type == "vision.detection":
+            names, samples = T.detection_data(params.dataset, suite.base_dir, params.images)
+            names = params.class_names or names
+            unknown = sorted({b[0] for s in samples for b in (s.boxes or [])} - set(names))
+            if unknown:
+                raise SpecError(f"task {params.id}: gold labels {unknown} are not in class_names")
+            classes[params.id] = names
         elif params.type == "vision.continual":
             names, samples = T.classification_data(params.dataset, suite.base_dir)
             classes[params.id] = names
@@ -188,6 +195,15 @@ class VisionStandard:
                     units: list[WorkUnit], p: Any = params, n: int = n_seg
                 ) -> list[Outcome]:
                     return quality.segmentation_chunk(units, ctx.subject, p, n)
+
+                chunk = params.batch_size
+            elif params.type == "vision.detection":
+                det_classes = ctx.plan.settings["classes"][task.task_id]
+
+                def process(
+                    units: list[WorkUnit], p: Any = params, c: list[str] = det_classes
+                ) -> list[Outcome]:
+                    return quality.detection_chunk(units, ctx.subject, p, c)
 
                 chunk = params.batch_size
             elif params.type == "vision.continual":

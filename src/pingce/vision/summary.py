@@ -39,6 +39,7 @@ DIMENSION = {
     "vision.classification": "quality",
     "vision.defects": "quality",
     "vision.segmentation": "quality",
+    "vision.detection": "quality",
     "vision.continual": "continual",
     "vision.framestream": "performance",
 }
@@ -46,6 +47,7 @@ PRIMARY = {
     "vision.classification": "vision_top1",
     "vision.defects": "vision_image_auroc",
     "vision.segmentation": "vision_miou",
+    "vision.detection": "vision_ap",
     "vision.continual": "cl_average_accuracy",
     "vision.framestream": "fs_max_sustainable_fps",
 }
@@ -253,6 +255,67 @@ def segmentation_rows(
     return rows, [section]
 
 
+def detection_rows(
+    spec: Mapping[str, Any], recs: Sequence[dict[str, Any]], classes: list[str], seed: int
+) -> tuple[dict[str, MetricRow], list[Section]]:
+    from pingce.vision import detection as det
+
+    images = [
+        det.DetImage(r["data"]["width"], r["data"]["height"], r["data"]["gold"], r["data"]["pred"])
+        for r in recs
+    ]
+    names = list(dict.fromkeys([*classes, *(b[0] for im in images for b in im.gold)]))
+    coco = det.coco_ap(images, names)
+    rows: dict[str, MetricRow] = {}
+    # COCO AP: one COCOeval over all images, no CI (a resample would cost a COCOeval each).
+    for name, key in (("vision_ap", "ap"), ("vision_ap50", "ap50")):
+        row = MetricRow.fixed(BY_NAME[name], coco[key], len(recs))
+        if row.finite:
+            rows[name] = row
+    iou_t = float(spec.get("iou_threshold", 0.5))
+    min_score = float(spec.get("score_threshold", 0.5))
+    counts = np.array([det.match_counts(im, iou_t, min_score) for im in images], dtype=np.float64)
+    row = indexed_row("vision_det_f1", len(recs), lambda idx: det.prf(counts[idx])[2], seed)
+    if row is not None:
+        rows["vision_det_f1"] = row
+    per_class = []
+    for c in names:
+        sub = [
+            det.DetImage(
+                im.width,
+                im.height,
+                [g for g in im.gold if g[0] == c],
+                [p for p in im.pred if p[0] == c],
+            )
+            for im in images
+        ]
+        p, r, f = det.prf(np.array([det.match_counts(im, iou_t, min_score) for im in sub]))
+        per_class.append(
+            [
+                c,
+                sum(len(im.gold) for im in sub),
+                sum(len(im.pred) for im in sub),
+                rnd(p),
+                rnd(r),
+                rnd(f),
+            ]
+        )
+    tid = spec["id"]
+    section = Section(
+        f"{tid}-detection",
+        f"{tid}: COCO AP family and per-class P/R/F1 at IoU {iou_t}",
+        "检测精度",
+        text=(
+            f"P/R/F1: greedy one-to-one matching by descending score at IoU >= {iou_t}, boxes scored >= {min_score}. "
+            "COCO (pycocotools): " + ", ".join(f"{k} {rnd(v)}" for k, v in coco.items())
+        ),
+        table=Table(
+            ["class", "gold boxes", "predicted boxes", "precision", "recall", "f1"], per_class
+        ),
+    )
+    return rows, [section]
+
+
 def requirement_table(
     tasks: Sequence[TaskRow],
 ) -> tuple[Section | None, dict[tuple[str, str], tuple[float, str]]]:
@@ -308,6 +371,9 @@ def summarize_vision(
             )
         elif kind == "vision.defects":
             rows, secs = defect_rows(spec, recs, seed)
+        elif kind == "vision.detection":
+            classes = settings.get("classes", {}).get(spec["id"], [])
+            rows, secs = detection_rows(spec, recs, classes, seed)
         elif kind == "vision.segmentation":
             classes = settings.get("classes", {}).get(spec["id"], [])
             rows, secs = segmentation_rows(spec, recs, classes, seed)

@@ -29,6 +29,7 @@ TASK_TYPES = (
     "vision.classification",
     "vision.defects",
     "vision.segmentation",
+    "vision.detection",
     "vision.continual",
     "vision.framestream",
 )
@@ -117,6 +118,17 @@ class SegmentationTask(ImageTask):
     boundary_tolerance_px: float = Field(default=2.0, ge=0)
 
 
+class DetectionTask(ImageTask):
+    """Object detection: `dataset` is a COCO JSON file (images under `images`, default its
+    folder) or `builtin:defects` (one box per connected defect region, labelled by type)."""
+
+    type: Literal["vision.detection"]
+    images: str | None = None
+    class_names: list[str] | None = None  # the model's label order; default: the dataset's
+    iou_threshold: float = Field(default=0.5, gt=0, le=1)
+    score_threshold: float = Field(default=0.5, ge=0)  # for P/R/F1 (AP uses every box)
+
+
 class ContinualTask(TaskBase):
     type: Literal["vision.continual"]
     dimension: str = "continual"
@@ -161,6 +173,7 @@ PARAMS: dict[str, type[TaskBase]] = {
     "vision.classification": ClassificationTask,
     "vision.defects": DefectsTask,
     "vision.segmentation": SegmentationTask,
+    "vision.detection": DetectionTask,
     "vision.continual": ContinualTask,
     "vision.framestream": FrameStreamTask,
 }
@@ -244,6 +257,42 @@ def segmentation_data(
     if not out:
         raise DataError(f"{images} holds no images")
     return class_names, out
+
+
+def detection_data(ref: str, base_dir: Path, images: str | None) -> tuple[list[str], list[Sample]]:
+    """(class names, samples whose `boxes` are gold rows [label, x, y, w, h])."""
+    import numpy as np
+
+    from pingce.vision.datasets import Sample, coco, file_digest, load_mask, mvtec
+
+    if ref == "builtin:defects":
+        from scipy.ndimage import find_objects, label
+
+        out = []
+        for s in mvtec(builtin_defects_dir(), "test"):
+            rows: list[list[Any]] = []
+            if s.mask is not None:
+                lab, _ = label(load_mask(s.mask, (0, 0)), structure=np.ones((3, 3), dtype=int))
+                for sl in find_objects(lab):
+                    y, x = sl[0].start, sl[1].start
+                    rows.append(
+                        [s.kind, float(x), float(y), float(sl[1].stop - x), float(sl[0].stop - y)]
+                    )
+            out.append(Sample(s.id, s.path, s.label, s.digest, s.mask, s.kind, boxes=rows))
+        return ["crack", "scratch", "spot"], out
+    ann = resolve_path(ref, base_dir)
+    folder = resolve_path(images, base_dir) if images else ann.parent
+    names, imgs = coco(ann, folder)
+    out = []
+    for im in imgs:
+        path = folder / im["file"]
+        if not path.is_file():
+            raise DataError(
+                f"{ann}: image {path} does not exist",
+                hint="set images: to the folder of the COCO file_name paths",
+            )
+        out.append(Sample(im["file"], path, 0, file_digest(path), boxes=im["gold"]))
+    return names, out
 
 
 def frame_data(ref: str, base_dir: Path) -> tuple[list[str], list[Sample]]:
