@@ -135,3 +135,74 @@ def test_detection_ap_matches_pycocotools_on_the_models_outputs(tmp_path: Path) 
     assert 0 < m["vision_ap50"] < 1
     section = next(s for s in doc["sections"] if s["id"] == "det-detection")
     assert [r[0] for r in section["table"]["rows"]] == cats
+
+
+def _gold(root: Path) -> list[tuple[Path, list[list]]]:
+    from scipy.ndimage import find_objects, label
+
+    out = []
+    for img in sorted((root / "test").rglob("*.png")):
+        rows = []
+        if img.parent.name != "good":
+            mask = (
+                np.asarray(
+                    Image.open(
+                        root / "ground_truth" / img.parent.name / f"{img.stem}_mask.png"
+                    ).convert("L")
+                )
+                > 127
+            )
+            for sl in find_objects(label(mask, structure=np.ones((3, 3)))[0]):
+                rows.append([img.parent.name, sl[1].start, sl[0].start, sl[1].stop, sl[0].stop])
+        out.append((img, rows))
+    return out
+
+
+def test_yolo_voc_and_coco_layouts_give_the_same_ap(tmp_path: Path) -> None:
+    """The built-in boxes written as a YOLO folder and as a VOC folder: same AP as builtin."""
+    pytest.importorskip("torch")
+    from pingce.core.reporting import build_report_doc
+    from pingce.core.run import RunRequest, execute_run
+    from pingce.core.store import open_store
+    from pingce.vision.tasks import builtin_defects_dir
+
+    cats = ["crack", "scratch", "spot"]
+    yolo, voc = tmp_path / "yolo", tmp_path / "voc"
+    for d in (yolo / "images", yolo / "labels", voc / "Annotations", voc / "JPEGImages"):
+        d.mkdir(parents=True)
+    (yolo / "classes.txt").write_text("\n".join(cats) + "\n")
+    for i, (img, rows) in enumerate(_gold(builtin_defects_dir())):
+        name = f"{i:03d}.png"
+        data = img.read_bytes()
+        (yolo / "images" / name).write_bytes(data)
+        (voc / "JPEGImages" / name).write_bytes(data)
+        (yolo / "labels" / f"{i:03d}.txt").write_text(
+            "".join(
+                f"{cats.index(c)} {(x0 + x1) / 128:.10f} {(y0 + y1) / 128:.10f} {(x1 - x0) / 64:.10f} {(y1 - y0) / 64:.10f}\n"
+                for c, x0, y0, x1, y1 in rows
+            )
+        )
+        objs = "".join(
+            f"<object><name>{c}</name><difficult>0</difficult><bndbox><xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox></object>"
+            for c, x0, y0, x1, y1 in rows
+        )
+        (voc / "Annotations" / f"{i:03d}.xml").write_text(
+            f"<annotation><filename>{name}</filename><size><width>64</width><height>64</height><depth>3</depth></size>{objs}</annotation>"
+        )
+    (tmp_path / "det.py").write_text(DETECTOR)
+    aps = {}
+    for name, dataset in (("builtin", "builtin:defects"), ("yolo", str(yolo)), ("voc", str(voc))):
+        suite = tmp_path / f"{name}.yaml"
+        task = {"id": "det", "type": "vision.detection", "dataset": dataset, "class_names": cats}
+        suite.write_text(yaml.safe_dump({"standard": "vision", "name": name, "tasks": [task]}))
+        store = open_store()
+        run_id = execute_run(
+            store,
+            RunRequest(suite=str(suite), subject=f"torch:{tmp_path / 'det.py'}:build"),
+            show_progress=False,
+        )
+        doc = build_report_doc(store, store.get_run(run_id))
+        aps[name] = (doc["tasks"][0]["metrics"]["vision_ap"]["value"], doc["tasks"][0]["n_samples"])
+    assert aps["yolo"][0] == pytest.approx(aps["builtin"][0], abs=1e-6)
+    assert aps["voc"][0] == pytest.approx(aps["builtin"][0], abs=1e-9)
+    assert aps["voc"][1] == aps["yolo"][1] == aps["builtin"][1] == 18

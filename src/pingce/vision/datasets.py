@@ -189,3 +189,88 @@ def to_batch(images: list[np.ndarray], mean: list[float], std: list[float]) -> n
     x = np.stack(images).astype(np.float32) / 255.0
     x = (x - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def yolo(root: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """A YOLO detection set: ROOT/images/x.png, ROOT/labels/x.txt (`class cx cy w h`, all
+    normalised to 0..1), class names in ROOT/classes.txt (one per line)."""
+    names_file = root / "classes.txt"
+    if not names_file.is_file() or not (root / "images").is_dir():
+        raise DataError(f"{root}: a YOLO set has images/, labels/ and classes.txt")
+    names = [n.strip() for n in names_file.read_text(encoding="utf-8").splitlines() if n.strip()]
+    out = []
+    for p in _images(root / "images"):
+        from PIL import Image
+
+        with Image.open(p) as im:
+            w, h = im.size
+        rows = []
+        lab = root / "labels" / f"{p.stem}.txt"
+        lines = lab.read_text(encoding="utf-8").splitlines() if lab.is_file() else []
+        for n, line in enumerate(lines, start=1):
+            parts = line.split()
+            if not parts:
+                continue
+            try:
+                c, cx, cy, bw, bh = int(parts[0]), *(float(v) for v in parts[1:5])
+            except (ValueError, IndexError):
+                raise DataError(f"{lab}:{n}: expected 'class cx cy w h'") from None
+            if not 0 <= c < len(names) or len(parts) != 5:
+                raise DataError(
+                    f"{lab}:{n}: class {parts[0]} is not in classes.txt (or extra fields)"
+                )
+            rows.append([names[c], (cx - bw / 2) * w, (cy - bh / 2) * h, bw * w, bh * h])
+        out.append(
+            {
+                "id": len(out),
+                "file": str(p.relative_to(root)),
+                "width": w,
+                "height": h,
+                "gold": rows,
+            }
+        )
+    return names, out
+
+
+def voc(root: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """A Pascal VOC set: ROOT/Annotations/x.xml naming ROOT/JPEGImages/<filename>; boxes
+    x = xmin, w = xmax - xmin (as torchvision reads them); `difficult` objects are left out."""
+    import xml.etree.ElementTree as ET
+
+    ann_dir = root / "Annotations"
+    if not ann_dir.is_dir():
+        raise DataError(f"{root}: a VOC set has Annotations/ and JPEGImages/")
+    out, names = [], []
+    for xml in sorted(ann_dir.glob("*.xml")):
+        try:
+            tree = ET.parse(xml).getroot()
+            file = tree.findtext("filename") or f"{xml.stem}.jpg"
+            w = int(float(tree.findtext("size/width") or 0))
+            h = int(float(tree.findtext("size/height") or 0))
+            rows = []
+            for obj in tree.iter("object"):
+                if (obj.findtext("difficult") or "0").strip() == "1":
+                    continue
+                name = (obj.findtext("name") or "").strip()
+                x0, y0, x1, y1 = (
+                    float(obj.findtext(f"bndbox/{k}") or "nan")
+                    for k in ("xmin", "ymin", "xmax", "ymax")
+                )
+                if not all(np.isfinite([x0, y0, x1, y1])) or not name:
+                    raise ValueError("an object without a name or a complete bndbox")
+                names.append(name)
+                rows.append([name, x0, y0, x1 - x0, y1 - y0])
+        except (ET.ParseError, ValueError) as exc:
+            raise DataError(f"{xml}: not a VOC annotation ({exc})") from None
+        out.append(
+            {
+                "id": len(out),
+                "file": str(Path("JPEGImages") / file),
+                "width": w,
+                "height": h,
+                "gold": rows,
+            }
+        )
+    if not out:
+        raise DataError(f"{ann_dir} holds no .xml annotations")
+    return sorted(set(names)), out

@@ -120,7 +120,8 @@ class SegmentationTask(ImageTask):
 
 class DetectionTask(ImageTask):
     """Object detection: `dataset` is a COCO JSON file (images under `images`, default its
-    folder) or `builtin:defects` (one box per connected defect region, labelled by type)."""
+    folder), a YOLO folder, a VOC folder, or `builtin:defects` (one box per connected defect
+    region, labelled by type)."""
 
     type: Literal["vision.detection"]
     images: str | None = None
@@ -263,7 +264,7 @@ def detection_data(ref: str, base_dir: Path, images: str | None) -> tuple[list[s
     """(class names, samples whose `boxes` are gold rows [label, x, y, w, h])."""
     import numpy as np
 
-    from pingce.vision.datasets import Sample, coco, file_digest, load_mask, mvtec
+    from pingce.vision.datasets import Sample, coco, file_digest, load_mask, mvtec, voc, yolo
 
     if ref == "builtin:defects":
         from scipy.ndimage import find_objects, label
@@ -281,8 +282,20 @@ def detection_data(ref: str, base_dir: Path, images: str | None) -> tuple[list[s
             out.append(Sample(s.id, s.path, s.label, s.digest, s.mask, s.kind, boxes=rows))
         return ["crack", "scratch", "spot"], out
     ann = resolve_path(ref, base_dir)
-    folder = resolve_path(images, base_dir) if images else ann.parent
-    names, imgs = coco(ann, folder)
+    if ann.is_dir() and (ann / "Annotations").is_dir():
+        names, imgs = voc(ann)
+        folder = ann
+    elif ann.is_dir() and (ann / "classes.txt").is_file():
+        names, imgs = yolo(ann)
+        folder = ann
+    elif ann.is_file():
+        folder = resolve_path(images, base_dir) if images else ann.parent
+        names, imgs = coco(ann, folder)
+    else:
+        raise DataError(
+            f"detection dataset {ann} does not exist or is not COCO, YOLO or VOC",
+            hint="a COCO .json, a YOLO folder (images/, labels/, classes.txt) or a VOC folder (Annotations/, JPEGImages/)",
+        )
     out = []
     for im in imgs:
         path = folder / im["file"]
