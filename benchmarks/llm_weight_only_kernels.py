@@ -37,7 +37,7 @@ import transformers
 from transformers import AutoModelForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 from pingce.compression.llm import compress_llm, step_functions
-from pingce.compression.weight_only_kernels import apply_weight_only
+from pingce.models.weight_only_kernels import apply_weight_only
 from pingce.core.fingerprint import machine_summary
 from pingce.core.measure import measure_latency
 

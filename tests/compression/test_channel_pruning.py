@@ -24,9 +24,9 @@ pytest.importorskip("onnxruntime")
 from pingce.compression.channel_pruning import prune_conv_channels  # noqa: E402
 from pingce.compression.compressors import compress, parse_recipes  # noqa: E402
 from pingce.compression.size import size_report  # noqa: E402
-from pingce.conversion.data import load_data  # noqa: E402
-from pingce.conversion.models import load_model  # noqa: E402
 from pingce.core.errors import SpecError  # noqa: E402
+from pingce.models.datasets import load_data  # noqa: E402
+from pingce.models.loaded import load_model  # noqa: E402
 
 # amount → (conv1 kept of 8, conv2 kept of 16), by hand: ⌊8·0.75⌋=6, ⌊16·0.75⌋=12; ⌊8·0.5⌋=4, ⌊16·0.5⌋=8
 KEPT = {0.25: (6, 12), 0.5: (4, 8)}
@@ -95,7 +95,7 @@ def test_pruned_shapes_params_and_outputs_match_zeroed_reference(
 
 
 def test_finetune_keeps_shapes_and_onnx_export_matches(tmp_path: Path) -> None:
-    from pingce.conversion.converters import convert
+    from pingce.models.converters import convert
 
     base = load_model("zoo:digits-cnn")
     data = load_data("zoo:digits", ["x"])
@@ -169,7 +169,7 @@ def test_compress_run_reports_hand_computed_macs_reduction(tmp_path: Path, pingc
 
 def test_residual_batchnorm_model_is_pruned_consistently() -> None:
     """torch-pruning couples the channels a residual addition joins and slices BatchNorm."""
-    from pingce.conversion.zoo import zoo_entry
+    from pingce.models.zoo import zoo_entry
 
     model = load_model("zoo:small-resnet")
     x = torch.from_numpy(zoo_entry("small-resnet").inputs(4, 0, 0)["x"])

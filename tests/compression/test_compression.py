@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
 from pingce.compression import metrics as cm  # noqa: E402
-from pingce.compression.weight_only import (  # noqa: E402
+from pingce.models.weight_only import (  # noqa: E402
     WeightOnlyLinear,
     pack_int4,
     quantize_weight,
@@ -57,8 +57,8 @@ def test_statistics_hand_computed() -> None:
 def test_flops_and_sparsity_forms() -> None:
     from pingce.compression.compressors import compress, parse_recipes
     from pingce.compression.size import flops_report, module_flops, size_report
-    from pingce.conversion.data import load_data
-    from pingce.conversion.models import load_model
+    from pingce.models.datasets import load_data
+    from pingce.models.loaded import load_model
 
     base = load_model("zoo:digits-cnn")
     data = load_data("zoo:digits", ["x"])
@@ -90,15 +90,15 @@ def test_flops_and_sparsity_forms() -> None:
 
 
 def test_compress_run_pipeline_and_budget(tmp_path: Path) -> None:
-    from pingce.compression.cli import compression_suite
     from pingce.compression.compressors import compress, parse_recipes
-    from pingce.conversion.data import load_data
-    from pingce.conversion.models import load_model
+    from pingce.compression.suite import compression_suite
     from pingce.core.registry import load_plugins
     from pingce.core.reporting import build_report_doc
     from pingce.core.run import RunRequest, execute_run
     from pingce.core.spec import suite_from_dict
     from pingce.core.store import open_store
+    from pingce.models.datasets import load_data
+    from pingce.models.loaded import load_model
 
     load_plugins()
     base = load_model("zoo:digits-cnn")

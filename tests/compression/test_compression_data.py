@@ -22,7 +22,7 @@ from pingce.core.errors import DataError  # noqa: E402
 
 
 def _run(tmp_path: Path, baseline: str, variants: dict[str, str], data: str) -> dict[str, Any]:
-    from pingce.compression.cli import compression_suite
+    from pingce.compression.suite import compression_suite
     from pingce.core.registry import load_plugins
     from pingce.core.reporting import build_report_doc
     from pingce.core.run import RunRequest, execute_run
@@ -54,7 +54,7 @@ def _metric(doc: dict[str, Any], task_suffix: str, name: str) -> float:
 def _digits_folder(root: Path, n: int = 120) -> tuple[np.ndarray, np.ndarray]:
     """The first n held-out digits as 8-bit grayscale PNGs in ROOT/<digit>/; returns the pixel
     arrays as the loader should see them (uint8 / 255) and the labels."""
-    from pingce.conversion.zoo import digits_split
+    from pingce.models.zoo import digits_split
 
     _, _, x, y = digits_split()
     x, y = x[:n], y[:n]
@@ -71,8 +71,8 @@ def _digits_folder(root: Path, n: int = 120) -> tuple[np.ndarray, np.ndarray]:
 def test_image_folder_matches_npz(tmp_path: Path) -> None:
     from pingce.compression.compressors import compress, parse_recipes
     from pingce.compression.data import load_eval_data
-    from pingce.conversion.data import load_data
-    from pingce.conversion.models import load_model
+    from pingce.models.datasets import load_data
+    from pingce.models.loaded import load_model
 
     x, y = _digits_folder(tmp_path / "imgs")
     np.savez(tmp_path / "same.npz", x=x, labels=y)
@@ -109,7 +109,7 @@ def test_image_folder_matches_npz(tmp_path: Path) -> None:
 
 def test_image_folder_errors(tmp_path: Path) -> None:
     from pingce.compression.data import load_eval_data, parse_image_size
-    from pingce.conversion.models import load_model
+    from pingce.models.loaded import load_model
 
     base = load_model("zoo:digits-cnn")
     (tmp_path / "empty").mkdir()

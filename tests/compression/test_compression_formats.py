@@ -19,9 +19,9 @@ pytest.importorskip("onnxruntime")
 
 from pingce.compression.compressors import compress, parse_recipes  # noqa: E402
 from pingce.compression.size import size_report  # noqa: E402
-from pingce.conversion.data import load_data  # noqa: E402
-from pingce.conversion.models import load_model  # noqa: E402
 from pingce.core.errors import SpecError  # noqa: E402
+from pingce.models.datasets import load_data  # noqa: E402
+from pingce.models.loaded import load_model  # noqa: E402
 
 DIGITS_PARAMS = (8 * 1 * 3 * 3 + 8) + (16 * 8 * 3 * 3 + 16) + (10 * 256 + 10)
 
@@ -137,7 +137,7 @@ def test_ort_recipes_quantise_frozen_baselines(
 
 
 def test_int8_dynamic_without_linear_layers_is_an_error(digits: tuple, tmp_path: Path) -> None:
-    from pingce.conversion.models import ModelRef, TorchModel
+    from pingce.models.loaded import ModelRef, TorchModel
 
     _, data = digits
     convs = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())

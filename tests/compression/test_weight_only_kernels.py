@@ -23,7 +23,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from pingce.compression import weight_only_kernels as wok  # noqa: E402
+from pingce.models import weight_only_kernels as wok  # noqa: E402
 
 SHAPES = [(64, 64), (96, 176), (17, 40), (256, 1024), (48, 2816)]  # (out N, in K)
 
@@ -117,7 +117,7 @@ def test_kernel_path_close_to_dequantised(folders: dict[str, Path], recipe: str)
     next-token log-probabilities within 0.05 nats, request log-likelihoods within 0.02 nats per
     token, same greedy flags where the dequantised margin is not tiny."""
     from pingce.backends.hf import HFCausalLM
-    from pingce.compression.weight_only_kernels import Int4KernelLinear, Int8KernelLinear
+    from pingce.models.weight_only_kernels import Int4KernelLinear, Int8KernelLinear
 
     folder = folders[recipe]
     kern = _lm(folder, weight_only="kernels")

@@ -13,8 +13,8 @@ def digits_onnx(tmp_path_factory: pytest.TempPathFactory, pingce_cache: Path) ->
     mp = pytest.MonkeyPatch()
     mp.setenv("PINGCE_CACHE", str(pingce_cache))
     try:
-        from pingce.conversion.converters import convert
-        from pingce.conversion.models import load_model
+        from pingce.models.converters import convert
+        from pingce.models.loaded import load_model
 
         out = tmp_path_factory.mktemp("onnx") / "digits-cnn.onnx"
         convert(load_model("zoo:digits-cnn"), out, to="onnx", exporter="torchscript", opset=17)

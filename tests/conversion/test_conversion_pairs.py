@@ -49,8 +49,8 @@ def _rename_input(src: Path, out: Path, new: str) -> Path:
 def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The digits CNN as TorchScript whose argument is named `input` (as a TorchScript archive
     saved from `forward(self, input)` is), and as a torch.export .pt2 program."""
-    from pingce.conversion.data import load_data
-    from pingce.conversion.models import load_model
+    from pingce.models.datasets import load_data
+    from pingce.models.loaded import load_model
 
     folder = tmp_path_factory.mktemp("sources")
     inner = load_model("zoo:digits-cnn").module
@@ -220,6 +220,6 @@ def test_exporter_that_cannot_take_the_source_format_is_named(
 
 
 def test_torchscript_source_names_its_input_input(sources: dict[str, str]) -> None:
-    from pingce.conversion.models import load_model
+    from pingce.models.loaded import load_model
 
     assert load_model(sources["torchscript"]).input_names == ["input"]

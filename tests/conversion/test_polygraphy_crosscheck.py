@@ -16,8 +16,8 @@ pytest.importorskip("polygraphy")
 onnx = pytest.importorskip("onnx")
 
 from pingce.conversion import numerics as nm  # noqa: E402
-from pingce.conversion.data import load_data  # noqa: E402
-from pingce.conversion.models import load_model  # noqa: E402
+from pingce.models.datasets import load_data  # noqa: E402
+from pingce.models.loaded import load_model  # noqa: E402
 
 
 def _perturbed(src: Path, out: Path, scale: float) -> Path:

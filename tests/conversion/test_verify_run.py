@@ -12,7 +12,7 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 
-from pingce.conversion.cli import verify_suite  # noqa: E402
+from pingce.conversion.suite import verify_suite  # noqa: E402
 from pingce.core.registry import load_plugins  # noqa: E402
 from pingce.core.reporting import build_report_doc  # noqa: E402
 from pingce.core.run import RunRequest, execute_run  # noqa: E402
@@ -86,8 +86,8 @@ def test_divergence_point_is_the_corrupted_layer(digits_onnx: Path, tmp_path: Pa
 def test_good_conversion_passes_and_dynamic_shape_failure_is_reported(
     digits_onnx: Path, tmp_path: Path
 ) -> None:
-    from pingce.conversion.converters import convert
-    from pingce.conversion.models import load_model
+    from pingce.models.converters import convert
+    from pingce.models.loaded import load_model
 
     static = tmp_path / "static.onnx"
     convert(load_model("zoo:digits-cnn"), static, to="onnx", exporter="torchscript", dynamic=False)
@@ -110,9 +110,9 @@ def test_good_conversion_passes_and_dynamic_shape_failure_is_reported(
 
 def test_opset_and_ort_optimised_conversions_verify(digits_onnx: Path, tmp_path: Path) -> None:
     from pingce.conversion import numerics as nm
-    from pingce.conversion.converters import convert
-    from pingce.conversion.data import load_data
-    from pingce.conversion.models import load_model
+    from pingce.models.converters import convert
+    from pingce.models.datasets import load_data
+    from pingce.models.loaded import load_model
 
     src = load_model(f"onnx:{digits_onnx}")
     up = convert(src, tmp_path / "o19.onnx", to="onnx", opset=19)
@@ -129,7 +129,7 @@ def test_cli_verify_with_npz_and_user_errors(
     digits_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from pingce.cli import main
-    from pingce.conversion.data import load_data
+    from pingce.models.datasets import load_data
 
     d = load_data("zoo:digits", ["x"]).take(24)
     npz = tmp_path / "digits.npz"

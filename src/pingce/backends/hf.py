@@ -199,11 +199,11 @@ class HFCausalLM:
 
     def _weight_only_hook(self, mode: str, folder: Path | None) -> str:
         """Run the INT8/INT4 weight-only kernels of a folder written by `pingce compress llm`
-        (pingce.compression.weight_only_kernels); returns "kernels" or "dequantised". A folder
+        (pingce.models.weight_only_kernels); returns "kernels" or "dequantised". A folder
         without the kernel manifest, or mode "dequantised", leaves the model untouched."""
         if mode == "dequantised" or (folder is None and mode == "auto"):
             return "dequantised"
-        from pingce.compression.weight_only_kernels import KernelError, apply_weight_only
+        from pingce.models.weight_only_kernels import KernelError, apply_weight_only
 
         if folder is None:
             raise ModelError(f"weight_only={mode} needs a local model folder, not {self.name!r}")

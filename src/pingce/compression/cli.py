@@ -9,9 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from pingce.compression.standard import DEFAULT_BUDGET
-from pingce.conversion.cli import _int_list, _subject_ref
+from pingce.compression.suite import built_suite
+from pingce.compression.tasks import DEFAULT_BUDGET
+from pingce.core.cli_kit import Db, Quiet, ReportDir, int_list, run_and_report
 from pingce.core.errors import SpecError
+from pingce.models.loaded import subject_ref
 
 app = typer.Typer(
     help="Test compressed models against their baseline; build compressed variants.",
@@ -19,11 +21,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-ReportDir = Annotated[
-    Path, typer.Option("--report-dir", help="Reports go to REPORT_DIR/<run-id>/.")
-]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-Db = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
 Data = Annotated[
     str | None,
     typer.Option(
@@ -60,53 +57,6 @@ TrainData = Annotated[
 ]
 
 
-def compression_suite(
-    labels: list[str],
-    *,
-    budget: float = DEFAULT_BUDGET,
-    batch_sizes: list[int] | None = None,
-    repeats: int = 20,
-    threads: int = 1,
-    limit: int | None = None,
-) -> dict[str, Any]:
-    """Three tasks per variant: size, accuracy, latency (a dict for `suite_from_dict`)."""
-    tasks: list[dict[str, Any]] = []
-    for label in labels:
-        slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)
-        tasks += [
-            {
-                "id": f"{slug}.size",
-                "type": "compression-size",
-                "variant": label,
-                "title": f"{label}: size",
-            },
-            {
-                "id": f"{slug}.accuracy",
-                "type": "compression-accuracy",
-                "variant": label,
-                "title": f"{label}: accuracy",
-                "budget": budget,
-                **({"limit": limit} if limit else {}),
-            },
-            {
-                "id": f"{slug}.latency",
-                "type": "compression-latency",
-                "variant": label,
-                "title": f"{label}: latency",
-                "batch_sizes": batch_sizes or [1, 32],
-                "repeats": repeats,
-                "threads": threads,
-            },
-        ]
-    return {
-        "standard": "compression",
-        "name": "compression/test",
-        "title": "Compression test",
-        "title_zh": "模型压缩性能测试",
-        "tasks": tasks,
-    }
-
-
 def _check(
     budget: float,
     repeats: int,
@@ -129,34 +79,21 @@ def _check(
 
 
 def _run(
-    suite: dict[str, Any],
+    suite: Any,
     baseline: str,
     options: dict[str, Any],
     report_dir: Path,
     quiet: bool,
     db: str | None,
 ) -> str:
-    from pingce.cli import check_writable, finish_run, open_db
-    from pingce.core.run import RunRequest, execute_run
-    from pingce.core.spec import suite_from_dict
+    from pingce.core.run import RunRequest
 
-    check_writable(report_dir)
-    store = open_db(db)
-    run_id = execute_run(
-        store,
-        RunRequest(
-            suite=suite_from_dict(suite, "pingce compress", Path.cwd()),
-            subject=baseline,
-            options=options,
-        ),
-        show_progress=not quiet,
-    )
-    finish_run(store, run_id, report_dir)
-    return run_id
+    request = RunRequest(suite=suite, subject=baseline, options=options)
+    return run_and_report(request, db=db, report_dir=report_dir, quiet=quiet)
 
 
 def _ref(ref: str) -> str:
-    return ref if ref.startswith("zoo:") else _subject_ref(ref)
+    return ref if ref.startswith("zoo:") else subject_ref(ref)
 
 
 @app.command("test")
@@ -177,10 +114,11 @@ def test_cmd(
     """Compare a compressed model with its baseline: size, accuracy, speed, memory, energy."""
     _check(budget, repeats, threads, limit, image_size)
     label = Path(compressed.split(":", 1)[-1]).name
-    suite = compression_suite(
+    suite = built_suite(
         [label],
+        "pingce compress",
         budget=budget,
-        batch_sizes=_int_list(batch_sizes, "--batch-sizes"),
+        batch_sizes=int_list(batch_sizes, "--batch-sizes"),
         repeats=repeats,
         threads=threads,
         limit=limit,
@@ -266,10 +204,11 @@ def run_cmd(
         variants[r.label] = (
             str(path.resolve()) if path.suffix == ".onnx" else f"torchscript:{path.resolve()}"
         )
-    suite = compression_suite(
+    suite = built_suite(
         list(variants),
+        "pingce compress",
         budget=budget,
-        batch_sizes=_int_list(batch_sizes, "--batch-sizes"),
+        batch_sizes=int_list(batch_sizes, "--batch-sizes"),
         repeats=repeats,
         threads=threads,
         limit=limit,
@@ -310,8 +249,8 @@ def llm_cmd(
 ) -> None:
     """Compress a Hugging Face causal LM and compare it with the baseline through the llm
     module: bits_per_byte, MC accuracy (McNemar), top-1 agreement, compression ratio, latency."""
-    from pingce.cli import check_writable, open_db, out, print_summary
     from pingce.compression.llm import RECIPES, run_llm_compression
+    from pingce.core.cli_kit import check_writable, open_db, out, print_summary
     from pingce.core.report import write_report
 
     if not model.startswith("hf:"):

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from pingce.conversion.data import Dataset
-from pingce.conversion.models import LoadedModel, OnnxModel, TorchModel
 from pingce.core.errors import SpecError
+from pingce.models.datasets import Dataset
+from pingce.models.loaded import LoadedModel, OnnxModel, TorchModel
 
 
 @dataclass(frozen=True)
@@ -163,8 +163,8 @@ def _onnx_baseline(model: LoadedModel, data: Dataset, workdir: Path) -> Path:
     """The baseline as ONNX (exported once with the TorchScript exporter if it is torch)."""
     if isinstance(model, OnnxModel):
         return model.path
-    from pingce.conversion.converters import convert
     from pingce.core.fingerprint import content_hash
+    from pingce.models.converters import convert
 
     # named by the baseline's identity, so another baseline in the same folder is not reused
     out = workdir / f"baseline-{content_hash(model.fingerprint(), length=12)}.onnx"
@@ -362,7 +362,7 @@ def prune_channels(model: LoadedModel, data: Dataset, params: dict[str, str], ou
 
 def weight_only(bits: int) -> Callable[[LoadedModel, Dataset, dict[str, str], Path], Path]:
     def compress(model: LoadedModel, data: Dataset, params: dict[str, str], out: Path) -> Path:
-        from pingce.compression.weight_only import quantize_linears
+        from pingce.models.weight_only import quantize_linears
 
         group = int(_float(params, "group", 32 if bits == 4 else 0, 0, 1 << 20))
         module = quantize_linears(

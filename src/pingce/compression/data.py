@@ -1,4 +1,4 @@
-"""Evaluation data for compression tests: everything `pingce.conversion.data` loads (NPZ,
+"""Evaluation data for compression tests: everything `pingce.models.datasets` loads (NPZ,
 zoo:digits, zoo:tokens) plus
 
 - an ImageFolder: a directory of class subfolders holding PNG/JPEG images; label = index of
@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from pingce.conversion.data import Dataset, _from_arrays, load_data
-from pingce.conversion.models import LoadedModel
 from pingce.core.errors import DataError
+from pingce.models.datasets import Dataset, from_arrays, load_data
+from pingce.models.loaded import LoadedModel
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
@@ -28,7 +28,7 @@ def default_ref(model: LoadedModel) -> str:
     """Data for a zoo model when none is given."""
     if getattr(model, "zoo_name", None) == "text-topic":
         return "zoo:topics"
-    from pingce.conversion.standard import default_data
+    from pingce.models.datasets import default_data
 
     return default_data(model)
 
@@ -47,7 +47,7 @@ def model_image_shape(model: LoadedModel) -> tuple[int, int, int] | None:
     """(C, H, W) of the model's image input when it can be read off the model, else None."""
     zoo_name = getattr(model, "zoo_name", None)
     if zoo_name and zoo_name != "text-topic":
-        from pingce.conversion.zoo import zoo_entry
+        from pingce.models.zoo import zoo_entry
 
         arr = next(iter(zoo_entry(zoo_name).inputs(1, 0, 0).values()))
         return tuple(arr.shape[1:]) if arr.ndim == 4 else None  # type: ignore[return-value]
@@ -81,7 +81,7 @@ def load_eval_data(ref: str | None, model: LoadedModel, image_size: str | None =
         from pingce.compression.text import topic_split
 
         _, _, x, y = topic_split()
-        return _from_arrays({"tokens": x, "labels": y}, model.input_names, text)
+        return from_arrays({"tokens": x, "labels": y}, model.input_names, text)
     path = Path(text).expanduser()
     if path.is_dir():
         return load_image_folder(path, model, parse_image_size(image_size))
@@ -140,7 +140,7 @@ def load_image_folder(root: Path, model: LoadedModel, size: tuple[int, int] | No
             f"{root}: {len(classes)} class folders but the model has {n_out} outputs",
             hint="one subfolder per class the model predicts",
         )
-    return _from_arrays(
+    return from_arrays(
         {model.input_names[0]: x, "labels": np.array(labels, dtype=np.int64)},
         model.input_names,
         str(root),
@@ -180,7 +180,7 @@ def load_jsonl(path: Path, model: LoadedModel) -> Dataset:
     n_out = _n_classes(model, {model.input_names[0]: x[:1]})
     if max(labels) >= n_out:
         raise DataError(f"{path}: label {max(labels)} but the model has {n_out} outputs")
-    return _from_arrays(
+    return from_arrays(
         {model.input_names[0]: x, "labels": np.array(labels, dtype=np.int64)},
         model.input_names,
         str(path),

@@ -1,10 +1,9 @@
-"""The compression step of `pingce demo`: INT8 dynamic quantisation of the digits CNN, tested."""
+"""The compression step of `pingce demo`: INT8 dynamic quantisation of the digits CNN, tested
+with the built-in suite `compression/test` through the shared run path."""
 
 from __future__ import annotations
 
 from pingce.core.demo import DemoContext
-from pingce.core.run import RunRequest, execute_run
-from pingce.core.spec import suite_from_dict
 
 INTRO = (
     "quantises pingce's digits CNN (trained on scikit-learn's 8x8 digits) to INT8 with "
@@ -14,11 +13,12 @@ INTRO = (
 
 
 def run_compression_demo(ctx: DemoContext) -> str:
-    from pingce.compression.cli import compression_suite
     from pingce.compression.compressors import compress, parse_recipes
-    from pingce.conversion.data import load_data
-    from pingce.conversion.models import load_model
+    from pingce.compression.suite import compression_suite
     from pingce.core.paths import cache_root
+    from pingce.core.spec import suite_from_dict
+    from pingce.models.datasets import load_data
+    from pingce.models.loaded import load_model
 
     ctx.console.print(f"[bold]compression[/bold]: {INTRO}")
     base = load_model("zoo:digits-cnn")
@@ -27,13 +27,8 @@ def run_compression_demo(ctx: DemoContext) -> str:
     with ctx.console.status("quantising the digits CNN…"):
         path = compress(base, recipe, data, cache_root() / "demo" / "compressed")
     suite = compression_suite([recipe.label], batch_sizes=[1, 32], repeats=10, limit=ctx.limit)
-    request = RunRequest(
-        suite=suite_from_dict(suite, "pingce demo (compression)", path.parent),
-        subject="zoo:digits-cnn",
-        options={
-            "variants": {recipe.label: f"torchscript:{path}"},
-            "data": "zoo:digits",
-            "threads": 1,
-        },
+    return ctx.run_suite(
+        suite_from_dict(suite, "pingce demo (compression)", path.parent),
+        "zoo:digits-cnn",
+        {"variants": {recipe.label: f"torchscript:{path}"}, "data": "zoo:digits", "threads": 1},
     )
-    return execute_run(ctx.store, request, show_progress=not ctx.quiet)

@@ -5,7 +5,7 @@ Recipes: `int8` (weight-only, symmetric, one bfloat16 scale per output channel) 
 (symmetric, one bfloat16 scale per group of input columns) on every nn.Linear except the output
 head, which Qwen/Llama-style checkpoints tie to the input embedding; `fp16` / `bf16` (every
 floating parameter cast). The int8/int4 layouts are the ones PyTorch's CPU weight-only kernels
-take (pingce.compression.weight_only_kernels).
+take (pingce.models.weight_only_kernels).
 
 How a quantised variant is stored: the integer codes are dequantised (q * s, exact in float32)
 back into the float weights and saved with `save_pretrained`, so the folder loads through any
@@ -61,7 +61,7 @@ def compress_llm(
     import torch
     from torch import nn
 
-    from pingce.compression import weight_only_kernels as wok
+    from pingce.models import weight_only_kernels as wok
 
     if recipe not in RECIPES:
         raise SpecError(
@@ -166,7 +166,7 @@ def _st_bytes(folder: Path) -> int:
 
 
 def _kernel_file_bytes(folder: Path) -> int:
-    from pingce.compression.weight_only_kernels import KERNEL_FILE
+    from pingce.models.weight_only_kernels import KERNEL_FILE
 
     path = folder / KERNEL_FILE
     return path.stat().st_size if path.is_file() else 0
@@ -250,8 +250,8 @@ def llm_latency(
     import torch
     from transformers import AutoModelForCausalLM
 
-    from pingce.compression.weight_only_kernels import apply_weight_only
     from pingce.core.measure import measure_latency
+    from pingce.models.weight_only_kernels import apply_weight_only
 
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype="auto").eval()
     path = apply_weight_only(model, model_dir, weight_only, "cpu")
@@ -538,9 +538,9 @@ def run_llm_compression(
     show_progress: bool = False,
 ) -> dict[str, Any]:
     """Compress, evaluate baseline and variant through the llm module, compare; returns the doc."""
-    from pingce.compression.weight_only_kernels import kernels_unavailable, read_manifest
     from pingce.core.run import RunRequest, execute_run
     from pingce.core.spec import suite_from_dict
+    from pingce.models.weight_only_kernels import kernels_unavailable, read_manifest
 
     target, meta = compress_llm(model_dir, recipe, out_dir, group_size=group_size)
     manifest = read_manifest(target)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from pingce.conversion.models import LoadedModel, OnnxModel, TorchModel
+from pingce.models.loaded import LoadedModel, OnnxModel, TorchModel
 
 
 def _model_bytes(model: LoadedModel) -> bytes:

@@ -214,9 +214,9 @@ def text_topic() -> Any:
 
 
 def load_model_ref(ref: str, threads: int | None = None) -> Any:
-    """`pingce.conversion.models.load_model`, plus `zoo:text-topic` (kept out of the
+    """`pingce.models.loaded.load_model`, plus `zoo:text-topic` (kept out of the
     conversion zoo's list so its zoo-wide sweep is unchanged)."""
-    from pingce.conversion.models import TorchModel, load_model, parse_model_ref
+    from pingce.models.loaded import TorchModel, load_model, parse_model_ref
 
     if ref.strip() != "zoo:text-topic":
         return load_model(ref, threads=threads)

@@ -7,12 +7,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from pingce.models.onnx_runtime import first_line
+
 ORT_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft", "com.microsoft.nchwc"}
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return (lines[0] if lines else type(exc).__name__)[:300]
 
 
 def checker(path: Path) -> dict[str, Any]:
@@ -23,7 +20,7 @@ def checker(path: Path) -> dict[str, Any]:
         onnx.checker.check_model(str(path), full_check=True)
         return {"ok": True, "error": None}
     except Exception as exc:
-        return {"ok": False, "error": _first_line(exc)}
+        return {"ok": False, "error": first_line(exc)}
 
 
 def shape_inference(path: Path) -> dict[str, Any]:
@@ -34,7 +31,7 @@ def shape_inference(path: Path) -> dict[str, Any]:
     try:
         inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as exc:
-        return {"ok": False, "error": _first_line(exc), "tensors": 0, "typed": 0, "ranked": 0}
+        return {"ok": False, "error": first_line(exc), "tensors": 0, "typed": 0, "ranked": 0}
     produced = {o for n in inferred.graph.node for o in n.output if o}
     infos = {
         v.name: v
@@ -63,7 +60,8 @@ def operator_coverage(path: Path) -> dict[str, Any]:
     """Every (domain, op) in the graph, with whether the model's opset defines it and whether
     ONNX Runtime knows it; plus whether ORT's CPU provider actually builds a session."""
     import onnx
-    import onnxruntime as ort
+
+    from pingce.models.onnx_runtime import SessionError, ort_session
 
     model = onnx.load(str(path), load_external_data=False)
     opsets = {o.domain or "": o.version for o in model.opset_import}
@@ -83,12 +81,9 @@ def operator_coverage(path: Path) -> dict[str, Any]:
     ort_known = _ort_schemas()
     session_error = None
     try:
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        session_error = _first_line(exc)
+        ort_session(path, optimization="disable")
+    except SessionError as exc:
+        session_error = exc.reason
     rows = []
     for (domain, op), count in sorted(counts.items()):
         version = opsets.get(domain, opsets.get("ai.onnx") if domain == "" else None)

@@ -16,7 +16,10 @@ import typer
 from typer.core import TyperGroup
 
 from pingce.conversion import numerics as nm
+from pingce.conversion.suite import verify_suite, zoo_suite
+from pingce.core.cli_kit import Db, Quiet, ReportDir, int_list, open_db, out, run_and_report
 from pingce.core.errors import SpecError
+from pingce.models.loaded import subject_ref
 
 
 class _DefaultToModel(TyperGroup):
@@ -48,77 +51,6 @@ def check_opset(opset: int) -> None:
         raise SpecError(f"--opset must be between {MIN_OPSET} and {newest}, got {opset}")
 
 
-def _int_list(text: str, option: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise SpecError(f"{option} must be comma-separated integers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise SpecError(f"{option} must list positive integers, got {text!r}")
-    return values
-
-
-def verify_suite(
-    *,
-    rtol: float = nm.DEFAULT_RTOL,
-    atol: float = nm.DEFAULT_ATOL,
-    batch_size: int = 32,
-    limit: int | None = None,
-    batch_sizes: list[int] | None = None,
-    seq_lens: list[int] | None = None,
-    perf_batches: list[int] | None = None,
-    repeats: int = 20,
-    threads: int = 1,
-    layer_samples: int = 4,
-) -> dict[str, Any]:
-    """The suite `pingce convert verify` runs (a dict for `suite_from_dict`)."""
-    tol = {"rtol": rtol, "atol": atol}
-    tasks: list[dict[str, Any]] = [
-        {"id": "checks", "type": "conversion-checks", "title": "ONNX checks and operator coverage"},
-        {
-            "id": "numerics",
-            "type": "conversion-numerics",
-            "title": "Numerical consistency",
-            **tol,
-            "batch_size": batch_size,
-            **({"limit": limit} if limit else {}),
-        },
-        {
-            "id": "shapes",
-            "type": "conversion-shapes",
-            "title": "Dynamic-shape coverage",
-            **tol,
-            **({"batch_sizes": batch_sizes} if batch_sizes else {}),
-            **({"seq_lens": seq_lens} if seq_lens else {}),
-        },
-        {
-            "id": "layers",
-            "type": "conversion-divergence",
-            "title": "Divergence point",
-            **tol,
-            "samples": layer_samples,
-        },
-    ]
-    if perf_batches:
-        tasks.append(
-            {
-                "id": "performance",
-                "type": "conversion-performance",
-                "title": "Performance parity",
-                "batch_sizes": perf_batches,
-                "repeats": repeats,
-                "threads": threads,
-            }
-        )
-    return {
-        "standard": "conversion",
-        "name": "conversion/verify",
-        "title": "Conversion verification",
-        "title_zh": "模型转换验证",
-        "tasks": tasks,
-    }
-
-
 def _run(
     suite: dict[str, Any],
     subject: str,
@@ -126,20 +58,12 @@ def _run(
     report_dir: Path | None,
     quiet: bool,
     db: str | None,
-) -> tuple[str, Any]:
-    from pingce.cli import check_writable, finish_run, open_db
-    from pingce.core.run import RunRequest, execute_run
-    from pingce.core.spec import suite_from_dict
+) -> str:
+    from pingce.conversion.suite import built
+    from pingce.core.run import RunRequest
 
-    if report_dir is not None:
-        check_writable(report_dir)
-    built = suite_from_dict(suite, "pingce convert", Path.cwd())
-    store = open_db(db)
-    run_id = execute_run(
-        store, RunRequest(suite=built, subject=subject, options=options), show_progress=not quiet
-    )
-    finish_run(store, run_id, report_dir)
-    return run_id, store
+    request = RunRequest(suite=built(suite, "pingce convert"), subject=subject, options=options)
+    return run_and_report(request, db=db, report_dir=report_dir, quiet=quiet)
 
 
 # Exit codes of `pingce convert` / `pingce convert verify` (docs/standards/conversion.md):
@@ -148,31 +72,14 @@ def _run(
 EXIT_FAIL = 1
 
 
-def _exit_on_fail(store: Any, run_id: str) -> None:
-    from pingce.cli import out
+def _exit_on_fail(run_id: str, db: str | None) -> None:
     from pingce.core.reporting import build_report_doc
 
+    store = open_db(db)
     verdict = build_report_doc(store, store.get_run(run_id))["extra"].get("verdict", {})
     if verdict.get("pass") is False:
         out.print(f"verdict: FAIL (exit code {EXIT_FAIL}) — {verdict.get('method', '')}")
         raise typer.Exit(EXIT_FAIL)
-
-
-def _subject_ref(ref: str) -> str:
-    """A subject string always has a scheme; bare .onnx paths get `onnx:` (absolute)."""
-    from pingce.conversion.models import parse_model_ref
-
-    m = parse_model_ref(ref)
-    target = m.target if m.kind == "zoo" else str(Path(m.target).expanduser().resolve())
-    query = "&".join(f"{k}={v}" for k, v in m.params.items())
-    return f"{m.kind}:{target}" + (f"?{query}" if query else "")
-
-
-ReportDir = Annotated[
-    Path, typer.Option("--report-dir", help="Reports go to REPORT_DIR/<run-id>/.")
-]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-Db = Annotated[str | None, typer.Option("--db", help="Results store URL or SQLite path.")]
 
 
 @app.command("model")
@@ -226,9 +133,9 @@ def convert_model(
     """Convert MODEL (torch→ONNX, ONNX opset up/down, ONNX→ORT-optimised), then verify it."""
     from rich.console import Console
 
-    from pingce.conversion.converters import convert, default_exporter
-    from pingce.conversion.data import load_data
-    from pingce.conversion.models import load_model, parse_model_ref
+    from pingce.models.converters import convert, default_exporter
+    from pingce.models.datasets import load_data
+    from pingce.models.loaded import load_model, parse_model_ref
 
     if exporter not in (None, "dynamo", "torchscript"):
         raise SpecError(f"--exporter must be dynamo or torchscript, got {exporter!r}")
@@ -264,17 +171,17 @@ def convert_model(
         src = (
             model
             if ref.kind == "zoo"
-            else _subject_ref(model if not arch else f"state:{ref.target}?arch={arch}")
+            else subject_ref(model if not arch else f"state:{ref.target}?arch={arch}")
         )
-        run_id, store = _run(
+        run_id = _run(
             verify_suite(),
-            _subject_ref(str(result.path)),
+            subject_ref(str(result.path)),
             {"source": src, "data": data},
             report_dir,
             quiet,
             db,
         )
-        _exit_on_fail(store, run_id)
+        _exit_on_fail(run_id, db)
 
 
 @app.command("verify")
@@ -332,21 +239,21 @@ def verify_cmd(
         rtol=rtol,
         atol=atol,
         limit=limit,
-        batch_sizes=_int_list(batch_sizes, "--batch-sizes"),
-        seq_lens=_int_list(seq_lens, "--seq-lens"),
-        perf_batches=_int_list(perf, "--perf-batches") if perf.strip() else None,
+        batch_sizes=int_list(batch_sizes, "--batch-sizes"),
+        seq_lens=int_list(seq_lens, "--seq-lens"),
+        perf_batches=int_list(perf, "--perf-batches") if perf.strip() else None,
         repeats=repeats,
         threads=threads,
     )
     from pingce.conversion.input_map import parse_input_map
 
     parse_input_map(input_map)  # a malformed map is a usage error before anything loads
-    src = source if source.startswith("zoo:") else _subject_ref(source)
+    src = source if source.startswith("zoo:") else subject_ref(source)
     options = {"source": src, "data": data, "threads": threads}
     if input_map:
         options["input_map"] = input_map
-    run_id, store = _run(suite, _subject_ref(target), options, report_dir, quiet, db)
-    _exit_on_fail(store, run_id)
+    run_id = _run(suite, subject_ref(target), options, report_dir, quiet, db)
+    _exit_on_fail(run_id, db)
 
 
 @app.command("zoo")
@@ -364,20 +271,7 @@ def zoo_cmd(
     if exporter not in ("dynamo", "torchscript"):
         raise SpecError(f"--exporter must be dynamo or torchscript, got {exporter!r}")
     check_opset(opset)
-    task: dict[str, Any] = {
-        "id": f"zoo-{exporter}",
-        "type": "conversion-zoo",
-        "exporter": exporter,
-        "opset": opset,
-        "title": f"Model zoo ({exporter} exporter)",
-    }
-    if models:
-        task["models"] = [m.strip() for m in models.split(",") if m.strip()]
-    suite = {
-        "standard": "conversion",
-        "name": "conversion/zoo",
-        "title": "Conversion model zoo",
-        "title_zh": "模型库转换",
-        "tasks": [task],
-    }
-    _run(suite, "zoo:all", {}, report_dir, quiet, db)  # a rate, not a verdict: exits 0
+    names = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    _run(
+        zoo_suite(exporter, opset, names), "zoo:all", {}, report_dir, quiet, db
+    )  # a rate, not a verdict: exits 0

@@ -1,10 +1,9 @@
-"""The conversion step of `pingce demo`: export the digits CNN to ONNX and verify it."""
+"""The conversion step of `pingce demo`: export the digits CNN to ONNX and verify it with the
+built-in suite `conversion/verify` through the shared run path."""
 
 from __future__ import annotations
 
 from pingce.core.demo import DemoContext
-from pingce.core.run import RunRequest, execute_run
-from pingce.core.spec import suite_from_dict
 
 INTRO = (
     "exports pingce's digits CNN (trained on scikit-learn's 8x8 digits) to ONNX with the "
@@ -14,24 +13,21 @@ INTRO = (
 
 
 def run_conversion_demo(ctx: DemoContext) -> str:
-    from pingce.conversion.cli import verify_suite
-    from pingce.conversion.converters import convert
-    from pingce.conversion.models import load_model
+    from pingce.conversion.suite import built, verify_suite
     from pingce.core.paths import cache_root
+    from pingce.models.converters import convert
+    from pingce.models.loaded import load_model
 
     ctx.console.print(f"[bold]conversion[/bold]: {INTRO}")
     out = cache_root() / "demo" / "digits-cnn.dynamo.onnx"
     with ctx.console.status("exporting the digits CNN to ONNX…"):
         result = convert(load_model("zoo:digits-cnn"), out, to="onnx", exporter="dynamo")
     ctx.console.print(f"exported in {result.seconds:.1f} s → {out}")
-    suite = suite_from_dict(
-        verify_suite(limit=ctx.limit, perf_batches=[1, 32], repeats=10, batch_sizes=[1, 2, 7, 16]),
-        "pingce demo (conversion)",
-        out.parent,
+    suite = verify_suite(
+        limit=ctx.limit, perf_batches=[1, 32], repeats=10, batch_sizes=[1, 2, 7, 16]
     )
-    request = RunRequest(
-        suite=suite,
-        subject=f"onnx:{out}",
-        options={"source": "zoo:digits-cnn", "data": "zoo:digits", "threads": 1},
+    return ctx.run_suite(
+        built(suite, "pingce demo (conversion)", out.parent),
+        f"onnx:{out}",
+        {"source": "zoo:digits-cnn", "data": "zoo:digits", "threads": 1},
     )
-    return execute_run(ctx.store, request, show_progress=not ctx.quiet)

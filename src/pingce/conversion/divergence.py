@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from pingce.conversion.models import LoadedModel, OnnxModel, TorchModel
 from pingce.conversion.numerics import compare_output
+from pingce.models.loaded import LoadedModel, OnnxModel, TorchModel
+from pingce.models.onnx_runtime import ort_session
 
 
 def onnx_intermediates(model: OnnxModel, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every node output of an ONNX model (optimisations off, so none are fused away)."""
     import onnx
-    import onnxruntime as ort
 
     proto = onnx.load(str(model.path))
     existing = {o.name for o in proto.graph.output}
@@ -31,11 +31,8 @@ def onnx_intermediates(model: OnnxModel, feeds: dict[str, np.ndarray]) -> dict[s
             if name and name not in existing:
                 proto.graph.output.append(onnx.ValueInfoProto(name=name))
                 existing.add(name)
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.log_severity_level = 3
-    session = ort.InferenceSession(
-        proto.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    session = ort_session(
+        proto.SerializeToString(), optimization="disable", what=f"{model.path} (all outputs)"
     )
     names = [o.name for o in session.get_outputs()]
     types = {i.name: i.type for i in session.get_inputs()}

@@ -15,8 +15,8 @@ map (a torch model by renaming its positional arguments, an ONNX model through `
 
 from __future__ import annotations
 
-from pingce.conversion.models import LoadedModel, OnnxModel, TorchModel
 from pingce.core.errors import SpecError
+from pingce.models.loaded import LoadedModel, OnnxModel, TorchModel
 
 
 def parse_input_map(text: str | None) -> dict[str, str]:

@@ -205,5 +205,5 @@ BY_NAME = {m.name: m for m in CATALOGUE}
 
 def register_metrics() -> None:
     for m in CATALOGUE:
-        if m.name not in metrics._items:
+        if not metrics.has_loaded(m.name):
             metrics.register(m.name, m)

@@ -6,21 +6,12 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from pingce.conversion.timing import speedup_statement
+from pingce.conversion.tasks import canonical_type
+from pingce.core.report.kit import LinesChart, LineSeries, Section, Table, rnd
+from pingce.models.latency import speedup_statement
 
 
-def _r(x: Any, digits: int = 4) -> Any:
-    """Round for tables; keep None, and non-finite floats as None (JSON has no inf)."""
-    if x is None:
-        return None
-    if isinstance(x, float):
-        if not math.isfinite(x):
-            return None
-        return float(f"{x:.{digits}g}")
-    return x
-
-
-def _numerics_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+def _numerics_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[Section, list[str]]:
     per: dict[str, dict[str, float]] = defaultdict(
         lambda: {
             "n": 0,
@@ -55,23 +46,23 @@ def _numerics_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[dict[st
         rows.append(
             [
                 name,
-                _r(p["max_abs"]),
-                _r(p["max_rel"]),
-                _r(p["sum_rel"] / n),
-                _r(math.sqrt(p["sse"] / n)),
-                _r(math.sqrt(p["sse"] / p["ref_sq"]) if p["ref_sq"] else 0.0),
-                _r(p["cos"] / max(p["samples"], 1)),
-                _r(p["pass"] / max(p["samples"], 1)),
+                rnd(p["max_abs"], significant=True),
+                rnd(p["max_rel"], significant=True),
+                rnd(p["sum_rel"] / n, significant=True),
+                rnd(math.sqrt(p["sse"] / n), significant=True),
+                rnd(math.sqrt(p["sse"] / p["ref_sq"]) if p["ref_sq"] else 0.0, significant=True),
+                rnd(p["cos"] / max(p["samples"], 1), significant=True),
+                rnd(p["pass"] / max(p["samples"], 1), significant=True),
             ]
         )
     notes = [f"{task_id}: the converted model failed to run: {errors[0]}"] if errors else []
-    section = {
-        "id": f"{task_id}-outputs",
-        "title": "Per-output numerical consistency",
-        "title_zh": "逐输出数值一致性",
-        "text": "Source = reference. Relative error divides by |source| (Polygraphy's rule).",
-        "table": {
-            "columns": [
+    section = Section(
+        f"{task_id}-outputs",
+        "Per-output numerical consistency",
+        "逐输出数值一致性",
+        text="Source = reference. Relative error divides by |source| (Polygraphy's rule).",
+        table=Table(
+            [
                 "output",
                 "max abs err",
                 "max rel err",
@@ -81,21 +72,16 @@ def _numerics_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[dict[st
                 "mean cosine",
                 "allclose rate",
             ],
-            "rows": rows,
-        },
-    }
+            rows,
+        ),
+    )
     return section, notes
 
 
-def _checks_section(task_id: str, rec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _checks_section(task_id: str, rec: dict[str, Any]) -> tuple[Section, list[str]]:
     d = rec["data"]
     if "skipped" in d:
-        return {
-            "id": task_id,
-            "title": "Model checks",
-            "title_zh": "模型检查",
-            "text": d["skipped"],
-        }, []
+        return Section(task_id, "Model checks", "模型检查", text=d["skipped"]), []
     cov = d["coverage"]
     text = (
         f"onnx.checker (full): {'pass' if d['checker']['ok'] else 'FAIL: ' + str(d['checker']['error'])}. "
@@ -119,19 +105,16 @@ def _checks_section(task_id: str, rec: dict[str, Any]) -> tuple[dict[str, Any], 
     notes = []
     if cov["unsupported"]:
         notes.append(f"Unsupported operators: {', '.join(cov['unsupported'])}.")
-    return {
-        "id": f"{task_id}-operators",
-        "title": "ONNX checks and operator coverage",
-        "title_zh": "ONNX检查与算子覆盖",
-        "text": text,
-        "table": {
-            "columns": ["domain", "operator", "count", "opset", "in opset", "in ONNX Runtime"],
-            "rows": rows,
-        },
-    }, notes
+    return Section(
+        f"{task_id}-operators",
+        "ONNX checks and operator coverage",
+        "ONNX检查与算子覆盖",
+        text=text,
+        table=Table(["domain", "operator", "count", "opset", "in opset", "in ONNX Runtime"], rows),
+    ), notes
 
 
-def _shapes_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+def _shapes_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[Section, list[str]]:
     rows, notes = [], []
     for r in recs:
         d = r["data"]
@@ -147,25 +130,22 @@ def _shapes_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[dict[str,
                 d["batch"],
                 d.get("seq"),
                 status,
-                _r(d.get("max_abs")),
-                _r(d.get("max_rel")),
+                rnd(d.get("max_abs"), significant=True),
+                rnd(d.get("max_rel"), significant=True),
                 d.get("error"),
             ]
         )
         if status == "FAIL" and d.get("error"):
             notes.append(f"Shape batch={d['batch']} seq={d.get('seq')}: {d['error']}")
-    return {
-        "id": f"{task_id}-shapes",
-        "title": "Dynamic-shape coverage",
-        "title_zh": "动态形状覆盖",
-        "table": {
-            "columns": ["batch", "seq len", "status", "max abs err", "max rel err", "error"],
-            "rows": rows,
-        },
-    }, notes[:5]
+    return Section(
+        f"{task_id}-shapes",
+        "Dynamic-shape coverage",
+        "动态形状覆盖",
+        table=Table(["batch", "seq len", "status", "max abs err", "max rel err", "error"], rows),
+    ), notes[:5]
 
 
-def _divergence_section(task_id: str, rec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _divergence_section(task_id: str, rec: dict[str, Any]) -> tuple[Section, list[str]]:
     d = rec["data"]
     layers = d.get("layers", [])
     first = d.get("first_divergence")
@@ -184,51 +164,46 @@ def _divergence_section(task_id: str, rec: dict[str, Any]) -> tuple[dict[str, An
             f"First diverging layer: {first['layer']} (max abs err {first['max_abs']:.3g}, "
             f"max rel err {first['max_rel']:.3g}); the error persists to the output from here."
         )
-    section: dict[str, Any] = {
-        "id": f"{task_id}-layers",
-        "title": "Layer-by-layer comparison (divergence point)",
-        "title_zh": "逐层比对（分歧点）",
-        "text": text,
-        "table": {
-            "columns": ["#", "layer", "shape", "max abs err", "max rel err", "cosine", "status"],
-            "rows": [
-                [
-                    i,
-                    row["layer"],
-                    "x".join(map(str, row["shape"])),
-                    _r(row["max_abs"]),
-                    _r(row["max_rel"]),
-                    _r(row["cosine"], 6),
-                    "pass" if row["pass"] else "FAIL",
-                ]
-                for i, row in enumerate(layers)
-            ],
-        },
-    }
-    if layers:
-        section["charts"] = [
-            {
-                "kind": "lines",
-                "title": "Max abs error by layer",
-                "x_label": "layer index",
-                "y_label": "max abs err",
-                "x_log": False,
-                "y_log": True,
-                "series": [
-                    {
-                        "name": "max abs err",
-                        "x": list(range(len(layers))),
-                        "y": [max(row["max_abs"], 1e-12) for row in layers],
-                    }
-                ],
-            }
+    rows = [
+        [
+            i,
+            row["layer"],
+            "x".join(map(str, row["shape"])),
+            rnd(row["max_abs"], significant=True),
+            rnd(row["max_rel"], significant=True),
+            rnd(row["cosine"], 6, significant=True),
+            "pass" if row["pass"] else "FAIL",
         ]
+        for i, row in enumerate(layers)
+    ]
+    chart = LinesChart(
+        "Max abs error by layer",
+        [
+            LineSeries(
+                "max abs err",
+                list(range(len(layers))),
+                [max(row["max_abs"], 1e-12) for row in layers],
+            )
+        ],
+        x_label="layer index",
+        y_label="max abs err",
+        x_log=False,
+        y_log=True,
+    )
+    section = Section(
+        f"{task_id}-layers",
+        "Layer-by-layer comparison (divergence point)",
+        "逐层比对（分歧点）",
+        text=text,
+        table=Table(
+            ["#", "layer", "shape", "max abs err", "max rel err", "cosine", "status"], rows
+        ),
+        charts=[chart] if layers else None,
+    )
     return section, ([text] if first is not None else [])
 
 
-def _performance_section(
-    task_id: str, recs: list[dict[str, Any]]
-) -> tuple[dict[str, Any], list[str]]:
+def _performance_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[Section, list[str]]:
     rows, notes = [], []
     for r in recs:
         d = r["data"]
@@ -239,27 +214,27 @@ def _performance_section(
         rows.append(
             [
                 d["batch"],
-                _r(s["p50_ms"]),
-                _r(s["p90_ms"]),
-                _r(s["p99_ms"]),
-                _r(t["p50_ms"]),
-                _r(t["p90_ms"]),
-                _r(t["p99_ms"]),
-                _r(s["throughput"]),
-                _r(t["throughput"]),
+                rnd(s["p50_ms"], significant=True),
+                rnd(s["p90_ms"], significant=True),
+                rnd(s["p99_ms"], significant=True),
+                rnd(t["p50_ms"], significant=True),
+                rnd(t["p90_ms"], significant=True),
+                rnd(t["p99_ms"], significant=True),
+                rnd(s["throughput"], significant=True),
+                rnd(t["throughput"], significant=True),
                 f"{sp['value']:.2f} [{sp['ci_low']:.2f}, {sp['ci_high']:.2f}]",
                 "significant" if sp["significant"] else "not significant",
             ]
         )
         notes.append(speedup_statement(sp, f"batch {d['batch']}"))
-    return {
-        "id": f"{task_id}-latency",
-        "title": "Performance parity",
-        "title_zh": "性能一致性",
-        "text": "Latencies in ms from alternating calls after warm-up, fixed threads; speed-up = "
+    return Section(
+        f"{task_id}-latency",
+        "Performance parity",
+        "性能一致性",
+        text="Latencies in ms from alternating calls after warm-up, fixed threads; speed-up = "
         "source/converted with a 95% paired-bootstrap CI.",
-        "table": {
-            "columns": [
+        table=Table(
+            [
                 "batch",
                 "source p50",
                 "source p90",
@@ -272,12 +247,12 @@ def _performance_section(
                 "speed-up [95% CI]",
                 "significance",
             ],
-            "rows": rows,
-        },
-    }, notes
+            rows,
+        ),
+    ), notes
 
 
-def _zoo_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+def _zoo_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[Section, list[str]]:
     rows = []
     for r in recs:
         d = r["data"]
@@ -288,19 +263,19 @@ def _zoo_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[dict[str, An
                 d["opset"],
                 "ok" if r["scores"].get("conv_success_rate") else "FAIL",
                 d.get("stage"),
-                _r(d.get("max_abs")),
-                _r(d.get("max_rel")),
+                rnd(d.get("max_abs"), significant=True),
+                rnd(d.get("max_rel"), significant=True),
                 d.get("error"),
             ]
         )
     ok = sum(1 for r in recs if r["scores"].get("conv_success_rate"))
-    return {
-        "id": f"{task_id}-zoo",
-        "title": "Conversion success over the model zoo",
-        "title_zh": "模型库转换成功率",
-        "text": f"{ok}/{len(recs)} models converted and verified.",
-        "table": {
-            "columns": [
+    return Section(
+        f"{task_id}-zoo",
+        "Conversion success over the model zoo",
+        "模型库转换成功率",
+        text=f"{ok}/{len(recs)} models converted and verified.",
+        table=Table(
+            [
                 "model",
                 "exporter",
                 "opset",
@@ -310,35 +285,35 @@ def _zoo_section(task_id: str, recs: list[dict[str, Any]]) -> tuple[dict[str, An
                 "max rel err",
                 "error",
             ],
-            "rows": rows,
-        },
-    }, []
+            rows,
+        ),
+    ), []
 
 
 def build_sections(
-    suite: dict[str, Any], by_task: dict[str, list[dict[str, Any]]], tasks: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[str], dict[str, Any]]:
+    suite: dict[str, Any], by_task: dict[str, list[dict[str, Any]]]
+) -> tuple[list[Section], list[str], dict[str, Any]]:
     """Sections, notes, and the overall verdict of a conversion run."""
-    sections: list[dict[str, Any]] = []
+    sections: list[Section] = []
     notes: list[str] = []
     checks: dict[str, bool] = {}
     for spec in suite["tasks"]:
         recs = sorted(by_task.get(spec["id"], []), key=lambda r: r["position"])
         if not recs:
             continue
-        kind = spec["type"]
-        if kind == "conversion-numerics":
+        kind = canonical_type(spec["type"])
+        if kind == "conversion.numerics":
             sec, n = _numerics_section(spec["id"], recs)
             checks["numerics within tolerance"] = all(
                 r["scores"].get("conv_allclose_rate") for r in recs
             )
-        elif kind == "conversion-checks":
+        elif kind == "conversion.checks":
             sec, n = _checks_section(spec["id"], recs[0])
             sc = recs[0]["scores"]
             if sc:
                 checks["onnx checker"] = bool(sc["conv_checker_pass"])
                 checks["operators supported"] = sc["conv_op_coverage"] == 1.0
-        elif kind == "conversion-shapes":
+        elif kind == "conversion.shapes":
             sec, n = _shapes_section(spec["id"], recs)
             rated = [
                 r["scores"]["conv_shape_pass_rate"]
@@ -346,9 +321,9 @@ def build_sections(
                 if "conv_shape_pass_rate" in r["scores"]
             ]
             checks["dynamic shapes"] = all(rated)
-        elif kind == "conversion-divergence":
+        elif kind == "conversion.divergence":
             sec, n = _divergence_section(spec["id"], recs[0])
-        elif kind == "conversion-performance":
+        elif kind == "conversion.performance":
             sec, n = _performance_section(spec["id"], recs)
         else:
             sec, n = _zoo_section(spec["id"], recs)
@@ -357,7 +332,7 @@ def build_sections(
     zoo = [
         r
         for spec in suite["tasks"]
-        if spec["type"] == "conversion-zoo"
+        if canonical_type(spec["type"]) == "conversion.zoo"
         for r in by_task.get(spec["id"], [])
     ]
     if zoo:

@@ -2,7 +2,8 @@
 
 Subject: a converted model (`onnx:PATH`, or any model reference) verified against its source
 (run option `source`) on a dataset (run option `data`); or `zoo:all`, the offline model zoo,
-for the conversion success rate. Suites are usually built in code by `pingce convert verify`.
+for the conversion success rate. Built-in suites: `conversion/verify` and `conversion/zoo`
+(`suites/*.yaml`), which `pingce convert` fills in from its options.
 """
 
 from __future__ import annotations
@@ -11,19 +12,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pingce.conversion.data import Dataset, load_data
 from pingce.conversion.input_map import feed_target_through, match_inputs, parse_input_map
-from pingce.conversion.metrics import BY_NAME, register_metrics
-from pingce.conversion.models import LoadedModel, load_model
-from pingce.conversion.tasks import TASK_TYPES, ConversionTask, source_target_names
+from pingce.conversion.metrics import BY_NAME
+from pingce.conversion.tasks import ConversionTask, ZooTask, source_target_names, task_class
 from pingce.core.errors import SpecError
 from pingce.core.execute import run_units
-from pingce.core.registry import commands, demos, standards
 from pingce.core.spec import Indicator, SubjectSpec, Suite
-from pingce.core.standard import Plan, PlannedTask, RunContext, task_row
+from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.core.store import records_by_task
+from pingce.models.datasets import Dataset, default_data, load_data
+from pingce.models.loaded import LoadedModel, load_model
 
-BOOTSTRAP_RESAMPLES = 1000
+# The bootstrap seed of every CI in a conversion report (fixed, not the run's seed).
+BOOTSTRAP_SEED = 0
 THRESHOLDS = {"conv_allclose_rate": 1.0, "conv_checker_pass": 1.0, "conv_shape_pass_rate": 1.0}
 
 
@@ -65,25 +66,12 @@ class ZooSubject:
     def fingerprint(self) -> dict[str, Any]:
         import torch
 
-        from pingce.conversion.zoo import ZOO_VERSION
+        from pingce.models.zoo import ZOO_VERSION
 
         return {"zoo_version": ZOO_VERSION, "torch": torch.__version__}
 
     def settings(self) -> dict[str, Any]:
         return {"workdir": str(self.workdir)}
-
-
-def default_data(source: LoadedModel) -> str:
-    """Data for a zoo source when none is given: its own inputs (digits or token ids)."""
-    zoo_name = getattr(source, "zoo_name", None)
-    if zoo_name is None:
-        raise SpecError(
-            f"no data given to compare {source.ref.raw!r} on",
-            hint="pass --data FILE.npz (one array per model input, optional 'labels')",
-        )
-    from pingce.conversion.zoo import zoo_entry
-
-    return "zoo:tokens?n=64&seq=16" if zoo_entry(zoo_name).has_sequence else "zoo:digits"
 
 
 class ConversionStandard:
@@ -95,13 +83,7 @@ class ConversionStandard:
         return [m.indicator(THRESHOLDS.get(m.name)) for m in BY_NAME.values()]
 
     def _task(self, spec: Any, where: str) -> ConversionTask:
-        cls = TASK_TYPES.get(spec.type)
-        if cls is None:
-            raise SpecError(
-                f"{where}: task {spec.id}: unknown type {spec.type!r}",
-                hint=f"one of: {', '.join(TASK_TYPES)}",
-            )
-        return cls(spec, where)
+        return task_class(spec.type, f"{where}: task {spec.id}: ")(spec, where)
 
     def validate_suite(self, suite: Suite) -> None:
         for spec in suite.spec.tasks:
@@ -134,10 +116,11 @@ class ConversionStandard:
         tasks = []
         for spec in suite.spec.tasks:
             handler = self._task(spec, suite.source)
-            if isinstance(subject, ZooSubject) != (spec.type == "conversion-zoo"):
+            zoo = isinstance(handler, ZooTask)
+            if isinstance(subject, ZooSubject) != zoo:
                 raise SpecError(
                     f"{suite.source}: task {spec.id}: type {spec.type} needs "
-                    + ("the subject zoo:all" if spec.type == "conversion-zoo" else "a model pair")
+                    + ("the subject zoo:all" if zoo else "a model pair")
                 )
             tasks.append(PlannedTask(spec.id, handler.units(subject), handler))
         return Plan(tasks=tasks)
@@ -160,74 +143,41 @@ class ConversionStandard:
         self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
     ) -> dict[str, Any]:
         from pingce.conversion.sections import build_sections
+        from pingce.core.report.kit import IndicatorEntry, summarize_tasks, to_dicts
 
-        by_task = records_by_task(records)
-        tasks, indicators = [], []
-        for spec in suite["tasks"]:
-            recs = by_task.get(spec["id"], [])
-            if not recs:
-                continue
-            rows = metric_rows(recs, BY_NAME)
-            if not rows:  # e.g. every timing failed: the section still explains why
-                continue
-            for name, row in rows.items():
-                indicators.append(
-                    indicator_row(BY_NAME[name], row, spec["id"], THRESHOLDS.get(name))
-                )
-            primary = next(iter(rows), "")
-            tasks.append(task_row(spec, len(recs), primary, rows, default_dimension="conversion"))
-        sections, notes, verdict = build_sections(suite, by_task, tasks)
+        summary = summarize_tasks(
+            suite,
+            config,
+            records,
+            metrics=BY_NAME,
+            primary=lambda spec, rows: next(iter(rows)),
+            seed=BOOTSTRAP_SEED,
+            default_dimension="conversion",
+            indicator=lambda spec, mdef, row: IndicatorEntry.from_metric(
+                mdef, row, str(spec["id"]), threshold=THRESHOLDS.get(mdef.name)
+            ),
+        )
+        sections, notes, verdict = build_sections(suite, records_by_task(records))
         input_map = config.get("settings", {}).get("input_map") or {}
         if input_map.get("matched_by") in ("position", "explicit"):
             pairs = ", ".join(f"{src} → {dst}" for dst, src in input_map["map"].items())
             notes.append(
                 f"Inputs matched by {input_map['matched_by']} (source → converted): {pairs}."
             )
-        score = verdict.get("score")
         return {
-            "tasks": tasks,
+            "tasks": summary.task_rows(),
             "dimensions": [],
-            "overall": {"score": score, "method": verdict["method"]},
-            "indicators": indicators,
+            "overall": {"score": verdict.get("score"), "method": verdict["method"]},
+            "indicators": summary.indicator_rows(),
             "samples": [],
             "notes": notes,
-            "sections": sections,
+            "sections": to_dicts(sections),
             "extra": {"verdict": verdict},
         }
 
 
-def metric_rows(
-    recs: Sequence[dict[str, Any]], catalogue: dict[str, Any], seed: int = 0
-) -> dict[str, dict[str, Any]]:
-    """Every catalogue metric present in the records' scores, with its CI (from core stats)."""
-    rows: dict[str, dict[str, Any]] = {}
-    for name, mdef in catalogue.items():
-        items = [r["scores"][name] for r in recs if name in r["scores"]]
-        if not items:
-            continue
-        rows[name] = mdef.row(items, seed=seed, n_resamples=BOOTSTRAP_RESAMPLES)
-    return rows
-
-
-def indicator_row(
-    mdef: Any, row: dict[str, Any], scope: str, threshold: float | None
-) -> dict[str, Any]:
-    """`mdef.indicator_row` with a pass/fail verdict against `threshold` (when one is set)."""
-    verdict = None
-    if threshold is not None:
-        ok = row["value"] >= threshold if mdef.direction == "higher" else row["value"] <= threshold
-        verdict = "pass" if ok else "fail"
-    return mdef.indicator_row(row, scope, threshold=threshold, verdict=verdict)
-
-
 def register() -> None:
-    """Entry point (via pingce.builtin) for the conversion standard."""
-    if "conversion" in standards._items:
-        return
-    register_metrics()
-    standards.register("conversion", ConversionStandard())
-    from pingce.conversion.cli import app
-    from pingce.conversion.demo import run_conversion_demo
+    """Kept for callers of the old entry point: registration lives in `plugin.py`."""
+    from pingce.conversion.plugin import register as register_plugin
 
-    commands.register("convert", app)
-    demos.register("35-conversion", run_conversion_demo)
+    register_plugin()

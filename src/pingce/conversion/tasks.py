@@ -1,11 +1,12 @@
-"""The conversion standard's task types; each turns into work units and stored records.
+"""The conversion standard's task types (registered in `pingce.core.registry.task_types`;
+the old `conversion-*` names stay aliases); each turns into work units and stored records.
 
-- `conversion-checks`: onnx.checker, shape inference, operator coverage (one record).
-- `conversion-numerics`: source vs converted outputs per sample over the dataset.
-- `conversion-shapes`: both models on several batch sizes and sequence lengths.
-- `conversion-divergence`: intermediate outputs layer by layer (one record).
-- `conversion-performance`: latency of both models at each batch size (one record each).
-- `conversion-zoo`: convert and verify every zoo model (one record per model).
+- `conversion.checks`: onnx.checker, shape inference, operator coverage (one record).
+- `conversion.numerics`: source vs converted outputs per sample over the dataset.
+- `conversion.shapes`: both models on several batch sizes and sequence lengths.
+- `conversion.divergence`: intermediate outputs layer by layer (one record).
+- `conversion.performance`: latency of both models at each batch size (one record each).
+- `conversion.zoo`: convert and verify every zoo model (one record per model).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pingce.conversion import numerics as nm
-from pingce.conversion.models import LoadedModel, OnnxModel
+from pingce.core.errors import SpecError
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.fingerprint import content_hash
 from pingce.core.spec import TaskSpec, validate_params
+from pingce.models.latency import shaped_inputs
+from pingce.models.loaded import LoadedModel, OnnxModel
 
 
 class _Params(BaseModel):
@@ -69,7 +72,7 @@ class ChecksParams(_Params):
 
 
 def _unit(fp: Any, task: TaskSpec, sample_id: str, position: int, payload: Any) -> WorkUnit:
-    key = content_hash(fp, task.id, task.type, task.params, sample_id)
+    key = content_hash(fp, task.id, canonical_type(task.type), task.params, sample_id)
     return WorkUnit(key=key, sample_id=sample_id, position=position, payload=payload)
 
 
@@ -82,7 +85,8 @@ class ConversionTask:
     """Base: validated params plus the spec; subclasses build units and process them."""
 
     params_model: type[_Params] = ChecksParams
-    type_name = ""
+    type_name = ""  # conversion.<kind>, as registered in pingce.core.registry.task_types
+    legacy = ""  # the name suites used before task types were namespaced
 
     def __init__(self, spec: TaskSpec, where: str) -> None:
         self.spec = spec
@@ -98,7 +102,8 @@ class ConversionTask:
 
 
 class ChecksTask(ConversionTask):
-    type_name = "conversion-checks"
+    type_name = "conversion.checks"
+    legacy = "conversion-checks"
 
     def process(self, subject: Any, units: list[WorkUnit]) -> list[Outcome]:
         from pingce.conversion.checks import checker, operator_coverage, shape_inference
@@ -119,7 +124,8 @@ class ChecksTask(ConversionTask):
 
 
 class NumericsTask(ConversionTask):
-    type_name = "conversion-numerics"
+    type_name = "conversion.numerics"
+    legacy = "conversion-numerics"
     params_model = NumericsParams
 
     def units(self, subject: Any) -> list[WorkUnit]:
@@ -173,27 +179,13 @@ class NumericsTask(ConversionTask):
         return outcomes
 
 
-def shaped_inputs(
-    feeds: dict[str, np.ndarray], batch: int, seq: int | None
-) -> dict[str, np.ndarray]:
-    """`batch` samples (cycling through the data) with token inputs cut or tiled to `seq`."""
-    out = {}
-    for name, arr in feeds.items():
-        idx = np.arange(batch) % len(arr)
-        x = arr[idx]
-        if seq is not None and x.ndim == 2 and np.issubdtype(x.dtype, np.integer):
-            reps = -(-seq // x.shape[1])
-            x = np.tile(x, (1, reps))[:, :seq]
-        out[name] = np.ascontiguousarray(x)
-    return out
-
-
 def has_sequence_input(data: Any) -> bool:
     return any(v.ndim == 2 and np.issubdtype(v.dtype, np.integer) for v in data.inputs.values())
 
 
 class ShapesTask(ConversionTask):
-    type_name = "conversion-shapes"
+    type_name = "conversion.shapes"
+    legacy = "conversion-shapes"
     params_model = ShapesParams
 
     def units(self, subject: Any) -> list[WorkUnit]:
@@ -238,7 +230,8 @@ class ShapesTask(ConversionTask):
 
 
 class DivergenceTask(ConversionTask):
-    type_name = "conversion-divergence"
+    type_name = "conversion.divergence"
+    legacy = "conversion-divergence"
     params_model = DivergenceParams
 
     def process(self, subject: Any, units: list[WorkUnit]) -> list[Outcome]:
@@ -259,7 +252,8 @@ class DivergenceTask(ConversionTask):
 
 
 class PerformanceTask(ConversionTask):
-    type_name = "conversion-performance"
+    type_name = "conversion.performance"
+    legacy = "conversion-performance"
     params_model = PerformanceParams
 
     def units(self, subject: Any) -> list[WorkUnit]:
@@ -267,7 +261,7 @@ class PerformanceTask(ConversionTask):
         return [_unit(fp, self.spec, f"b{b}", i, b) for i, b in enumerate(self.params.batch_sizes)]
 
     def process(self, subject: Any, units: list[WorkUnit]) -> list[Outcome]:
-        from pingce.conversion.timing import compare_latency
+        from pingce.models.latency import compare_latency
 
         out = []
         for unit in units:
@@ -291,11 +285,12 @@ class PerformanceTask(ConversionTask):
 
 
 class ZooTask(ConversionTask):
-    type_name = "conversion-zoo"
+    type_name = "conversion.zoo"
+    legacy = "conversion-zoo"
     params_model = ZooParams
 
     def units(self, subject: Any) -> list[WorkUnit]:
-        from pingce.conversion.zoo import ZOO, zoo_entry
+        from pingce.models.zoo import ZOO, zoo_entry
 
         names = self.params.models or list(ZOO)
         for n in names:
@@ -324,6 +319,32 @@ TASK_TYPES: dict[str, type[ConversionTask]] = {
     t.type_name: t
     for t in (ChecksTask, NumericsTask, ShapesTask, DivergenceTask, PerformanceTask, ZooTask)
 }
+LEGACY = {t.legacy: name for name, t in TASK_TYPES.items()}
+
+
+def canonical_type(name: str) -> str:
+    """`conversion.<kind>` for a task type name, old (`conversion-<kind>`) or new."""
+    return LEGACY.get(name, name)
+
+
+def register_task_types() -> None:
+    """Register the task types (and their old un-namespaced names as aliases)."""
+    from pingce.core.registry import task_types
+
+    for name, cls in TASK_TYPES.items():
+        if not task_types.has_loaded(name):
+            task_types.register(name, cls)
+            task_types.alias(cls.legacy, name)
+
+
+def task_class(name: str, where: str) -> type[ConversionTask]:
+    """The conversion task class registered as `name` (or its old name), else a SpecError."""
+    from pingce.core.registry import task_types
+
+    found = task_types.get(name) if name in task_types else None
+    if not (isinstance(found, type) and issubclass(found, ConversionTask)):
+        raise SpecError(f"{where}unknown type {name!r}", hint=f"one of: {', '.join(TASK_TYPES)}")
+    return found
 
 
 def source_target_names(source: LoadedModel, target: LoadedModel) -> list[str]:

@@ -8,10 +8,10 @@ from typing import Any
 
 from pingce.conversion import numerics as nm
 from pingce.conversion.checks import checker
-from pingce.conversion.converters import ConversionFailed, convert
-from pingce.conversion.models import OnnxModel, load_model, parse_model_ref
 from pingce.conversion.tasks import shaped_inputs
 from pingce.core.execute import Outcome
+from pingce.models.converters import ConversionFailed, convert
+from pingce.models.loaded import OnnxModel, load_model, parse_model_ref
 
 
 def verify_zoo_model(
@@ -29,7 +29,7 @@ def verify_zoo_model(
     Success means: exported, onnx.checker passes, and every sample agrees within tolerance at
     the example batch and at batch sizes 1 and 5 (and two sequence lengths for token models).
     """
-    from pingce.conversion.zoo import zoo_entry
+    from pingce.models.zoo import zoo_entry
 
     entry = zoo_entry(name)
     start = time.perf_counter()

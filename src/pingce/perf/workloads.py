@@ -1,4 +1,4 @@
-"""Built-in workloads: a digits classifier pingce trains itself, and ResNet-50 / BERT-base with
+"""Built-in workloads: the digits classifier of pingce's model zoo, and ResNet-50 / BERT-base with
 random weights for throughput-only runs ("open division, no accuracy gate").
 
 A workload is a model plus the samples the load generator draws from (`Dataset`: inputs,
@@ -8,24 +8,28 @@ locally from fixed seeds; nothing is downloaded.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pingce.core.errors import SpecError
 from pingce.core.fingerprint import content_hash
-from pingce.core.paths import cache_root
 
-# Bump when the digits model or its training changes, so cached copies are rebuilt.
-DIGITS_VERSION = 1
-DIGITS_SEED = 20240501
-DIGITS_EPOCHS = 30
-DIGITS_BATCH = 64
-DIGITS_TEST_FRACTION = 0.3
+# The digits CNN and its split come from the shared zoo (one digits CNN in pingce); the
+# training workload (perf/train) builds a fresh, untrained copy of the same architecture.
+from pingce.models.zoo import ZOO_VERSION, digits_cnn, digits_split
+from pingce.models.zoo import digits_cnn_module as digits_cnn_architecture
+
+__all__ = [
+    "BUILTIN_WORKLOADS",
+    "Dataset",
+    "builtin_workload",
+    "dataset_hash",
+    "digits_cnn_architecture",
+    "digits_model",
+    "digits_split",
+]
 
 
 @dataclass
@@ -47,98 +51,25 @@ class Dataset:
         return int(self.inputs.shape[0])
 
 
-def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """sklearn's 8x8 digits as float32 [N,1,8,8] in 0..1: (x_train, y_train, x_test, y_test)."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = (digits.images / 16.0).astype(np.float32)[:, None, :, :]
-    y = digits.target.astype(np.int64)
-    order = np.random.default_rng(DIGITS_SEED).permutation(len(y))
-    n_test = int(round(len(y) * DIGITS_TEST_FRACTION))
-    test, train = order[:n_test], order[n_test:]
-    return x[train], y[train], x[test], y[test]
-
-
-def digits_cnn_architecture() -> Any:
-    """Conv(1→16,3x3) → ReLU → Conv(16→32,3x3,stride 2) → ReLU → Linear(32·4·4→10)."""
-    import torch
-
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(1, 16, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.Conv2d(16, 32, 3, stride=2, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.Flatten(),
-        torch.nn.Linear(32 * 4 * 4, 10),
-    )
-
-
-def train_digits_cnn(epochs: int = DIGITS_EPOCHS, seed: int = DIGITS_SEED) -> Any:
-    """Train the digits CNN with Adam on one thread from a fixed seed (about 2 s)."""
-    import torch
-
-    x_tr, y_tr, _, _ = digits_split()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread: the same weights on every machine
-    try:
-        torch.manual_seed(seed)
-        model = digits_cnn_architecture()
-        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-        xt, yt = torch.from_numpy(x_tr), torch.from_numpy(y_tr)
-        gen = torch.Generator().manual_seed(seed)
-        for _ in range(epochs):
-            perm = torch.randperm(len(yt), generator=gen)
-            for start in range(0, len(yt), DIGITS_BATCH):
-                idx = perm[start : start + DIGITS_BATCH]
-                loss = torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-    finally:
-        torch.set_num_threads(threads)
-    return model.eval()
-
-
-def _accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
-    import torch
-
-    with torch.inference_mode():
-        pred = model(torch.from_numpy(x)).argmax(dim=1).numpy()
-    return float((pred == y).mean())
-
-
 def digits_model() -> tuple[Any, Dataset]:
-    """The trained digits CNN (cached under PINGCE_CACHE/perf) and its test split."""
+    """The built-in digits CNN (`pingce.models.zoo`, the one the conversion and compression
+    standards test; trained once and cached under PINGCE_CACHE/zoo) and its held-out split."""
     import torch
 
-    folder = cache_root() / "perf"
-    stem = f"digits-cnn-v{DIGITS_VERSION}"
-    weights, meta_path = folder / f"{stem}.pt", folder / f"{stem}.json"
-    model = digits_cnn_architecture()
+    model = digits_cnn()
     _, _, x_te, y_te = digits_split()
-    if weights.is_file() and meta_path.is_file():
-        model.load_state_dict(torch.load(weights, weights_only=True))
-        model.eval()
-        meta = json.loads(meta_path.read_text())
-    else:
-        model = train_digits_cnn()
-        meta = {"reference_accuracy": _accuracy(model, x_te, y_te), "version": DIGITS_VERSION}
-        folder.mkdir(parents=True, exist_ok=True)
-        for path, write in (
-            (weights, lambda p: torch.save(model.state_dict(), p)),
-            (meta_path, lambda p: Path(p).write_text(json.dumps(meta))),
-        ):
-            tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-            write(tmp)
-            os.replace(tmp, path)  # atomic: a concurrent builder never sees half a file
+    with torch.inference_mode():
+        pred = model(torch.from_numpy(x_te)).argmax(dim=1).numpy()
     data = Dataset(
         name="digits",
         inputs=x_te,
         labels=y_te,
-        reference_accuracy=float(meta["reference_accuracy"]),
+        reference_accuracy=float((pred == y_te).mean()),
         division="closed",
-        info={"source": "sklearn.datasets.load_digits test split", "weights": str(weights)},
+        info={
+            "source": "sklearn.datasets.load_digits test split",
+            "weights": f"pingce.models.zoo digits-cnn v{ZOO_VERSION}",
+        },
     )
     return model, data
 

@@ -1,5 +1,6 @@
 """Latency, throughput, memory and energy of two models on the same inputs, with the speed-up's
-uncertainty. Shared by the conversion and compression standards.
+uncertainty (shared by the conversion and compression standards), and `shaped_inputs`, the
+batch of a given size both models are timed on.
 
 Calls alternate (A, B, A, B, ...) after warm-up, so slow drifts of the machine (frequency,
 other load) hit both models alike; each call is timed by `pingce.core.measure.measure_latency`
@@ -107,6 +108,21 @@ def compare_latency(
         "memory_mb": memory,
         "energy": energy,
     }
+
+
+def shaped_inputs(
+    feeds: dict[str, np.ndarray], batch: int, seq: int | None
+) -> dict[str, np.ndarray]:
+    """`batch` samples (cycling through the data) with token inputs cut or tiled to `seq`."""
+    out = {}
+    for name, arr in feeds.items():
+        idx = np.arange(batch) % len(arr)
+        x = arr[idx]
+        if seq is not None and x.ndim == 2 and np.issubdtype(x.dtype, np.integer):
+            reps = -(-seq // x.shape[1])
+            x = np.tile(x, (1, reps))[:, :seq]
+        out[name] = np.ascontiguousarray(x)
+    return out
 
 
 def speedup_statement(speedup: dict[str, Any], label: str = "") -> str:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pingce.conversion.models import LoadedModel, OnnxModel, TorchModel
 from pingce.core.errors import PingceError
+from pingce.models.loaded import LoadedModel, OnnxModel, TorchModel
 
 Exporter = Literal["dynamo", "torchscript"]
 DEFAULT_OPSET = 18
@@ -180,7 +180,7 @@ def export_torch(
 
 def _example_inputs(model: TorchModel) -> dict[str, Any]:
     if model.zoo_name:
-        from pingce.conversion.zoo import zoo_entry
+        from pingce.models.zoo import zoo_entry
 
         return zoo_entry(model.zoo_name).inputs(EXAMPLE_BATCH, EXAMPLE_SEQ, 0)
     raise ConversionFailed(
@@ -191,7 +191,7 @@ def _example_inputs(model: TorchModel) -> dict[str, Any]:
 
 def _dynamic_axes(model: TorchModel, example: dict[str, Any]) -> dict[str, dict[int, str]]:
     if model.zoo_name:
-        from pingce.conversion.zoo import zoo_entry
+        from pingce.models.zoo import zoo_entry
 
         axes = zoo_entry(model.zoo_name).dynamic_axes
         return {k: dict(v) for k, v in axes.items() if k in model.input_names}
@@ -242,28 +242,19 @@ def convert_opset(source: Path, out: Path, opset: int) -> ConversionResult:
 
 def optimize_for_ort(source: Path, out: Path, level: str = "extended") -> ConversionResult:
     """Save the graph ONNX Runtime runs after its graph optimisations (basic|extended|all)."""
-    import onnxruntime as ort
+    from pingce.models.onnx_runtime import SessionError, ort_session
 
-    levels = {
-        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-    }
-    if level not in levels:
+    if level not in ("basic", "extended", "all"):
         raise ConversionFailed(
             f"unknown ORT optimisation level {level!r}", hint="basic|extended|all"
         )
     start = time.perf_counter()
     tmp = _atomic_target(out)
-    options = ort.SessionOptions()
-    options.graph_optimization_level = levels[level]
-    options.optimized_model_filepath = str(tmp)
-    options.log_severity_level = 3
     try:
-        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:
+        ort_session(source, optimization=level, optimized_model_path=tmp)  # type: ignore[arg-type]
+    except SessionError as exc:
         tmp.unlink(missing_ok=True)
-        raise ConversionFailed(f"ORT optimisation failed: {_first_error_line(exc)}") from None
+        raise ConversionFailed(f"ORT optimisation failed: {exc.reason}") from None
     os.replace(tmp, out)
     import onnx
 

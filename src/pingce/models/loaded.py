@@ -2,7 +2,7 @@
 
 A model reference names what to load:
 
-- `zoo:NAME` — a model from pingce's offline zoo (`pingce.conversion.zoo`);
+- `zoo:NAME` — a model from pingce's built-in zoo (`pingce.models.zoo`);
 - `onnx:PATH` or `PATH.onnx` — an ONNX model, run with ONNX Runtime on the CPU;
 - `torchscript:PATH` (or `.ts`, `.pt`/`.pth` holding a TorchScript archive);
 - `export:PATH` (or `.pt2`) — a `torch.export` archive;
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,8 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from pingce.core.errors import ModelError
+from pingce.models.onnx_runtime import ort_session
+from pingce.models.torch_loader import load_torch
 
 TORCH_SUFFIXES = {".pt", ".pth", ".ts"}
 
@@ -74,6 +75,15 @@ def parse_model_ref(ref: str, arch: str | None = None) -> ModelRef:
     if kind != "zoo" and not Path(target).expanduser().is_file():
         raise ModelError(f"model file {target!r} does not exist", hint="check the path")
     return ModelRef(kind=kind, target=target, params=params, raw=text)
+
+
+def subject_ref(ref: str) -> str:
+    """A subject string with a scheme: bare paths get their kind (`onnx:`...) and an absolute
+    path; query parameters (e.g. `?arch=`) are kept."""
+    m = parse_model_ref(ref)
+    target = m.target if m.kind == "zoo" else str(Path(m.target).expanduser().resolve())
+    query = "&".join(f"{k}={v}" for k, v in m.params.items())
+    return f"{m.kind}:{target}" + (f"?{query}" if query else "")
 
 
 def file_sha256(path: Path) -> str:
@@ -159,7 +169,7 @@ class TorchModel(LoadedModel):
 
     def fingerprint(self) -> dict[str, Any]:
         if self.ref.kind == "zoo":
-            from pingce.conversion.zoo import ZOO_VERSION
+            from pingce.models.zoo import ZOO_VERSION
 
             return {"kind": "zoo", "name": self.ref.target, "zoo_version": ZOO_VERSION}
         return {
@@ -190,24 +200,9 @@ class OnnxModel(LoadedModel):
     kind = "onnx"
 
     def __init__(self, path: Path, ref: ModelRef, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         self.path = path
         self.ref = ref
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # ORT raises its own exception types for bad graphs
-            raise ModelError(
-                f"ONNX Runtime cannot load {path}: {_first_line(exc)}",
-                hint="run `pingce convert verify` checks or onnx.checker on it",
-            ) from None
+        self.session = ort_session(path, threads=threads)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.input_types = {i.name: i.type for i in self.session.get_inputs()}
@@ -245,11 +240,6 @@ def _cast_for_ort(arr: np.ndarray, ort_type: str) -> np.ndarray:
     return np.ascontiguousarray(arr if dtype is None else arr.astype(dtype, copy=False))
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
-
-
 def load_model(ref: str | ModelRef, threads: int | None = None) -> LoadedModel:
     """Load a model reference (see the module docstring) ready to run on the CPU."""
     mref = parse_model_ref(ref) if isinstance(ref, str) else ref
@@ -260,58 +250,33 @@ def load_model(ref: str | ModelRef, threads: int | None = None) -> LoadedModel:
     if threads:
         torch.set_num_threads(threads)
     if mref.kind == "zoo":
-        from pingce.conversion.zoo import zoo_entry
+        from pingce.models.zoo import zoo_entry
 
         entry = zoo_entry(mref.target)
         return TorchModel(entry.build(), mref, entry.input_names, entry.output_names, entry.name)
     path = Path(mref.target).expanduser()
-    if mref.kind == "torchscript":
-        if not _is_torchscript(path):
-            raise ModelError(
-                f"{path} is not a TorchScript archive",
-                hint="for a state dict add ?arch=NAME; for torch.export use a .pt2 file",
-            )
-        module = torch.jit.load(str(path), map_location="cpu").eval()
-        names = [a.name for a in module.forward.schema.arguments[1:]]
-        return TorchModel(module, mref, names)
-    if mref.kind == "export":
-        try:
-            program = torch.export.load(str(path))
-        except Exception as exc:
-            raise ModelError(
-                f"cannot load torch.export archive {path}: {_first_line(exc)}"
-            ) from None
-        names = [
-            s.arg.name for s in program.graph_signature.input_specs if s.kind.name == "USER_INPUT"
-        ]
-        return TorchModel(program.module(), mref, names)
+    if mref.kind in ("torchscript", "export"):
+        loaded = load_torch(path, fmt=mref.kind)  # type: ignore[arg-type]
+        return TorchModel(loaded.module, mref, loaded.input_names)
     # state dict + a zoo architecture
-    from pingce.conversion.zoo import zoo_entry
+    from pingce.models.zoo import zoo_entry
 
     entry = zoo_entry(mref.params["arch"])
-    module = architecture(entry.name)
-    try:
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-        module.load_state_dict(state)
-    except Exception as exc:
-        raise ModelError(
-            f"{path} is not a state dict of architecture {entry.name!r}: {_first_line(exc)}"
-        ) from None
-    return TorchModel(module.eval(), mref, entry.input_names, entry.output_names, entry.name)
+    loaded = load_torch(
+        path,
+        fmt="state",
+        architecture=lambda: architecture(entry.name),
+        arch=entry.name,
+        input_names=list(entry.input_names),
+    )
+    return TorchModel(loaded.module, mref, entry.input_names, entry.output_names, entry.name)
 
 
 def architecture(name: str) -> Any:
     """A zoo architecture with fresh weights (the digits CNN untrained, so nothing is trained)."""
-    from pingce.conversion.zoo import digits_cnn_architecture, zoo_entry
+    from pingce.models.zoo import digits_cnn_architecture, zoo_entry
 
     return digits_cnn_architecture() if name == "digits-cnn" else zoo_entry(name).build()
-
-
-def _is_torchscript(path: Path) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as zf:
-        return any(n.endswith("constants.pkl") or "/code/" in n for n in zf.namelist())
 
 
 def total_bytes(files: Sequence[Path]) -> int:

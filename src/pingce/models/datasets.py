@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 
-from pingce.core.errors import DataError
+from pingce.core.errors import DataError, SpecError
 
 LABEL_KEYS = ("labels", "label", "y")
 
@@ -74,11 +74,24 @@ def load_data(ref: str, input_names: list[str]) -> Dataset:
             f"{path}: not a readable .npz file ({type(exc).__name__})",
             hint="save it with numpy.savez(path, x=..., labels=...)",
         ) from None
-    return _from_arrays(arrays, input_names, str(path))
+    return from_arrays(arrays, input_names, str(path))
+
+
+def default_data(source: Any) -> str:
+    """Data for a zoo source when none is given: its own inputs (digits or token ids)."""
+    zoo_name = getattr(source, "zoo_name", None)
+    if zoo_name is None:
+        raise SpecError(
+            f"no data given to compare {source.ref.raw!r} on",
+            hint="pass --data FILE.npz (one array per model input, optional 'labels')",
+        )
+    from pingce.models.zoo import zoo_entry
+
+    return "zoo:tokens?n=64&seq=16" if zoo_entry(zoo_name).has_sequence else "zoo:digits"
 
 
 def _zoo_data(spec: str, input_names: list[str]) -> Dataset:
-    from pingce.conversion.zoo import digits_split, token_inputs
+    from pingce.models.zoo import digits_split, token_inputs
 
     name, _, query = spec.partition("?")
     params = dict(parse_qsl(query))
@@ -95,10 +108,10 @@ def _zoo_data(spec: str, input_names: list[str]) -> Dataset:
         raise DataError(
             f"unknown zoo data {name!r}", hint="use zoo:digits or zoo:tokens?n=64&seq=16"
         )
-    return _from_arrays(arrays, input_names, f"zoo:{spec}")
+    return from_arrays(arrays, input_names, f"zoo:{spec}")
 
 
-def _from_arrays(arrays: dict[str, np.ndarray], input_names: list[str], source: str) -> Dataset:
+def from_arrays(arrays: dict[str, np.ndarray], input_names: list[str], source: str) -> Dataset:
     labels = next((arrays[k] for k in LABEL_KEYS if k in arrays), None)
     rest = {k: v for k, v in arrays.items() if k not in LABEL_KEYS}
     inputs: dict[str, np.ndarray] = {}

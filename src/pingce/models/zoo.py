@@ -86,7 +86,8 @@ def _torch() -> Any:
     return torch
 
 
-def _digits_cnn_module() -> Any:
+def digits_cnn_module() -> Any:
+    """A fresh digits CNN in train mode, weights from torch's current RNG state."""
     torch = _torch()
     nn = torch.nn
 
@@ -115,7 +116,7 @@ def digits_cnn_architecture() -> Any:
     """An untrained digits CNN (the architecture a state dict is loaded into)."""
     torch = _torch()
     torch.manual_seed(SEED)
-    return _digits_cnn_module().eval()
+    return digits_cnn_module().eval()
 
 
 def train_digits_cnn() -> Any:
@@ -126,7 +127,7 @@ def train_digits_cnn() -> Any:
     torch.set_num_threads(1)  # one thread: the same float sums, the same weights everywhere
     try:
         torch.manual_seed(SEED)
-        model = _digits_cnn_module()
+        model = digits_cnn_module()
         opt = torch.optim.Adam(model.parameters(), lr=3e-3)
         rng = np.random.default_rng(SEED)
         xt, yt = torch.from_numpy(x_tr), torch.from_numpy(y_tr)
