@@ -189,10 +189,16 @@ class OpenAICompatibleLM:
         # What a pickled copy (a Ray actor's replica, a judge inside a task) reopens from.
         self._init_args = (base_url, model)
         self._init_kwargs = {
-            "api_key_env": api_key_env, "client": client, "endpoint": endpoint,
-            "stream": stream, "tokenizer": tokenizer, "max_length": max_length,
-            "prices": prices, "request_cache": request_cache, "revision": revision,
-        }  # fmt: skip
+            "api_key_env": api_key_env,
+            "client": client,
+            "endpoint": endpoint,
+            "stream": stream,
+            "tokenizer": tokenizer,
+            "max_length": max_length,
+            "prices": prices,
+            "request_cache": request_cache,
+            "revision": revision,
+        }
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.endpoint = endpoint
@@ -326,9 +332,16 @@ class OpenAICompatibleLM:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def _call(
-        self, kind: str, path: str, body: dict[str, Any], parse: Callable[..., Any], *,
-        stream: bool, tokens: int, repeat: int = 0,
-    ) -> _Call:  # fmt: skip
+        self,
+        kind: str,
+        path: str,
+        body: dict[str, Any],
+        parse: Callable[..., Any],
+        *,
+        stream: bool,
+        tokens: int,
+        repeat: int = 0,
+    ) -> _Call:
         return _Call(kind, path, body, stream, parse, tokens, self._key(path, body, repeat))
 
     def _execute(self, calls: Sequence[_Call]) -> tuple[list[dict[str, Any]], set[int]]:
@@ -542,9 +555,15 @@ class OpenAICompatibleLM:
                 parse = partial(self._parse_echo, span=(len(history), len(history) + len(target)))
                 body = self._echo_body(history + target)
                 calls.append(
-                    self._call("loglikelihood", "/completions", body, parse, stream=False,
-                               tokens=len(history) + len(target) + 1)
-                )  # fmt: skip
+                    self._call(
+                        "loglikelihood",
+                        "/completions",
+                        body,
+                        parse,
+                        stream=False,
+                        tokens=len(history) + len(target) + 1,
+                    )
+                )
                 owners.append(t)
         answers, _ = self._execute(calls)
         totals = [0.0] * len(texts)

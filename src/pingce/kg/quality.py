@@ -53,8 +53,16 @@ def individuals(g: Any, onto: Ontology) -> list[Any]:
     from rdflib import OWL, RDF, RDFS, Literal
 
     schema = set(onto.classes) | {p.iri for p in onto.properties.values()}
-    skip_types = {OWL.Class, RDFS.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.Ontology,
-                  RDF.Property, OWL.AnnotationProperty, OWL.AllDisjointClasses}  # fmt: skip
+    skip_types = {
+        OWL.Class,
+        RDFS.Class,
+        OWL.ObjectProperty,
+        OWL.DatatypeProperty,
+        OWL.Ontology,
+        RDF.Property,
+        OWL.AnnotationProperty,
+        OWL.AllDisjointClasses,
+    }
     nodes: set[Any] = set()
     for s, t in g.subject_objects(RDF.type):
         if t not in skip_types:
@@ -308,8 +316,13 @@ def redundancy(g: Any, nodes: list[Any], onto: Ontology) -> tuple[dict[Any, str]
 
     def values(n: Any) -> tuple[tuple[str, str], ...]:
         # Literal values (a parameter's number and unit) tell same-named contexts apart.
-        return tuple(sorted((str(p), entity_key(str(o))) for p, o in g.predicate_objects(n)
-                            if isinstance(o, Literal) and p != RDFS.label))  # fmt: skip
+        return tuple(
+            sorted(
+                (str(p), entity_key(str(o)))
+                for p, o in g.predicate_objects(n)
+                if isinstance(o, Literal) and p != RDFS.label
+            )
+        )
 
     groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
     for root, members in clusters.items():
@@ -387,10 +400,14 @@ def load_competency(path: Path) -> list[CompetencyQuestion]:
             raise DataError(f"{where}: expected must be a list of answers")
         out.append(
             CompetencyQuestion(
-                q["id"], str(q.get("question", "")), str(q.get("question_zh", "")), q["sparql"],
-                tuple(str(x) for x in expected), q.get("match", "superset"),
+                q["id"],
+                str(q.get("question", "")),
+                str(q.get("question_zh", "")),
+                q["sparql"],
+                tuple(str(x) for x in expected),
+                q.get("match", "superset"),
             )
-        )  # fmt: skip
+        )
     return out
 
 

@@ -349,8 +349,13 @@ def read_neo4j(path: Path) -> Predictions:
         add(sid, Triple(sname, rtype, oname, stype, otype))
     for row, _ in plain:
         sid = next((row[c] for c in _ID_COLUMNS if row.get(c)), "")
-        t = Triple(row["subject"], row["predicate"], row["object"],
-                   row.get("subject_type") or None, row.get("object_type") or None)  # fmt: skip
+        t = Triple(
+            row["subject"],
+            row["predicate"],
+            row["object"],
+            row.get("subject_type") or None,
+            row.get("object_type") or None,
+        )
         add(sid, t)
     return preds
 

@@ -82,10 +82,14 @@ def reliability(
     corr = np.asarray(correct, dtype=float)
     ids = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], conf, side="left")
     return [
-        {"confidence": float(conf[ids == b].mean()), "accuracy": float(corr[ids == b].mean()),
-         "count": int((ids == b).sum())}
-        for b in range(n_bins) if (ids == b).any()
-    ]  # fmt: skip
+        {
+            "confidence": float(conf[ids == b].mean()),
+            "accuracy": float(corr[ids == b].mean()),
+            "count": int((ids == b).sum()),
+        }
+        for b in range(n_bins)
+        if (ids == b).any()
+    ]
 
 
 def calibration_report(

@@ -144,9 +144,13 @@ def corpus_fingerprint(paths: Sequence[Path]) -> list[dict[str, Any]]:
                 fh.seek(-(1 << 20), os.SEEK_END)
                 digest.update(fh.read(1 << 20))
         out.append(
-            {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-             "edges_sha256": digest.hexdigest()}
-        )  # fmt: skip
+            {
+                "path": str(path),
+                "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+                "edges_sha256": digest.hexdigest(),
+            }
+        )
     return out
 
 

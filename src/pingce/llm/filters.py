@@ -160,11 +160,31 @@ _OPEN = r"[(\[{【「<]"
 _CLOSE = r"[)\]}】」>]"
 # Words that, after a sentence-initial "A" or "I", make it an option rather than an article
 # or pronoun: "A is correct" vs "A cat is ...".
-_OPTION_VERBS = frozenset({
-    "is", "was", "are", "seems", "looks", "appears", "must", "should", "would", "could",
-    "and", "or", "because", "since", "as", "correct", "right", "wrong", "incorrect", "true",
-    "false",
-})  # fmt: skip
+_OPTION_VERBS = frozenset(
+    {
+        "is",
+        "was",
+        "are",
+        "seems",
+        "looks",
+        "appears",
+        "must",
+        "should",
+        "would",
+        "could",
+        "and",
+        "or",
+        "because",
+        "since",
+        "as",
+        "correct",
+        "right",
+        "wrong",
+        "incorrect",
+        "true",
+        "false",
+    }
+)
 
 
 def _is_wordlike(letter: str, after: str) -> bool:

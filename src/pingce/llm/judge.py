@@ -85,8 +85,11 @@ TEMPLATES: dict[str, JudgeTemplate] = {
         ),
     ]
 }
-DEFAULT_TEMPLATE: dict[str, str] = {"single": "single@v1", "reference": "reference@v1",
-                                    "pairwise": "pairwise@v1"}  # fmt: skip
+DEFAULT_TEMPLATE: dict[str, str] = {
+    "single": "single@v1",
+    "reference": "reference@v1",
+    "pairwise": "pairwise@v1",
+}
 
 _env = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
 _RATING = re.compile(r"\[\[\s*(-?\d+(?:\.\d+)?)\s*\]\]")

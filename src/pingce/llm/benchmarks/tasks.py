@@ -141,8 +141,15 @@ class CEvalTask(NativeTaskMixin, MultipleChoiceTask):
             p = unit.payload
             lls = [r.logprob for r in res]
             pred = lls.index(max(lls))
-            data = {"prompt": p["context"], "output": p["choices"][pred], "extracted": str(pred),
-                    "reference": "", "loglikelihoods": lls, "gold": None, "usage": usage}  # fmt: skip
+            data = {
+                "prompt": p["context"],
+                "output": p["choices"][pred],
+                "extracted": str(pred),
+                "reference": "",
+                "loglikelihoods": lls,
+                "gold": None,
+                "usage": usage,
+            }
             outcomes.append(Outcome(scores={"answered": 1.0}, data=data))
         return outcomes
 

@@ -167,9 +167,14 @@ def run_program(
         raise
     except Exception as exc:  # one program's failure must never end the run
         return SandboxResult(
-            "error", None, 0.0, "", f"sandbox error: {type(exc).__name__}: {exc}"[:_TAIL],
-            layer, "sandbox_error",
-        )  # fmt: skip
+            "error",
+            None,
+            0.0,
+            "",
+            f"sandbox error: {type(exc).__name__}: {exc}"[:_TAIL],
+            layer,
+            "sandbox_error",
+        )
 
 
 def _run_one(

@@ -194,7 +194,7 @@ class CodeGenerationTask(GenerativeTask):
                                 "truncated": r.truncated,
                             }
                             for r in res
-                        ],  # fmt: skip
+                        ],
                         "isolation": res[0].isolation if res else "",
                         "sandbox": self.sandbox_layer,
                         "usage": {

@@ -163,10 +163,22 @@ class JudgedTask(GenerativeTask):
             answer = out.data["extracted"]
             fields = {"question": pl["question"], "rubric": p.rubric, "lo": lo, "hi": hi}
             if p.mode == "pairwise":
-                prompts.append((i, render_judge_prompt(self.template, **fields,
-                                answer_a=answer, answer_b=pl["baseline"])))  # fmt: skip
-                prompts.append((i, render_judge_prompt(self.template, **fields,
-                                answer_a=pl["baseline"], answer_b=answer)))  # fmt: skip
+                prompts.append(
+                    (
+                        i,
+                        render_judge_prompt(
+                            self.template, **fields, answer_a=answer, answer_b=pl["baseline"]
+                        ),
+                    )
+                )
+                prompts.append(
+                    (
+                        i,
+                        render_judge_prompt(
+                            self.template, **fields, answer_a=pl["baseline"], answer_b=answer
+                        ),
+                    )
+                )
             else:
                 ref = pl["references"][0] if pl.get("references") else ""
                 prompts.append(
@@ -196,8 +208,9 @@ class JudgedTask(GenerativeTask):
                     value = None if r is None else (r - lo) / (hi - lo)
                     parsed = [r is not None]
                 ratings.append(value)
-                judgements.append({"judge": name.model, "outputs": raw, "value": value,
-                                   "parsed": parsed})  # fmt: skip
+                judgements.append(
+                    {"judge": name.model, "outputs": raw, "value": value, "parsed": parsed}
+                )
             calls = [ok for j in judgements for ok in j["parsed"]]
             valid = [r for r in ratings if r is not None]
             mean = sum(valid) / len(valid) if valid else None

@@ -129,8 +129,13 @@ class RefusalTask(GenerativeTask):
                 refused = rule if judge_says is None else judge_says
             else:
                 refused = rule or bool(judge_says)
-            data = {**out.data, "refused": refused, "rule_refusal": rule, "judge_votes": votes,
-                    "expect": self.expect}  # fmt: skip
+            data = {
+                **out.data,
+                "refused": refused,
+                "rule_refusal": rule,
+                "judge_votes": votes,
+                "expect": self.expect,
+            }
             outcomes.append(Outcome(scores={metric: float(refused)}, data=data))
         return outcomes
 
