@@ -143,3 +143,20 @@ def test_serve_api_key_comes_from_the_named_environment_variable(
     monkeypatch.delenv("PERF_TEST_KEY")
     with pytest.raises(SpecError, match="PERF_TEST_KEY"):
         std.open_subject(subject, {"api_key_env": "PERF_TEST_KEY"})
+
+
+def test_registration_imports_no_heavy_library() -> None:
+    # `pingce --help` loads every plugin: registering server-perf and data-quality must not
+    # import numpy, SQLAlchemy, torch... (their command groups are imported when used).
+    code = (
+        "import sys\n"
+        "from pingce.perf.plugin import register as perf\n"
+        "from pingce.data.plugin import register as data\n"
+        "perf(); data()\n"
+        "heavy = ('numpy', 'sqlalchemy', 'scipy', 'sklearn', 'torch', 'pandas', 'httpx')\n"
+        "print(sorted(h for h in heavy if h in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -12,12 +12,11 @@ from pingce.core.cli_kit import Db, NoReport, Quiet, ReportDir, out, run_and_rep
 from pingce.core.errors import SpecError
 from pingce.data.evaluate import check_evaluation, evaluate_dataset
 from pingce.data.funnel import print_funnel
+from pingce.data.plugin import CLI_HELP
 
 __all__ = ["app", "evaluate_dataset"]
 
-app = typer.Typer(
-    help="Training-data processing pipelines and the data-quality model.", no_args_is_help=True
-)
+app = typer.Typer(help=CLI_HELP, no_args_is_help=True)
 
 
 def _parse_target(value: str | None) -> dict[str, float] | None:

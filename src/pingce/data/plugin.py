@@ -6,18 +6,34 @@ Registration only: the standard, its task type `data.profile`, its measures as m
 
 from __future__ import annotations
 
+from typing import Any
+
 STANDARD_ID = "data-quality"
 TASK_TYPE = "data.profile"
+
+CLI_HELP = "Training-data processing pipelines and the data-quality model."
+
+
+def _demo(ctx: Any) -> str:
+    """The `pingce demo` step (pingce.data.demo, imported when the demo runs)."""
+    from pingce.data.demo import run_data_demo
+
+    return run_data_demo(ctx)
 
 
 def register() -> None:
     """Entry point: the data-quality standard, its measures, the `pingce data` commands, the demo."""
-    from pingce.core.registry import commands, demos, metrics, standards, task_types
+    from pingce.core.registry import (
+        CommandGroupRef,
+        commands,
+        demos,
+        metrics,
+        standards,
+        task_types,
+    )
 
     if standards.has_loaded(STANDARD_ID):
         return
-    from pingce.data.cli import app
-    from pingce.data.demo import run_data_demo
     from pingce.data.metrics import METRIC_DEFS
     from pingce.data.standard import DataQualityStandard, ProfileTaskType
 
@@ -26,5 +42,5 @@ def register() -> None:
     for name, mdef in METRIC_DEFS.items():
         if not metrics.has_loaded(name):
             metrics.register(name, mdef)
-    commands.register("data", app)
-    demos.register("40-data", run_data_demo)
+    commands.register("data", CommandGroupRef("pingce.data.cli:app", CLI_HELP))
+    demos.register("40-data", _demo)

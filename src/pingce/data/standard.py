@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from pingce.core.errors import DataError, SpecError
 from pingce.core.execute import WorkUnit, run_units
-from pingce.core.fingerprint import content_hash
+from pingce.core.fingerprint import content_hash, path_digest
 from pingce.core.options import CommonOptions
 from pingce.core.registry import task_types
 from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec, validate_params
@@ -25,9 +24,10 @@ from pingce.data.operators.base import OpParams
 from pingce.data.operators.language import DEFAULT_CANDIDATES
 from pingce.data.plugin import STANDARD_ID, TASK_TYPE
 from pingce.data.quality.indicators import CHARACTERISTICS, MEASURES
-from pingce.data.quality.model import summarize_quality
-from pingce.data.quality.scoring import ScoringSettings, score_items
 from pingce.data.quality.topics import DEFAULT_TOPICS
+
+if TYPE_CHECKING:  # numpy and the scoring rules load when a run scores or is summarised
+    from pingce.data.quality.scoring import ScoringSettings
 
 CHUNK = 256
 
@@ -80,6 +80,8 @@ class ProfileTaskType:
         self.params = validate_params(ProfileTask, spec.model_dump(), f"{source}: tasks.{spec.id}")
 
     def scoring(self) -> ScoringSettings:
+        from pingce.data.quality.scoring import ScoringSettings
+
         return ScoringSettings(profile=self.params.profile, languages=tuple(self.params.languages))
 
 
@@ -102,21 +104,9 @@ class DatasetSubject:
         self.shards = list_shards(spec)
 
     def fingerprint(self) -> dict[str, Any]:
-        files = []
-        for sh in self.shards:
-            for p in sh.paths:
-                path = Path(p)
-                if path.is_dir():  # a saved HF dataset: hash its file listing and sizes
-                    digest = content_hash(
-                        sorted((str(f), f.stat().st_size) for f in path.rglob("*") if f.is_file())
-                    )
-                else:
-                    h = hashlib.sha256()
-                    with open(path, "rb") as fh:
-                        for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                            h.update(block)
-                    digest = h.hexdigest()
-                files.append([path.name, digest])
+        # The one content digest for files and folders (a saved HF dataset folder is hashed by
+        # every file's path, size and bytes, not by its listing).
+        files = [[Path(p).name, path_digest(p)] for sh in self.shards for p in sh.paths]
         return {
             "files": files,
             "fields": self.spec.model_dump(mode="json", exclude={"path", "strict"}),
@@ -249,7 +239,7 @@ class DataQualityStandard:
                 ctx.run_id,
                 task.task_id,
                 task.units,
-                lambda units, s=task.handler: score_items([u.payload for u in units], s),
+                lambda units, s=task.handler: _score_chunk([u.payload for u in units], s),
                 chunk_size=CHUNK,
                 progress=ctx.progress,
                 description=f"scoring {task.task_id}",
@@ -264,10 +254,14 @@ class DataQualityStandard:
         if options.get("target") is None and task.get("target"):
             options["target"] = task["target"]
         options.setdefault("topics", task.get("topics", DEFAULT_TOPICS))
+        from pingce.data.quality.model import summarize_quality
+
         return summarize_quality(records, options, config.get("settings", {}))
 
 
 def _score_chunk(payloads: list[Any], settings: ScoringSettings) -> list[Any]:
+    from pingce.data.quality.scoring import score_items
+
     return score_items(payloads, settings)
 
 

@@ -8,16 +8,14 @@ from typing import Annotated
 import typer
 
 from pingce.perf.command_options import Db, NoReport, Quiet, ReportDir, run_suite
+from pingce.perf.plugin import CLI_HELP
 from pingce.perf.serve.cli import serve
 from pingce.perf.suite_builders import check_counts, check_positive, infer_suite
 from pingce.perf.train.cli import train
 
 __all__ = ["app", "infer_suite"]
 
-app = typer.Typer(
-    help="AI server system performance (GB/T 45087-2024): inference, LLM serving, training.",
-    no_args_is_help=True,
-)
+app = typer.Typer(help=CLI_HELP, no_args_is_help=True)
 
 
 @app.command("infer")

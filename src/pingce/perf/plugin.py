@@ -39,14 +39,29 @@ class LazyTaskType:
         return self.load()(spec, source)
 
 
+CLI_HELP = "AI server system performance (GB/T 45087-2024): inference, LLM serving, training."
+
+
+def _demo(ctx: Any) -> str:
+    """The `pingce demo` step (pingce.perf.demo, imported when the demo runs)."""
+    from pingce.perf.demo import run_perf_demo
+
+    return run_perf_demo(ctx)
+
+
 def register() -> None:
     """Entry point of the `pingce.plugins` group for the server-perf standard."""
-    from pingce.core.registry import commands, demos, metrics, standards, task_types
+    from pingce.core.registry import (
+        CommandGroupRef,
+        commands,
+        demos,
+        metrics,
+        standards,
+        task_types,
+    )
 
     if standards.has_loaded(STANDARD_ID):
         return
-    from pingce.perf.cli import app
-    from pingce.perf.demo import run_perf_demo
     from pingce.perf.metrics import ALL_METRICS
     from pingce.perf.standard import PerfStandard
 
@@ -56,5 +71,5 @@ def register() -> None:
     for m in ALL_METRICS:
         if not metrics.has_loaded(m.name):
             metrics.register(m.name, m)
-    commands.register("perf", app)
-    demos.register("20-perf", run_perf_demo)
+    commands.register("perf", CommandGroupRef("pingce.perf.cli:app", CLI_HELP))
+    demos.register("20-perf", _demo)

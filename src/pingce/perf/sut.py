@@ -153,8 +153,9 @@ class OnnxSUT(SUT):
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch)})[0]
 
     def identity(self) -> dict[str, Any]:
-        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:32]
-        return {**super().identity(), "sha256": digest}
+        from pingce.core.fingerprint import file_sha256
+
+        return {**super().identity(), "sha256": file_sha256(self.path)[:32]}
 
     def settings(self) -> dict[str, Any]:
         return {
