@@ -164,5 +164,5 @@ def register() -> None:
     """Add `pingce serve` (idempotent)."""
     from pingce.core.registry import commands
 
-    if "serve" not in commands._items:
+    if not commands.has_loaded("serve"):
         commands.register("serve", serve_app)
