@@ -91,7 +91,7 @@ class _SkModel:
     def __init__(self, est: LinearRegression, feats: list[str]) -> None:
         self.est, self.feats = est, feats
 
-    def predict(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    def predict(self, frame: pd.DataFrame, only: str | None = None) -> dict[str, np.ndarray]:
         return {"y": self.est.predict(frame[self.feats])}
 
 

@@ -34,7 +34,7 @@ def train_baselines(folder: Path, heats: int = 600, seed: int = 0) -> dict[str, 
     paths = {}
     for name, make in (
         ("linear", LinearRegression),
-        ("gbm", lambda: HistGradientBoostingRegressor(max_iter=150, random_state=seed)),
+        ("gbm", lambda: HistGradientBoostingRegressor(max_iter=80, random_state=seed)),
     ):
         models = {t: make().fit(train[list(FEATURES)], train[t]) for t in TARGETS}
         paths[name] = folder / f"{name}.pkl"

@@ -50,15 +50,21 @@ def mean(items: Sequence[Any]) -> float:
 
 
 def rank_agreement(items: Sequence[Any]) -> float:
-    """Mean pairwise Spearman correlation between importance vectors (one per resample)."""
-    from scipy.stats import spearmanr
+    """Mean pairwise Spearman correlation between importance vectors (one per resample):
+    the Pearson correlation of their ranks (ties get average ranks), pairs with a constant
+    vector left out."""
+    from scipy.stats import rankdata
 
-    vectors = [np.asarray(v, dtype=float) for v in items]
+    mat = np.asarray([np.asarray(v, dtype=float) for v in items])
+    if mat.ndim != 2 or mat.shape[0] < 2:
+        return math.nan
+    ranks = rankdata(mat, axis=1)
+    ranks = ranks - ranks.mean(axis=1, keepdims=True)
+    norms = np.sqrt((ranks**2).sum(axis=1))
     rhos = []
-    for a, b in itertools.combinations(vectors, 2):
-        if np.ptp(a) == 0 or np.ptp(b) == 0:
-            continue
-        rhos.append(float(spearmanr(a, b).statistic))
+    for i, j in itertools.combinations(range(len(ranks)), 2):
+        if norms[i] > 0 and norms[j] > 0:
+            rhos.append(float(ranks[i] @ ranks[j] / (norms[i] * norms[j])))
     return float(np.mean(rhos)) if rhos else math.nan
 
 

@@ -251,13 +251,22 @@ def permutation_importance(
     rng: np.random.Generator,
 ) -> dict[str, float]:
     """MAE increase when each feature's column is shuffled (one shuffle per feature)."""
-    base = float(np.mean(np.abs(model.predict(frame)[target] - y)))
+    base = float(np.mean(np.abs(_target(model.predict(frame, only=target), target) - y)))
     out = {}
     for f in features:
         shuffled = frame.copy()
         shuffled[f] = rng.permutation(shuffled[f].to_numpy())
-        out[f] = float(np.mean(np.abs(model.predict(shuffled)[target] - y))) - base
+        pred = _target(model.predict(shuffled, only=target), target)
+        out[f] = float(np.mean(np.abs(pred - y))) - base
     return out
+
+
+def _target(preds: dict[str, np.ndarray], target: str) -> np.ndarray:
+    if target not in preds:
+        raise SpecError(
+            f"steel.importance: the model gives no {target}", hint="set the task's target"
+        )
+    return preds[target]
 
 
 class ImportanceTask:

@@ -73,12 +73,14 @@ class EndpointModel:
     def feature_names(self, default: list[str] | None = None) -> list[str]:
         return list(self.features or default or FEATURES)
 
-    def raw_predict(self, frame: pd.DataFrame) -> Any:
+    def raw_predict(self, frame: pd.DataFrame, only: str | None = None) -> Any:
         raise NotImplementedError
 
-    def predict(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        """{column: float array of len(frame)} for target columns and *_lo/*_hi bounds."""
-        out = self.raw_predict(frame)
+    def predict(self, frame: pd.DataFrame, only: str | None = None) -> dict[str, np.ndarray]:
+        """{column: float array of len(frame)} for target columns and *_lo/*_hi bounds.
+
+        `only` names the one target the caller needs (a model may then skip the others)."""
+        out = self.raw_predict(frame, only)
         return normalize_output(out, len(frame), self.targets, self.spec.raw)
 
 
@@ -161,10 +163,11 @@ class PickleModel(EndpointModel):
                 self.features = [str(x) for x in names]
         self._fp["sha256"] = _digest(path)
 
-    def raw_predict(self, frame: pd.DataFrame) -> Any:
+    def raw_predict(self, frame: pd.DataFrame, only: str | None = None) -> Any:
         x = frame[self.feature_names()]
         if isinstance(self.model, dict):
-            return {str(k): _estimator_predict(m, x) for k, m in self.model.items()}
+            wanted = {k: m for k, m in self.model.items() if only is None or str(k) == only}
+            return {str(k): _estimator_predict(m, x) for k, m in (wanted or self.model).items()}
         return _estimator_predict(self.model, x)
 
 
@@ -199,7 +202,7 @@ class OnnxModel(EndpointModel):
         self.outputs = [o.name for o in self.session.get_outputs()]
         self._fp["sha256"] = _digest(path)
 
-    def raw_predict(self, frame: pd.DataFrame) -> Any:
+    def raw_predict(self, frame: pd.DataFrame, only: str | None = None) -> Any:
         x = frame[self.feature_names()].to_numpy(dtype=np.float32)
         try:
             results = self.session.run(None, {self.input: x})
@@ -245,7 +248,7 @@ class PythonModel(EndpointModel):
         if not callable(self.fn):
             raise ModelError(f"subject {spec.raw!r}: {module_ref} has no function {func!r}")
 
-    def raw_predict(self, frame: pd.DataFrame) -> Any:
+    def raw_predict(self, frame: pd.DataFrame, only: str | None = None) -> Any:
         return self.fn(frame[self.feature_names()].copy())
 
 
@@ -257,7 +260,7 @@ class HttpModel(EndpointModel):
         self.url = spec.raw.split("?", 1)[0] if spec.raw else f"{spec.scheme}://{spec.target}"
         self.timeout = float(spec.params.get("timeout", "30"))
 
-    def raw_predict(self, frame: pd.DataFrame) -> Any:
+    def raw_predict(self, frame: pd.DataFrame, only: str | None = None) -> Any:
         import httpx
 
         names = self.feature_names()
