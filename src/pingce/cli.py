@@ -461,8 +461,9 @@ def list_(
     elif what is ListWhat.suites:
         from pingce.core.spec import suite_standard
 
-        for col in ("suite", "standard", "tasks", "title"):
+        for col in ("suite", "standard", "family", "tasks", "title"):
             table.add_column(col)
+        rows = []
         for name in builtin_suite_names():
             sid = suite_standard(name)
             if standard and sid != standard:
@@ -470,10 +471,13 @@ def list_(
             unusable = _suite_unusable(sid)
             if unusable is not None:
                 if unusable:
-                    table.add_row(name, sid, "–", escape(unusable), style="dim")
+                    rows.append(("", name, (name, sid, "", "–", escape(unusable)), "dim"))
                 continue
             s = load_suite(name)
-            table.add_row(name, s.spec.standard, str(len(s.spec.tasks)), s.spec.title)
+            cells = (name, sid, s.spec.family, str(len(s.spec.tasks)), escape(s.spec.title))
+            rows.append((s.spec.family, name, cells, None))
+        for cells, style in _family_order(rows):
+            table.add_row(*cells, style=style)
     elif what is ListWhat.tasks:
         from pingce.core.spec import suite_standard
 
@@ -537,6 +541,16 @@ def list_(
             warn_integrity({"warning": checked[row.id].warning(row.id)})
         return
     out.print(table)
+
+
+def _family_order(rows: list[tuple[str, str, Any, Any]]) -> list[tuple[Any, Any]]:
+    """(family, name, cells, style) rows in name order, except that the suites of a family
+    follow the family's first suite."""
+    first: dict[str, int] = {}
+    for i, (family, name, _, _) in enumerate(sorted(rows, key=lambda r: r[1])):
+        first.setdefault(family or name, i)
+    ordered = sorted(rows, key=lambda r: (first[r[0] or r[1]], r[1]))
+    return [(cells, style) for _, _, cells, style in ordered]
 
 
 def _suite_unusable(sid: str) -> str | None:

@@ -75,3 +75,18 @@ def test_suites_inside_standard_packages_are_built_in_suites() -> None:
     name = inside[0]
     assert resolve_suite_path(name) == paths[name]
     assert builtin_suite_names() == sorted(paths)
+
+
+def test_list_suites_keeps_a_family_together() -> None:
+    from pingce.cli import _family_order
+
+    rows = [
+        ("", "a/x", "a/x", None),
+        ("steel", "steel/bof", "steel/bof", None),
+        ("steel", "kg/steel", "kg/steel", None),
+        ("", "llm/quick", "llm/quick", None),
+        ("steel", "llm/sector/steel", "llm/sector/steel", None),
+    ]
+    order = [cells for cells, _ in _family_order(rows)]
+    # the family follows its first suite (kg/steel); the others stay in name order
+    assert order == ["a/x", "kg/steel", "llm/sector/steel", "steel/bof", "llm/quick"]

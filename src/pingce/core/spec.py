@@ -68,6 +68,9 @@ class SuiteSpec(BaseModel):
     title: str = ""
     title_zh: str = ""
     description: str = ""
+    # Suites of one domain across standards (e.g. "steel": an llm, a kg and a steel suite)
+    # share a family; `pingce list suites` lists a family together.
+    family: str = ""
     defaults: dict[str, Any] = Field(default_factory=dict)
     tasks: list[TaskSpec] = Field(min_length=1)
 
