@@ -320,10 +320,16 @@ def test_estimate_indexed_equals_the_list_path():
         return sum(x[0] for x in xs) / sum(x[1] for x in xs)
 
     ref = estimate(items, ratio_list, n_resamples=300, seed=11)
-    ours = estimate_indexed(57, lambda idx: num[idx].sum() / den[idx].sum(), n_resamples=300, seed=11)  # fmt: skip
+    ours = estimate_indexed(
+        57, lambda idx: num[idx].sum() / den[idx].sum(), n_resamples=300, seed=11
+    )
     assert ours.value == pytest.approx(ref.value)
-    assert (ours.ci_low, ours.ci_high, ours.stderr) == pytest.approx((ref.ci_low, ref.ci_high, ref.stderr))  # fmt: skip
-    both = estimates_indexed(57, lambda idx: [num[idx].mean(), den[idx].mean()], n_resamples=300, seed=11)  # fmt: skip
+    assert (ours.ci_low, ours.ci_high, ours.stderr) == pytest.approx(
+        (ref.ci_low, ref.ci_high, ref.stderr)
+    )
+    both = estimates_indexed(
+        57, lambda idx: [num[idx].mean(), den[idx].mean()], n_resamples=300, seed=11
+    )
     ref_mean = estimate(items, lambda xs: sum(x[0] for x in xs) / len(xs), n_resamples=300, seed=11)
     assert (both[0].ci_low, both[0].ci_high) == pytest.approx((ref_mean.ci_low, ref_mean.ci_high))
 

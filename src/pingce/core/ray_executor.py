@@ -194,8 +194,11 @@ class RayPool:
         if actor in self.actors:
             self.actors.remove(actor)
             self.deaths += 1
-            log.warning("%s died (%s); its chunks go back to the queue",
-                        self.names[actor], type(exc).__name__)  # fmt: skip
+            log.warning(
+                "%s died (%s); its chunks go back to the queue",
+                self.names[actor],
+                type(exc).__name__,
+            )
             if self.replacements < self.settings.max_replacements:
                 self.replacements += 1
                 self._start_actor()
@@ -332,6 +335,12 @@ def run_units_ray(
     """`run_units` on a one-off Ray pool (a pool per task; prefer one `RayPool` per run)."""
     with RayPool(settings or RaySettings()) as pool:
         return pool.run_units(
-            store, run_id, task_id, units, factory,
-            chunk_size=chunk_size, progress=progress, description=description,
-        )  # fmt: skip
+            store,
+            run_id,
+            task_id,
+            units,
+            factory,
+            chunk_size=chunk_size,
+            progress=progress,
+            description=description,
+        )
