@@ -242,6 +242,15 @@ def test_standards_import_neither_the_cli_nor_private_names_of_other_standards()
     assert sorted(KNOWN_CLI_IMPORTS - cli_users) == [], "remove them from KNOWN_CLI_IMPORTS"
 
 
+def test_only_the_registry_reads_its_private_table() -> None:
+    readers = sorted(
+        str(path.relative_to(SRC))
+        for path in (SRC / "pingce").rglob("*.py")
+        if path.name != "registry.py" and re.search(r"\b\w+\._items\b", path.read_text("utf-8"))
+    )
+    assert readers == [], "use Registry.has/has_loaded/get_loaded/names/items/values"
+
+
 # --------------------------------------------------------------------------- the toy standard
 
 

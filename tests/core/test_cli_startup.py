@@ -60,3 +60,11 @@ def test_version_imports_no_standard_and_no_heavy_library() -> None:
     standards = sorted(s for s in STANDARDS if f"pingce.{s}" in modules)
     assert standards == [], f"pingce --version loaded the standards {standards}"
     assert "pingce.core.store" not in modules
+
+
+def test_python_dash_m_pingce_is_the_pingce_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pingce", "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("pingce ")
