@@ -150,3 +150,42 @@ def test_framestream_task_through_the_standard(
         assert len(probes) == 1 and metrics["fs_max_sustainable_fps"]["value"] == 60
     else:
         assert probes[1]["fps"] == 20
+
+
+def test_frames_from_a_video_file(tmp_path: Path, digits_models: dict[str, Path]) -> None:
+    """A video written here with OpenCV (40 frames) feeds a stream: its first `frames` frames
+    are read back, unlabelled (no accuracy under load)."""
+    cv2 = pytest.importorskip("cv2")
+    from pingce.core.run import RunRequest, execute_run
+    from pingce.core.store import open_store, records_as_dicts
+    from pingce.vision.datasets import video_frames
+
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (32, 32))
+    for i in range(40):
+        writer.write(np.full((32, 32, 3), i * 6, dtype=np.uint8))
+    writer.release()
+    frames = video_frames(path, 100)
+    assert len(frames) == 40 and frames[0].array.shape == (32, 32, 3)
+    assert abs(int(frames[10].array.mean()) - 60) <= 3  # MJPG is lossy, the level survives
+    assert len(video_frames(path, 7)) == 7
+    suite = tmp_path / "v.yaml"
+    task = {
+        "id": "v",
+        "type": "vision.framestream",
+        "dataset": str(path),
+        "fps": 130,
+        "duration_s": 0.8,
+        "frames": 30,
+        "deadline_ms": 500,
+    }
+    suite.write_text(yaml.safe_dump({"standard": "vision", "name": "v", "tasks": [task]}))
+    store = open_store()
+    run_id = execute_run(
+        store,
+        RunRequest(suite=str(suite), subject=f"onnx:{digits_models['onnx']}"),
+        show_progress=False,
+    )
+    rec = records_as_dicts(store.records(run_id))[0]
+    assert len(rec["data"]["fixed"]["scheduled_s"]) == 104
+    assert "fs_accuracy_under_load" not in rec["scores"]

@@ -274,3 +274,39 @@ def voc(root: Path) -> tuple[list[str], list[dict[str, Any]]]:
     if not out:
         raise DataError(f"{ann_dir} holds no .xml annotations")
     return sorted(set(names)), out
+
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v"}
+
+
+def video_frames(path: Path, limit: int) -> list[Sample]:
+    """Up to `limit` frames of a video file (OpenCV), as unlabelled in-memory samples."""
+    import cv2
+
+    if not path.is_file():
+        raise DataError(f"video {path} does not exist")
+    cap = cv2.VideoCapture(str(path))
+    out: list[Sample] = []
+    try:
+        while len(out) < limit:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            rgb = np.ascontiguousarray(frame[:, :, ::-1])
+            out.append(
+                Sample(
+                    f"{path.name}#{len(out)}",
+                    None,
+                    0,
+                    hashlib.sha256(rgb.tobytes()).hexdigest(),
+                    array=rgb,
+                )
+            )
+    finally:
+        cap.release()
+    if not out:
+        raise DataError(
+            f"{path}: OpenCV reads no frames from it",
+            hint="a video file OpenCV can decode (mp4, avi, ...)",
+        )
+    return out

@@ -182,10 +182,12 @@ def stream_figures(raw: Mapping[str, Any]) -> dict[str, Any]:
         "sched_error_max_ms": float(err_ms.max()) if len(err_ms) else None,
     }
     corr = raw.get("correct")
-    if corr is not None:
-        labelled = [c for c in corr]
-        good = sum(1 for c, s in zip(labelled, status, strict=True) if c is True and s == DONE)
-        figs["fs_accuracy_under_load"] = good / n if n else None
+    # Frames whose answer could not be judged (unlabelled video, an output of another size)
+    # are None; with no judged frame there is no accuracy. A dropped frame counts as wrong.
+    if corr is not None and any(c is not None for c in corr):
+        judged = [i for i, c in enumerate(corr) if c is not None or status[i] != DONE]
+        good = sum(1 for i in judged if corr[i] is True and status[i] == DONE)
+        figs["fs_accuracy_under_load"] = good / len(judged) if judged else None
     return figs
 
 

@@ -148,7 +148,7 @@ class VisionStandard:
                 for i, seed in enumerate(params.seeds)
             ]
         else:
-            names, samples = T.frame_data(params.dataset, suite.base_dir)
+            names, samples = T.frame_data(params.dataset, suite.base_dir, params.frames)
             samples = samples[: params.frames]
             classes[params.id] = names
             digest = content_hash([s.digest for s in samples])

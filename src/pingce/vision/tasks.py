@@ -308,13 +308,16 @@ def detection_data(ref: str, base_dir: Path, images: str | None) -> tuple[list[s
     return names, out
 
 
-def frame_data(ref: str, base_dir: Path) -> tuple[list[str], list[Sample]]:
+def frame_data(ref: str, base_dir: Path, limit: int = 100000) -> tuple[list[str], list[Sample]]:
     """Frames for a stream: a classification set (labels give accuracy under load), an
-    MVTec category (`builtin:defects` or a folder with test/), or a folder of images."""
-    from pingce.vision.datasets import mvtec
+    MVTec category (`builtin:defects` or a folder with test/), or a video file (its first
+    `limit` frames, unlabelled)."""
+    from pingce.vision.datasets import VIDEO_SUFFIXES, mvtec, video_frames
 
     if ref == "builtin:defects":
         return ["good", "defective"], defect_data(ref, base_dir)[1]
+    if Path(ref).suffix.lower() in VIDEO_SUFFIXES:
+        return ["frame"], video_frames(resolve_path(ref, base_dir), limit)
     path = resolve_path(ref, base_dir) if not ref.startswith("builtin:") else None
     if path is not None and (path / "test").is_dir() and (path / "ground_truth").is_dir():
         return ["good", "defective"], mvtec(path, "test")
