@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
 from pingce.core.errors import SpecError
-from pingce.steel.heats import convert_units, load_schema, prepare
+from pingce.steel.heats import convert_units, load_heats, load_schema, prepare
 from pingce.steel.process_data import (
     completeness,
     consistency,
@@ -18,6 +20,7 @@ from pingce.steel.process_data import (
     outliers,
     robust_z,
     sensor_lag,
+    series_checks,
     validity,
 )
 
@@ -133,3 +136,28 @@ def test_sensor_lag_recovers_a_known_shift() -> None:
     ref = np.repeat(rng.normal(0, 1, 60), 5)
     other = np.concatenate([np.zeros(4), ref[:-4]])  # 4 samples * 2 s = 8 s later
     assert sensor_lag(t, ref, other, 2.0, 60.0) == 8.0
+
+
+def test_gap_rate_by_hand() -> None:
+    """Hand count: samples every 2 s with one 10 s hole -> intervals 2,2,2,10,2,2: 1 of 6 gaps."""
+    series = pd.DataFrame(
+        {
+            "heat_id": "h1",
+            "t_s": [0, 2, 4, 6, 16, 18, 20],
+            "oxygen_flow_nm3_min": [300, 310, 305, 320, 330, 300, 310],
+            "offgas_co_pct": [10, 11, 12, 11, 13, 12, 11],
+        }
+    )
+    (row,) = series_checks(series, "heat_id", "oxygen_flow_nm3_min", 10.0)
+    assert row["gap_rate"] == pytest.approx(1 / 6)
+    assert row["interval_s"] == 2.0 and row["max_gap_s"] == 10.0
+
+
+def test_a_saved_hugging_face_dataset_reads_like_the_csv(tmp_path: Path, heats) -> None:  # type: ignore[no-untyped-def]
+    datasets = pytest.importorskip("datasets")
+    frame = heats.assign(decision_time=heats["decision_time"].astype(str))
+    frame = frame.drop(columns=["tap_temp_c_recorded_at"])
+    datasets.Dataset.from_pandas(frame).save_to_disk(str(tmp_path / "ds"))
+    frame.to_csv(tmp_path / "h.csv", index=False)
+    a, b = load_heats(tmp_path / "ds"), load_heats(tmp_path / "h.csv")
+    pd.testing.assert_frame_equal(a.frame[list(b.frame.columns)], b.frame, check_dtype=False)
