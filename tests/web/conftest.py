@@ -10,7 +10,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -159,3 +162,48 @@ def live_server() -> Iterator[Any]:
     yield start
     for server in started:
         server.__exit__(None, None, None)
+
+
+DEMO_STEPS = "perf,compression,conversion,data,voice,labeling,kg"
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, dict[str, str]]]:
+    """A store with one demo run of every standard but llm, made by `pingce demo --only …` (the
+    command a user runs), plus a data-quality run of a corpus with 30 % low-quality documents;
+    `runs` maps each standard to its latest run."""
+    root = tmp_path_factory.mktemp("sample-views")
+    db = root / "store.db"
+    env = {**os.environ, "PINGCE_DB": str(db)}
+    pingce = str(Path(sys.executable).parent / "pingce")
+    proc = subprocess.run(
+        [pingce, "demo", "--only", DEMO_STEPS, "-q", "--db", str(db),
+         "--report-dir", str(root / "reports")],
+        cwd=root, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    # The data demo's corpus is clean; a generated one with 30 % low-quality documents gives
+    # the data page documents that rules rejected.
+    corpus = root / "junk.jsonl"
+    for args in (
+        [
+            "data",
+            "generate",
+            "--docs",
+            "80",
+            "--low-quality-rate",
+            "0.3",
+            "--seed",
+            "3",
+            str(corpus),
+        ],
+        ["data", "evaluate", str(corpus), "--db", str(db), "--report-dir", str(root / "r2")],
+    ):
+        proc = subprocess.run([pingce, *args], cwd=root, env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    store = open_store(f"sqlite:///{db}", create=False)
+    runs = {}
+    for row in sorted(store.list_runs(limit=100), key=lambda r: r.created_at):
+        runs[row.standard] = row.id  # the latest run of each standard
+    yield store, runs
+    store.close()

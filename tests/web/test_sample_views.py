@@ -15,63 +15,18 @@ generic view instead of a 500.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from pingce.core.sample_view import SampleView, Table, generic_view, percentiles, render_safely
-from pingce.core.store import Store, open_store
+from pingce.core.store import Store
 from pingce.web.app import create_app
 from pingce.web.samples import viewer_of
 
 BASE = "http://127.0.0.1:8765"
-STEPS = "perf,compression,conversion,data,voice,labeling,kg"
-
-
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("sample-views")
-    db = root / "store.db"
-    env = {**os.environ, "PINGCE_DB": str(db)}
-    pingce = str(Path(sys.executable).parent / "pingce")
-    proc = subprocess.run(
-        [pingce, "demo", "--only", STEPS, "-q", "--db", str(db),
-         "--report-dir", str(root / "reports")],
-        cwd=root, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    # The data demo's corpus is clean; a generated one with 30 % low-quality documents gives
-    # the data page documents that rules rejected.
-    corpus = root / "junk.jsonl"
-    for args in (
-        [
-            "data",
-            "generate",
-            "--docs",
-            "80",
-            "--low-quality-rate",
-            "0.3",
-            "--seed",
-            "3",
-            str(corpus),
-        ],
-        ["data", "evaluate", str(corpus), "--db", str(db), "--report-dir", str(root / "r2")],
-    ):
-        proc = subprocess.run([pingce, *args], cwd=root, env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    store = open_store(f"sqlite:///{db}", create=False)
-    runs = {}
-    for row in sorted(store.list_runs(limit=100), key=lambda r: r.created_at):
-        runs[row.standard] = row.id  # the latest run of each standard
-    yield store, runs
-    store.close()
 
 
 def client(store: Store, media_root: Path | None = None) -> TestClient:
