@@ -280,7 +280,15 @@ def test_suite_and_subject_mistakes_are_spec_errors(
         _run(ok, "hf:./model")
     from pingce.core.errors import ModelError
 
-    with pytest.raises(ModelError, match="gives 10 class scores per image; the task has 12 classes"):
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="ONNX Runtime cannot load"):
+        _run(ok, f"onnx:{tmp_path / 'bad.onnx'}")
+    with pytest.raises(ModelError, match="not a TorchScript archive"):
+        _run(ok, f"torchscript:{tmp_path / 'bad.onnx'}")
+
+    with pytest.raises(
+        ModelError, match="gives 10 class scores per image; the task has 12 classes"
+    ):
         _run(
             _suite(tmp_path, [{**CLS_TASK, "class_names": [str(i) for i in range(12)]}], "cls12"),
             f"onnx:{digits_models['onnx']}",

@@ -9,8 +9,9 @@ factory, called with no arguments, returns an `nn.Module`), ``http://HOST:PORT/P
 defect detector: per-pixel Gaussian statistics of the good training images) and
 ``pipe:COMMAND`` (a local process answering batches over its stdin/stdout, see `PipeModel`).
 
-This is the vision standard's thin adapter until the shared runtime `pingce.models` exists;
-switching is one line in `open_model`.
+ONNX sessions and TorchScript / torch.export loading come from the shared runtime
+`pingce.models`; this module adapts them (and the eager, HTTP, pipe and reference subjects) to
+one `predict(batch) -> {name: array}` call.
 """
 
 from __future__ import annotations
@@ -59,18 +60,11 @@ class OnnxModel(VisionModel):
 
     def __init__(self, spec: SubjectSpec, threads: int) -> None:
         super().__init__(spec)
-        import onnxruntime as ort
+        from pingce.models.onnx_runtime import ort_session
 
         path = Path(spec.target)
         self._fp = {"onnx": _sha256(path)}
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise ModelError(
-                f"{path}: ONNX Runtime cannot load it ({str(exc).splitlines()[0]})"
-            ) from None
+        self.session = ort_session(path, threads=threads, what=str(path))
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
 
@@ -122,15 +116,10 @@ class TorchModel(VisionModel):
         else:
             path = Path(spec.target)
             self._fp = {spec.scheme: _sha256(path)}
-            try:
-                if spec.scheme == "torchscript":
-                    self.module = torch.jit.load(str(path), map_location="cpu")
-                else:
-                    self.module = torch.export.load(str(path)).module()
-            except Exception as exc:  # torch raises RuntimeError/ValueError/zipfile errors
-                raise ModelError(
-                    f"{path}: torch cannot load it as {spec.scheme} ({str(exc).splitlines()[0]})"
-                ) from None
+            from pingce.models.torch_loader import load_exported, load_torchscript
+
+            loaded = load_torchscript(path) if spec.scheme == "torchscript" else load_exported(path)
+            self.module = loaded.module
         if hasattr(self.module, "eval") and spec.scheme != "pt2":
             self.module.eval()
 
