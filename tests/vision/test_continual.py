@@ -75,3 +75,54 @@ def test_streams_are_seeded_and_split_as_specified() -> None:
     assert sum(len(e.train_y) + len(e.test_y) for e in d) == 200
     with pytest.raises(Exception, match="only 10 classes"):
         make_stream(x, y, "class-incremental", 11, seed=0)
+
+
+def test_label_budget_curves(tmp_path) -> None:
+    """Active-learning curves: each budget learns from round(budget x n) labels per experience
+    (a hand count over the stored split sizes); label efficiency recomputed from the record."""
+    import yaml
+
+    from pingce.core.errors import SpecError
+    from pingce.core.reporting import build_report_doc
+    from pingce.core.run import RunRequest, execute_run
+    from pingce.core.store import open_store, records_as_dicts
+    from pingce.vision.continual import label_efficiency
+
+    task = {
+        "id": "al",
+        "type": "vision.continual",
+        "n_experiences": 2,
+        "limit": 400,
+        "label_budgets": [0.3, 0.1],
+    }
+    suite = tmp_path / "al.yaml"
+    suite.write_text(yaml.safe_dump({"standard": "vision", "name": "al", "tasks": [task]}))
+    store = open_store()
+    run_id = execute_run(
+        store, RunRequest(suite=str(suite), subject="learner:replay"), show_progress=False
+    )
+    rec = records_as_dicts(store.records(run_id))[0]
+    curves = rec["data"]["budgets"]
+    assert [(c["strategy"], c["budget"]) for c in curves] == [
+        ("margin", 0.1),
+        ("margin", 0.3),
+        ("random", 0.1),
+        ("random", 0.3),
+    ]
+    for c in curves:
+        assert c["labels"] == sum(max(1, round(c["budget"] * n)) for n in rec["data"]["n_train"])
+        assert c["used"] == c["strategy"]  # the reference learner gives scores: margin is used
+    expected = label_efficiency(curves, rec["scores"]["cl_average_accuracy"], "margin")
+    assert rec["scores"]["cl_label_efficiency"] == pytest.approx(expected)
+    doc = build_report_doc(store, store.get_run(run_id))
+    assert doc["tasks"][0]["metrics"]["cl_label_efficiency"]["value"] == pytest.approx(expected)
+    assert any(s["id"] == "al-label-budget" for s in doc["sections"])
+    suite.write_text(
+        yaml.safe_dump(
+            {"standard": "vision", "name": "al", "tasks": [{**task, "label_budgets": [1.5]}]}
+        )
+    )
+    with pytest.raises(SpecError, match="label_budgets: Value error, label budgets are shares"):
+        execute_run(
+            store, RunRequest(suite=str(suite), subject="learner:replay"), show_progress=False
+        )

@@ -117,6 +117,12 @@ METRICS: tuple[MetricDef, ...] = (
         "Learning accuracy: mean over j of R[j][j], accuracy on an experience right after learning it.",
     ),
     M(
+        "cl_label_efficiency",
+        "标注效率",
+        "Mean over the task's label budgets of the average accuracy learned with that share of labels "
+        "(first query strategy) divided by the average accuracy with every label.",
+    ),
+    M(
         "cl_seconds_per_experience",
         "每经验耗时",
         "Mean wall time of learn() over the stream's experiences.",

@@ -187,8 +187,11 @@ class SoftmaxLearner:
         self.buf_x, self.buf_y = xs[keep], ys[keep]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, C)."""
         assert self.w is not None, "setup() first"
-        return (self._x(x) @ self.w).argmax(axis=1)
+        z = self._x(x) @ self.w
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        return p / p.sum(axis=1, keepdims=True)
 
 
 class HttpLearner:
@@ -311,6 +314,61 @@ def run_stream(
     }
 
 
+def _query(
+    learner: Any, x: np.ndarray, k: int, strategy: str, rng: np.random.Generator
+) -> tuple[np.ndarray, str]:
+    """Indices of the `k` pool images to label: `random`, or `margin` (smallest top-1 minus
+    top-2 score of the learner's current prediction; random when it predicts only labels)."""
+    order = rng.permutation(len(x))
+    if strategy == "margin":
+        scores = np.asarray(learner.predict(x[order]))
+        if scores.ndim == 2 and scores.shape[1] > 1:
+            top = np.sort(scores, axis=1)
+            margin = top[:, -1] - top[:, -2]
+            return order[np.argsort(margin, kind="stable")[:k]], "margin"
+        return order[:k], "random (the learner gives labels, not scores)"
+    return order[:k], "random"
+
+
+def budget_stream(
+    learner: Any,
+    stream: Sequence[Experience],
+    n_classes: int,
+    seed: int,
+    budget: float,
+    strategy: str,
+) -> dict[str, Any]:
+    """The stream learned with labels for only `budget` of each experience's training images,
+    chosen by `strategy` from the experience's pool before it is learned (one query round)."""
+    rng = np.random.default_rng(seed + 7919)
+    if hasattr(learner, "setup"):
+        learner.setup(n_classes, tuple(stream[0].train_x.shape[1:]), seed)
+    labels = 0
+    used = "random"
+    for e in stream:
+        k = max(1, int(round(budget * len(e.train_y))))
+        idx, used = _query(learner, e.train_x, k, strategy, rng)
+        learner.learn(e.train_x[idx], e.train_y[idx])
+        labels += len(idx)
+    final = [_accuracy(learner, e.test_x, e.test_y) for e in stream]
+    return {
+        "budget": budget,
+        "strategy": strategy,
+        "used": used,
+        "labels": labels,
+        "average_accuracy": float(np.mean(final)),
+    }
+
+
+def label_efficiency(
+    curves: Sequence[Mapping[str, Any]], full_accuracy: float, strategy: str
+) -> float:
+    """Mean over budgets of average accuracy with that budget (by `strategy`) divided by the
+    average accuracy with every label: the normalised area under the active-learning curve."""
+    vals = [c["average_accuracy"] / full_accuracy for c in curves if c["strategy"] == strategy]
+    return float(np.mean(vals)) if vals and full_accuracy > 0 else float("nan")
+
+
 def continual_rows(
     spec: Mapping[str, Any], recs: Sequence[dict[str, Any]], seed: int
 ) -> tuple[dict[str, Any], list[Any]]:
@@ -319,7 +377,11 @@ def continual_rows(
     from pingce.vision.catalogue import BY_NAME
 
     rows: dict[str, Any] = {}
-    for name in (*cl_metrics(np.eye(2), np.zeros(2)), "cl_seconds_per_experience"):
+    for name in (
+        *cl_metrics(np.eye(2), np.zeros(2)),
+        "cl_label_efficiency",
+        "cl_seconds_per_experience",
+    ):
         items = [r["scores"][name] for r in recs if name in r["scores"]]
         items = [v for v in items if v is not None and np.isfinite(v)]
         if items:
@@ -361,10 +423,72 @@ def continual_rows(
             )
         ],
     )
-    return rows, [section]
+    sections = [section]
+    curves = [c for r in recs for c in r["data"].get("budgets") or []]
+    if curves:
+        from pingce.core.report.kit import LinesChart, LineSeries
+
+        strategies = list(dict.fromkeys(c["strategy"] for c in curves))
+        budgets = sorted({c["budget"] for c in curves})
+        full = float(np.mean([r["scores"]["cl_average_accuracy"] for r in recs]))
+        table, series = [], []
+        for st in strategies:
+            ys = []
+            for b in budgets:
+                sel = [c for c in curves if c["strategy"] == st and c["budget"] == b]
+                acc = float(np.mean([c["average_accuracy"] for c in sel]))
+                ys.append(rnd(acc))
+                table.append(
+                    [
+                        st,
+                        b,
+                        int(np.mean([c["labels"] for c in sel])),
+                        rnd(acc),
+                        rnd(acc / full if full else None),
+                        sel[0]["used"],
+                    ]
+                )
+            series.append(LineSeries(st, [*budgets, 1.0], [*ys, rnd(full)]))
+        sections.append(
+            Section(
+                f"{tid}-label-budget",
+                f"{tid}: accuracy under an annotation budget (active-learning curves)",
+                "标注预算下的准确率（主动学习曲线）",
+                text=(
+                    "Each budget: a new learner learns the same stream with labels for only that share of each experience's "
+                    "training images, chosen before the experience is learned (one query round); 'vs all labels' = average "
+                    f"accuracy / the stream's average accuracy with every label ({rnd(full)})."
+                ),
+                table=Table(
+                    [
+                        "strategy",
+                        "budget",
+                        "labels used",
+                        "average accuracy",
+                        "vs all labels",
+                        "selection",
+                    ],
+                    table,
+                ),
+                charts=[
+                    LinesChart(
+                        "average accuracy by label budget",
+                        series,
+                        x_label="share of labels",
+                        y_label="average accuracy",
+                    )
+                ],
+            )
+        )
+    return rows, sections
 
 
 def stream_scores(data: dict[str, Any]) -> dict[str, float]:
     m = cl_metrics(np.array(data["matrix"]), np.array(data["initial"]))
     m["cl_seconds_per_experience"] = float(np.mean(data["seconds"]))
+    curves = data.get("budgets") or []
+    if curves:
+        m["cl_label_efficiency"] = label_efficiency(
+            curves, m["cl_average_accuracy"], curves[0]["strategy"]
+        )
     return m

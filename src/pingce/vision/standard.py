@@ -255,7 +255,7 @@ def _continual_outcome(unit: WorkUnit, subject: Any, params: Any) -> Outcome:
     import numpy as np
 
     from pingce.core.execute import Outcome
-    from pingce.vision.continual import make_stream, run_stream, stream_scores
+    from pingce.vision.continual import budget_stream, make_stream, run_stream, stream_scores
 
     samples = unit.payload["samples"]
     x = _images(samples, params.image_size)
@@ -263,6 +263,11 @@ def _continual_outcome(unit: WorkUnit, subject: Any, params: Any) -> Outcome:
     seed = unit.payload["seed"]
     stream = make_stream(x, y, params.scenario, params.n_experiences, seed, params.test_fraction)
     data = run_stream(subject.new(), stream, unit.payload["n_classes"], seed)
+    data["budgets"] = [
+        budget_stream(subject.new(), stream, unit.payload["n_classes"], seed, b, st)
+        for st in params.query_strategies
+        for b in params.label_budgets
+    ]
     return Outcome(scores=stream_scores(data), data=data)
 
 

@@ -140,6 +140,18 @@ class ContinualTask(TaskBase):
     test_fraction: float = Field(default=0.3, gt=0, lt=1)
     image_size: tuple[int, int] = (32, 32)
     limit: int | None = Field(default=None, ge=10)
+    # Active-learning curves: shares of each experience's labels, and how they are chosen.
+    label_budgets: list[float] = Field(default_factory=list, max_length=20)
+    query_strategies: list[Literal["margin", "random"]] = Field(
+        default_factory=lambda: ["margin", "random"], min_length=1
+    )
+
+    @field_validator("label_budgets")
+    @classmethod
+    def _budgets(cls, v: list[float]) -> list[float]:
+        if any(not 0 < b < 1 for b in v):
+            raise ValueError("label budgets are shares of the labels, each > 0 and < 1")
+        return sorted(set(v))
 
 
 class Search(BaseModel):
