@@ -62,6 +62,45 @@ def test_a_yaml_suite_runs_with_the_new_and_the_old_type_name(
     spoof = [t.score for t in ts.trials if not t.is_bonafide]
     assert results["tasks"][0]["metrics"]["voice_eer"]["value"] == vm.eer(bona, spoof)[0]
     assert results["tasks"][0]["type"] == type_name  # the report says what the suite says
+    # The report's shape (built with the report kit): the same sections and indicators as
+    # before the kit, one indicator per task metric with the task's numbers.
+    assert [s["id"] for s in results["sections"]] == [
+        "voice-breakdown",
+        "voice-det",
+        "voice-heatmap",
+        "voice-robustness",
+    ]
+    metrics = results["tasks"][0]["metrics"]
+    assert list(metrics) == [
+        "voice_eer",
+        "voice_min_dcf",
+        "voice_act_dcf",
+        "voice_cllr",
+        "voice_min_cllr",
+        "voice_eer_rocch",
+        "voice_min_tdcf",
+    ]
+    for ind in results["indicators"]:
+        row = metrics[ind["id"]]
+        assert ind["scope"] == "cm" and ind["verdict"] is None and ind["threshold"] is None
+        assert (ind["value"], ind["ci_low"], ind["ci_high"], ind["n"]) == (
+            row["value"],
+            row["ci_low"],
+            row["ci_high"],
+            row["n"],
+        )
+    assert [i["id"] for i in results["indicators"]] == list(metrics)
+    assert metrics["voice_min_tdcf"]["value"] == vm.min_tdcf(bona, spoof, vm.ASVSPOOF5_ASV)[0]
+    assert (
+        metrics["voice_eer"]["ci_low"]
+        <= metrics["voice_eer"]["value"]
+        <= metrics["voice_eer"]["ci_high"]
+    )
+    pooled = next(s for s in results["sections"] if s["id"] == "voice-breakdown")["table"]["rows"][
+        0
+    ]
+    assert pooled[:4] == ["pooled", "all", len(bona), len(spoof)]
+    assert pooled[4] == round(vm.eer(bona, spoof)[0], 4)
 
 
 def test_unknown_task_type_names_the_voice_types(tmp_path: Path) -> None:

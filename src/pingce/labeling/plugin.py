@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pingce.core.registry import commands, demos, metrics, standards, task_types
+from pingce.core.registry import (
+    CommandGroupRef,
+    commands,
+    demos,
+    metrics,
+    standards,
+    task_types,
+)
 from pingce.labeling.task_types import ALIASES, TASK_TYPES
 
 STANDARD_ID = "labeling"
+CLI_HELP = "Visual data auto-labeling: quality, correction effort, speed."
 
 
 def _labeling_demo(ctx: Any) -> str:
@@ -26,7 +34,6 @@ def register() -> None:
     if standards.has_loaded(STANDARD_ID):
         return
     from pingce.labeling.catalogue import METRICS
-    from pingce.labeling.cli import app
     from pingce.labeling.standard import LabelingStandard
 
     standards.register(STANDARD_ID, LabelingStandard())
@@ -37,5 +44,5 @@ def register() -> None:
     for m in METRICS:
         if not metrics.has_loaded(m.name):
             metrics.register(m.name, m)
-    commands.register("label", app)
+    commands.register("label", CommandGroupRef("pingce.labeling.cli:app", CLI_HELP))
     demos.register("60-labeling", _labeling_demo)

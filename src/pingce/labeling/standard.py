@@ -10,14 +10,16 @@ tool) or ``labeler:SPEC`` (an auto-labeler pingce runs on the images: ``shapes``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pingce.core.errors import SpecError
 from pingce.core.sample_failure import FailRule
 from pingce.core.spec import Indicator, SubjectSpec, Suite, validate_params
-from pingce.core.standard import Plan, RunContext
 from pingce.labeling.options import LabelingOptions
 from pingce.labeling.task_types import TYPES, canonical
+
+if TYPE_CHECKING:
+    from pingce.core.standard import Plan, RunContext
 
 STANDARD_ID = "labeling"
 CHUNK = 8

@@ -3,23 +3,14 @@ pingce runs on the images."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import DataError, SpecError
+from pingce.core.fingerprint import path_digest
 from pingce.core.spec import SubjectSpec
 from pingce.labeling.formats import read_labels
 from pingce.labeling.model import LabelSet
-
-
-def _hash_path(path: Path) -> str:
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        digest.update(str(f.relative_to(path) if path.is_dir() else f.name).encode())
-        digest.update(f.read_bytes())
-    return digest.hexdigest()
 
 
 class LabelsSubject:
@@ -33,7 +24,7 @@ class LabelsSubject:
         self.which = spec.params.get("which", "predictions")
         if self.which not in ("predictions", "annotations"):
             raise SpecError(f"subject {spec.raw!r}: which must be predictions or annotations")
-        self.digest = _hash_path(self.path)
+        self.digest = path_digest(self.path)
         self.labeler = None
 
     def fingerprint(self) -> dict[str, Any]:

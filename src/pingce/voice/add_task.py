@@ -22,7 +22,7 @@ accepted as aliases.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from pingce.core.errors import DataError, SpecError
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.fingerprint import content_hash
-from pingce.core.metric import MetricDef
-from pingce.core.registry import metrics
 from pingce.core.report.kit import IndicatorEntry, MetricRow, Section, Table, TaskRow, rnd
 from pingce.core.spec import Suite, validate_params
 from pingce.core.stats import estimate
 from pingce.voice.add_metrics import Segment, frame_labels, macro_f1
+from pingce.voice.catalogue import ADD_METRICS, register_metrics
 from pingce.voice.task_types import ADD_TYPES, ATTRIBUTION, LOCALISATION, canonical
 
 __all__ = ["ADD_TYPES", "ATTRIBUTION", "LOCALISATION", "AddTask", "summarize_add"]
@@ -105,38 +104,11 @@ def _track2(items: Sequence[Any]) -> float:
     return 0.3 * float(arr[:, 3].mean()) + 0.7 * _f1(arr)
 
 
-ADD_METRICS = [
-    MetricDef(
-        "voice_add_segment_f1",
-        "片段级F1",
-        "ADD 2023 track 2: F1 of fake frames (10 ms grid, label at the frame centre), "
-        "counts pooled over all utterances.",
-        statistic=_f1,
-        unit="fraction",
-    ),
-    MetricDef(
-        "voice_add_sentence_accuracy",
-        "句子级准确率",
-        "Share of utterances whose fake/real decision (fake if any frame is fake) is right.",
-        binary=True,
-        unit="fraction",
-    ),
-    MetricDef(
-        "voice_add_track2_score",
-        "ADD 2023 定位赛道得分",
-        "ADD 2023 track 2 ranking score: 0.3 x sentence accuracy + 0.7 x segment F1.",
-        statistic=_track2,
-        unit="fraction",
-    ),
-    MetricDef(
-        "voice_add_macro_f1",
-        "宏平均F1",
-        "ADD 2023 track 3: unweighted mean of per-algorithm F1 over every class in the "
-        "reference or the prediction (scikit-learn f1_score average='macro').",
-        statistic=lambda items: macro_f1([t for t, _ in items], [p for _, p in items]),
-        unit="fraction",
-    ),
-]
+ADD_STATISTICS: dict[str, Callable[[Sequence[Any]], float]] = {
+    "segment_f1": _f1,
+    "track2": _track2,
+    "macro_f1": lambda items: macro_f1([t for t, _ in items], [p for _, p in items]),
+}
 BY_TYPE = {
     LOCALISATION: [m.name for m in ADD_METRICS[:3]],
     ATTRIBUTION: ["voice_add_macro_f1"],
@@ -144,9 +116,8 @@ BY_TYPE = {
 
 
 def register_add_metrics() -> None:
-    for m in ADD_METRICS:
-        if not metrics.has_loaded(m.name):
-            metrics.register(m.name, m)
+    """Kept for callers: the ADD metrics register with the others (`catalogue.register_metrics`)."""
+    register_metrics()
 
 
 class LocalisationParams(BaseModel):

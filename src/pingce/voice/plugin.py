@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pingce.core.registry import commands, demos, standards, task_types
+from pingce.core.registry import CommandGroupRef, commands, demos, standards, task_types
+from pingce.voice.catalogue import register_metrics
 from pingce.voice.task_types import ADD_TYPES, ALIASES, TYPES
+
+CLI_HELP = (
+    "Deepfake-voice detectors: evaluate scores or a system, build a test set, train the baseline."
+)
 
 
 def _task(spec: Any, suite: Any) -> Any:
@@ -33,14 +38,9 @@ def _voice_demo(ctx: Any) -> str:
 
 def register() -> None:
     """Register everything the voice standard adds (idempotent)."""
-    from pingce.voice.add_task import register_add_metrics
-    from pingce.voice.indicators import register_metrics
-
     register_metrics()
-    register_add_metrics()
     if standards.has_loaded("voice"):
         return
-    from pingce.voice.cli import app
     from pingce.voice.standard import VoiceStandard
 
     standards.register("voice", VoiceStandard())
@@ -48,5 +48,5 @@ def register() -> None:
         task_types.register(name, _add_task if name in ADD_TYPES else _task)
     for old, new in ALIASES.items():
         task_types.alias(old, new)
-    commands.register("voice", app)
+    commands.register("voice", CommandGroupRef("pingce.voice.cli:app", CLI_HELP))
     demos.register("50-voice", _voice_demo)

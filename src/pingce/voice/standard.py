@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pingce.core.execute import run_units
-from pingce.core.fingerprint import content_hash
-from pingce.core.spec import Indicator, SubjectSpec, Suite
-from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.voice.options import VoiceOptions
+
+if TYPE_CHECKING:
+    from pingce.core.spec import Indicator, SubjectSpec, Suite
+    from pingce.core.standard import Plan, RunContext
 
 CHUNK = 2000
 SYSTEM_CHUNK = 16  # utterances per chunk of a system run (each one timed)
@@ -35,8 +35,8 @@ class VoiceStandard:
     options_model = VoiceOptions
 
     def indicators(self) -> list[Indicator]:
-        from pingce.voice.add_task import ADD_METRICS
-        from pingce.voice.indicators import (
+        from pingce.voice.catalogue import (
+            ADD_METRICS,
             OPERATING_METRICS,
             SYSTEM_INDICATORS,
             TDCF_INDICATOR,
@@ -59,6 +59,7 @@ class VoiceStandard:
         return open_voice_subject(subject)
 
     def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
+        from pingce.core.standard import Plan, PlannedTask
         from pingce.voice.tasks import handler
 
         tasks = []
@@ -70,6 +71,7 @@ class VoiceStandard:
         )
 
     def execute(self, ctx: RunContext) -> None:
+        from pingce.core.execute import run_units
         from pingce.voice.systems import SystemSubject
         from pingce.voice.task_types import SYSTEM
         from pingce.voice.tasks import warm_up
@@ -100,6 +102,8 @@ class VoiceStandard:
         # A run is summarised when it finishes and again for its report: the same suite,
         # options and record keys (content hashes) give the same result, so the second call
         # reuses the first (a million-trial bootstrap is seconds, not free).
+        from pingce.core.fingerprint import content_hash
+
         keys = [(r["task"], r["key"]) for r in records]
         key = content_hash(suite, config.get("options", {}), keys)
         if self._last is not None and self._last[0] == key:

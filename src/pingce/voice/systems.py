@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import shlex
 import subprocess
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from pingce.core.errors import ModelError, SpecError
+from pingce.core.fingerprint import file_sha256
 from pingce.core.spec import SubjectSpec
 
 
@@ -33,7 +33,7 @@ class ScoresSubject:
         if not path.is_file():
             raise SpecError(f"score file {path} does not exist", hint="check --scores")
         self.path = path
-        self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.sha256 = file_sha256(path)
 
     def fingerprint(self) -> dict[str, Any]:
         return {"kind": "scores", "sha256": self.sha256}
@@ -131,7 +131,7 @@ class SystemSubject:
         fp: dict[str, Any] = {"kind": self.spec.scheme, "ref": self.spec.canonical()}
         model = self.spec.params.get("model")
         if model and Path(model).is_file():
-            fp["model_sha256"] = hashlib.sha256(Path(model).read_bytes()).hexdigest()
+            fp["model_sha256"] = file_sha256(model)
         return fp
 
     def fingerprint(self) -> dict[str, Any]:

@@ -8,7 +8,6 @@ scores), and a class with no trials.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from pingce.core.errors import DataError
+from pingce.core.fingerprint import file_sha256
 from pingce.voice.columns import (
     Categorical,
     NotFast,
@@ -43,7 +43,7 @@ class TrialSet:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return file_sha256(path)
 
 
 def _first(items: list[str], n: int = 1) -> str:

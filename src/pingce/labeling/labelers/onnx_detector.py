@@ -26,7 +26,6 @@ Boxes are mapped from the model input size back to the image's own size.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from pingce.core.errors import SpecError
+from pingce.core.fingerprint import file_sha256
 from pingce.core.spec import validate_params
 from pingce.labeling.model import Annotation
 
@@ -98,7 +98,7 @@ class OnnxDetector:
                     f"{source}: outputs.{field_name}: the model has no output {out!r}",
                     hint=f"outputs: {sorted(names)}",
                 )
-        self.digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        self.digest = file_sha256(self.path)
 
     @classmethod
     def from_yaml(cls, path: Path) -> OnnxDetector:
