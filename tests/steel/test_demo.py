@@ -8,7 +8,8 @@ import numpy as np
 
 from pingce.core.registry import demos
 from pingce.core.spec import parse_subject
-from pingce.steel.demo import run_steel_demo, train_baselines
+from pingce.steel import plugin
+from pingce.steel.demo import train_baselines
 from pingce.steel.generator import TARGETS
 
 
@@ -22,4 +23,4 @@ def test_baselines_train_and_predict(tmp_path: Path, heats) -> None:  # type: ig
         preds = open_model(parse_subject(f"pickle:{path}"), {"trust_pickle": True}).predict(frame)
         assert set(preds) == set(TARGETS)
         assert all(np.isfinite(v).all() for v in preds.values())
-    assert demos.get("80-steel") is run_steel_demo
+    assert demos.get("80-steel") is plugin.run_steel_demo  # imports the demo module on use

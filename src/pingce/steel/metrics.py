@@ -12,8 +12,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from pingce.core.metric import MetricDef
 
 # target key -> (column, English name, Chinese name, unit)
@@ -28,12 +26,16 @@ DEFAULT_TOLERANCES: dict[str, list[float]] = {"temp": [10.0, 15.0], "c": [0.02],
 
 def rmse(items: Sequence[Any]) -> float:
     """Root of the mean of per-sample squared errors."""
+    import numpy as np
+
     arr = np.asarray(items, dtype=float)
     return float(math.sqrt(arr.mean())) if arr.size else math.nan
 
 
 def r2(items: Sequence[Any]) -> float:
     """Coefficient of determination over (observed, predicted) pairs, as sklearn's r2_score."""
+    import numpy as np
+
     arr = np.asarray(items, dtype=float).reshape(-1, 2)
     if arr.shape[0] < 2:
         return math.nan
@@ -45,6 +47,8 @@ def r2(items: Sequence[Any]) -> float:
 
 
 def mean(items: Sequence[Any]) -> float:
+    import numpy as np
+
     arr = np.asarray(items, dtype=float)
     return float(arr.mean()) if arr.size else math.nan
 
@@ -53,6 +57,7 @@ def rank_agreement(items: Sequence[Any]) -> float:
     """Mean pairwise Spearman correlation between importance vectors (one per resample):
     the Pearson correlation of their ranks (ties get average ranks), pairs with a constant
     vector left out."""
+    import numpy as np
     from scipy.stats import rankdata
 
     mat = np.asarray([np.asarray(v, dtype=float) for v in items])

@@ -33,19 +33,12 @@ import numpy as np
 import pandas as pd
 
 from pingce.core.errors import ModelError, SpecError
+from pingce.core.fingerprint import file_sha256
 from pingce.core.spec import SubjectSpec
 from pingce.steel.generator import FEATURES, TARGETS
 
 PICKLE_SCHEMES = ("pickle", "sklearn", "joblib")
 SCHEMES = (*PICKLE_SCHEMES, "onnx", "python", "http", "https")
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _csv_param(spec: SubjectSpec, name: str) -> list[str] | None:
@@ -161,7 +154,7 @@ class PickleModel(EndpointModel):
             names = getattr(est, "feature_names_in_", None)
             if names is not None and self.features is None:
                 self.features = [str(x) for x in names]
-        self._fp["sha256"] = _digest(path)
+        self._fp["sha256"] = file_sha256(path)
 
     def raw_predict(self, frame: pd.DataFrame, only: str | None = None) -> Any:
         x = frame[self.feature_names()]
@@ -200,7 +193,7 @@ class OnnxModel(EndpointModel):
             self.targets = [x.strip() for x in meta["targets"].split(",")]
         self.input = self.session.get_inputs()[0].name
         self.outputs = [o.name for o in self.session.get_outputs()]
-        self._fp["sha256"] = _digest(path)
+        self._fp["sha256"] = file_sha256(path)
 
     def raw_predict(self, frame: pd.DataFrame, only: str | None = None) -> Any:
         x = frame[self.feature_names()].to_numpy(dtype=np.float32)
@@ -239,7 +232,7 @@ class PythonModel(EndpointModel):
                 module = importlib.util.module_from_spec(loader)
                 sys.modules[name] = module
                 loader.loader.exec_module(module)
-                self._fp["sha256"] = _digest(path)
+                self._fp["sha256"] = file_sha256(path)
             else:
                 module = importlib.import_module(module_ref)
         except ImportError as exc:

@@ -2,13 +2,14 @@
 
 Registers the standard, its task types (`steel.endpoint`, `steel.importance`,
 `steel.quality.*`), its metrics, the `pingce steel` command group and demo step 80-steel.
-pandas and scikit-learn are required (the `steel` extra); ONNX Runtime, httpx, LightGBM and
-XGBoost load only when a model of that kind is opened.
+Nothing heavy is imported here: pandas and scikit-learn (the `steel` extra, which
+`pingce.builtin` checks without importing) load when a run, command or demo needs them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 STANDARD_ID = "steel"
 
@@ -21,20 +22,28 @@ class SteelTaskType:
     subject: str  # "model" or "heats"
 
 
+def run_steel_demo(ctx: Any) -> str:
+    """Demo step 80-steel (see `pingce.steel.demo`)."""
+    from pingce.steel.demo import run_steel_demo as run
+
+    return run(ctx)
+
+
 def register() -> None:
     """Register the steel standard and everything it brings (idempotent)."""
-    import pandas  # noqa: F401  (required: a missing one lists steel as unavailable)
-    import sklearn  # noqa: F401
-
-    from pingce.core.registry import commands, demos, metrics, standards, task_types
+    from pingce.core.registry import (
+        CommandGroupRef,
+        commands,
+        demos,
+        metrics,
+        standards,
+        task_types,
+    )
 
     if standards.has_loaded(STANDARD_ID):
         return
-    from pingce.steel.cli import app
-    from pingce.steel.demo import run_steel_demo
     from pingce.steel.metrics import CATALOGUE
-    from pingce.steel.standard import SteelStandard
-    from pingce.steel.standard import task_types as steel_task_types
+    from pingce.steel.standard import SteelStandard, steel_task_types
 
     for name, mdef in CATALOGUE.items():
         if not metrics.has_loaded(name):
@@ -44,5 +53,6 @@ def register() -> None:
             kind = "heats" if name.startswith("steel.quality.") else "model"
             task_types.register(name, SteelTaskType(name, kind))
     standards.register(STANDARD_ID, SteelStandard())
-    commands.register("steel", app)
+    help_text = "Steel smelting decision models: BOF end-point evaluation and process-data quality."
+    commands.register("steel", CommandGroupRef("pingce.steel.cli:app", help_text))
     demos.register("80-steel", run_steel_demo)

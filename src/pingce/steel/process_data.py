@@ -16,17 +16,9 @@ from pingce.core.errors import DataError
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.fingerprint import content_hash
 from pingce.steel.heats import HeatTable, read_table
+from pingce.steel.standard import QUALITY_ASPECTS
 
-ASPECTS = (
-    "completeness",
-    "validity",
-    "duplicates",
-    "outliers",
-    "consistency",
-    "leakage",
-    "drift",
-    "timeseries",
-)
+ASPECTS = QUALITY_ASPECTS
 ROBUST_Z = 3.5
 YIELD_BOUNDS = (0.85, 0.99)  # tapped steel / (hot metal + scrap)
 O2_UTILISATION_BOUNDS = (0.80, 1.00)  # oxygen the reactions need / oxygen blown

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from pingce.core.errors import SpecError
-from pingce.core.execute import run_units
 from pingce.core.options import CommonOptions
 from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec, validate_params
 from pingce.core.standard import Plan, PlannedTask, RunContext
@@ -28,10 +27,20 @@ class SteelOptions(CommonOptions):
     trust_pickle: bool = False  # loading a pickle runs code from it: only for trusted files
 
 
-def task_types() -> tuple[str, ...]:
-    from pingce.steel.process_data import ASPECTS
+QUALITY_ASPECTS = (
+    "completeness",
+    "validity",
+    "duplicates",
+    "outliers",
+    "consistency",
+    "leakage",
+    "drift",
+    "timeseries",
+)
 
-    return (ENDPOINT, IMPORTANCE, *(f"steel.quality.{a}" for a in ASPECTS))
+
+def steel_task_types() -> tuple[str, ...]:
+    return (ENDPOINT, IMPORTANCE, *(f"steel.quality.{a}" for a in QUALITY_ASPECTS))
 
 
 def params_for(spec: TaskSpec, where: str, base_dir: Path | None = None) -> Any:
@@ -41,12 +50,12 @@ def params_for(spec: TaskSpec, where: str, base_dir: Path | None = None) -> Any:
     models = {ENDPOINT: EndpointParams, IMPORTANCE: ImportanceParams}
     if spec.type in models:
         model: Any = models[spec.type]
-    elif spec.type in task_types():
+    elif spec.type in steel_task_types():
         model = QualityParams
     else:
         raise SpecError(
             f"{where}: task {spec.id}: unknown type {spec.type!r}",
-            hint=f"one of: {', '.join(task_types())}",
+            hint=f"one of: {', '.join(steel_task_types())}",
         )
     params = validate_params(model, spec.model_dump(), where)
     if base_dir is not None:
@@ -80,13 +89,16 @@ class HeatsSubject:
             self.table = generated_heats(heats, seed, schema)
             self._fp: dict[str, Any] = {"generated": [heats, seed]}
         else:
-            from pingce.steel.models import _digest
+            from pingce.core.fingerprint import path_digest
 
             self.table = load_heats(spec.target, schema, units)
-            self._fp = {
-                "heats": _digest(Path(spec.target)) if Path(spec.target).is_file() else spec.target
-            }
-        self._fp.update(units=units, schema=spec.params.get("schema"), series=self._series_path)
+            self._fp = {"heats": path_digest(spec.target)}
+        series = None
+        if self._series_path:
+            from pingce.core.fingerprint import path_digest
+
+            series = path_digest(self._series_path)
+        self._fp.update(units=units, schema=spec.params.get("schema"), series=series)
 
     def fingerprint(self) -> dict[str, Any]:
         return self._fp
@@ -178,6 +190,8 @@ class SteelStandard:
         )
 
     def execute(self, ctx: RunContext) -> None:
+        from pingce.core.execute import run_units
+
         for task in ctx.plan.tasks:
             run_units(
                 ctx.store,
