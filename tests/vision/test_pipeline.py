@@ -293,3 +293,39 @@ def test_suite_and_subject_mistakes_are_spec_errors(
             _suite(tmp_path, [{**CLS_TASK, "class_names": [str(i) for i in range(12)]}], "cls12"),
             f"onnx:{digits_models['onnx']}",
         )
+
+
+def test_hf_saved_dataset_and_imagefolder_give_the_same_top1(
+    tmp_path: Path, digits_models: dict[str, Path], digits_arrays: Any
+) -> None:
+    """The first 60 digits written as an ImageFolder (PNG files) and as a Hugging Face dataset
+    saved to disk: the same top-1 as the model's own logits on them."""
+    datasets = pytest.importorskip("datasets")
+    from PIL import Image
+
+    from pingce.vision.datasets import digits
+
+    _, samples = digits()
+    samples = samples[:60]
+    for s in samples:
+        folder = tmp_path / "folder" / s.kind if s.kind else tmp_path / "folder" / str(s.label)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(s.array).save(folder / f"{s.id.split('/')[-1]}.png")
+    feats = datasets.Features(
+        {"image": datasets.Image(), "label": datasets.ClassLabel(names=[str(i) for i in range(10)])}
+    )
+    ds = datasets.Dataset.from_dict(
+        {"image": [Image.fromarray(s.array) for s in samples], "label": [s.label for s in samples]},
+        features=feats,
+    )
+    datasets.DatasetDict({"test": ds}).save_to_disk(str(tmp_path / "hf"))
+    _, y = digits_arrays
+    expected = skm.accuracy_score(y[:60], np.load(digits_models["logits"])[:60].argmax(1))
+    for name, dataset in (
+        ("hf", f"hf:{tmp_path / 'hf'}?split=test"),
+        ("folder", str(tmp_path / "folder")),
+    ):
+        suite = _suite(tmp_path, [{**CLS_TASK, "dataset": dataset, "limit": None}], name)
+        _, doc = _run(suite, f"onnx:{digits_models['onnx']}")
+        assert _metrics(doc, "digits")["vision_top1"] == pytest.approx(expected), name
+        assert doc["tasks"][0]["n_samples"] == 60

@@ -310,3 +310,56 @@ def video_frames(path: Path, limit: int) -> list[Sample]:
             hint="a video file OpenCV can decode (mp4, avi, ...)",
         )
     return out
+
+
+def hf_images(path: Path, split: str | None = None) -> tuple[list[str], list[Sample]]:
+    """An image-classification set saved by Hugging Face `datasets` (`save_to_disk`): an
+    `image` column and a `label` column (a ClassLabel gives the class names). Read locally."""
+    import io
+
+    try:
+        from datasets import DatasetDict, load_from_disk
+    except ImportError:
+        raise DataError(
+            "hf: datasets need the `datasets` package", hint="pip install 'pingce[llm]'"
+        ) from None
+    if not path.is_dir():
+        raise DataError(
+            f"hf dataset folder {path} does not exist",
+            hint="a folder written by datasets' save_to_disk",
+        )
+    try:
+        ds = load_from_disk(str(path))
+    except (FileNotFoundError, ValueError) as exc:
+        raise DataError(f"{path}: not a saved Hugging Face dataset ({exc})") from None
+    if isinstance(ds, DatasetDict):
+        name = split or ("test" if "test" in ds else next(iter(ds)))
+        if name not in ds:
+            raise DataError(f"{path}: no split {name!r}; it has {', '.join(ds)}")
+        ds = ds[name]
+    cols = set(ds.column_names)
+    img_col = "image" if "image" in cols else "img" if "img" in cols else None
+    lab_col = "label" if "label" in cols else "labels" if "labels" in cols else None
+    if img_col is None or lab_col is None:
+        raise DataError(
+            f"{path}: expected an image column (image/img) and a label column (label/labels); it has {sorted(cols)}"
+        )
+    feature = ds.features[lab_col]
+    n_cls = int(max(ds[lab_col])) + 1 if len(ds) else 0
+    names = list(getattr(feature, "names", None) or [str(i) for i in range(n_cls)])
+    out = []
+    for i, row in enumerate(ds):
+        img = row[img_col]
+        buf = io.BytesIO()
+        img.convert("RGB").save(buf, format="PNG")
+        arr = np.asarray(img.convert("RGB"))
+        out.append(
+            Sample(
+                f"{path.name}/{i}",
+                None,
+                int(row[lab_col]),
+                hashlib.sha256(buf.getvalue()).hexdigest(),
+                array=arr,
+            )
+        )
+    return names, out

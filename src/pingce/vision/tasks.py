@@ -223,6 +223,11 @@ def classification_data(ref: str, base_dir: Path) -> tuple[list[str], list[Sampl
         return digits()
     if ref.startswith("builtin:"):
         raise SpecError(f"dataset {ref!r}: the built-in classification set is builtin:digits")
+    if ref.startswith("hf:"):
+        from pingce.vision.datasets import hf_images
+
+        target, _, split = ref[3:].partition("?split=")
+        return hf_images(resolve_path(target, base_dir), split or None)
     return image_folder(resolve_path(ref, base_dir))
 
 
