@@ -172,3 +172,14 @@ def test_detection_report_shape_on_a_hand_counted_case(tmp_path: Path, type_name
     chart = confusion["charts"][0]
     cell = dict(zip(chart["columns"], chart["values"][chart["rows"].index("cat")], strict=True))
     assert cell == {"cat": 1.0, "dog": 1.0, "(missed)": 0.0}
+
+
+def test_builtin_suite_without_gold_is_one_error_line(tmp_path: Path, pingce_cli) -> None:
+    """`pingce run --suite labeling/detection` has no --gold: the error says where gold goes."""
+    pred = tmp_path / "p.json"
+    pred.write_text('{"images": [], "annotations": [], "categories": []}')
+    res = pingce_cli(
+        ["run", "--suite", "labeling/detection", "--model", f"labels:{pred}"], tmp_path
+    )
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert res.stderr.startswith("error: task detection: no gold labels") and "gold:" in res.stderr

@@ -51,7 +51,10 @@ def plan_tasks(suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
         params = validate_params(TaskParams, t.model_dump(), f"{suite.source}: tasks.{t.id}")
         gold_ref = params.gold or options.get("gold")
         if not gold_ref:
-            raise SpecError(f"task {t.id}: no gold labels", hint="pass --gold FILE")
+            raise SpecError(
+                f"task {t.id}: no gold labels",
+                hint="pingce label evaluate --gold FILE, or a suite whose task names gold: FILE",
+            )
         gold_path = Path(gold_ref) if Path(gold_ref).is_absolute() else suite.base_dir / gold_ref
         if not gold_path.exists():
             gold_path = Path(gold_ref)
