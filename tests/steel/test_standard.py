@@ -195,3 +195,13 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path, linear_pickle: Path) -> 
 def test_builtin_suites_load() -> None:
     assert len(load_suite("steel/bof-endpoint").spec.tasks) == 2
     assert len(load_suite("steel/process-data").spec.tasks) == 8
+
+
+def test_limit_scores_the_first_samples_only(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    request = RunRequest(
+        "steel/process-data", "heats:generated?heats=60&seed=2", options={"limit": 5}
+    )
+    run_id = execute_run(store, request, show_progress=False)
+    doc = build_report_doc(store, store.get_run(run_id))
+    assert {t["id"]: t["n_samples"] for t in doc["tasks"]}["completeness"] == 5

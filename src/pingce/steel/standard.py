@@ -157,6 +157,7 @@ class SteelStandard:
         from pingce.steel.model_eval import EndpointTask, ImportanceTask, load_table
         from pingce.steel.process_data import QualityTask
 
+        opts = SteelOptions.of(options)
         tasks, splits, data_notes, tables = [], {}, [], {}
         for spec in suite.spec.tasks:
             params = params_for(spec, suite.source, suite.base_dir)
@@ -184,7 +185,10 @@ class SteelStandard:
                         f"task {spec.id}: {spec.type} needs a heat table subject (heats:TABLE.csv)"
                     )
                 handler = QualityTask(params, spec.type.rsplit(".", 1)[1])
-            tasks.append(PlannedTask(spec.id, handler.units(subject), handler))
+            units = handler.units(subject)
+            if opts.limit is not None:
+                units = units[: max(opts.limit, 0)]
+            tasks.append(PlannedTask(spec.id, units, handler))
         return Plan(
             tasks=tasks, settings={"tasks": len(tasks), "splits": splits, "data_notes": data_notes}
         )
