@@ -164,7 +164,7 @@ def live_server() -> Iterator[Any]:
         server.__exit__(None, None, None)
 
 
-DEMO_STEPS = "perf,compression,conversion,data,voice,labeling,kg"
+DEMO_STEPS = "perf,compression,conversion,data,voice,labeling,kg,steel,vision"
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from pingce.core.report.render import format_number
 from pingce.core.sample_view import SampleView, Table, generic_view, percentiles, render_safely
 from pingce.core.store import Store
 from pingce.web.app import create_app
@@ -52,7 +53,8 @@ def table_rows(html: str, label: str) -> list[str]:
 
 def test_every_standard_has_its_own_viewer(demo_store: tuple[Store, dict[str, str]]) -> None:
     store, runs = demo_store
-    expected = {"server-perf", "compression", "conversion", "data-quality", "voice", "labeling", "kg"}  # fmt: skip
+    expected = {"server-perf", "compression", "conversion", "data-quality", "voice", "labeling",
+                "kg", "steel", "vision"}  # fmt: skip
     assert expected <= set(runs)
     for standard in expected:
         assert viewer_of(standard).name.endswith(".sample_view"), standard
@@ -169,6 +171,33 @@ def test_perf_compression_conversion_pages_show_check_rows(demo_store: tuple[Sto
     assert "<dt>size</dt>" in sample_page(c, runs["compression"], comp.id)
 
 
+def test_steel_page_shows_actual_predicted_and_error(demo_store: tuple[Store, dict[str, str]]) -> None:  # fmt: skip
+    store, runs = demo_store
+    record = next(r for r in store.records(runs["steel"]) if r.data.get("targets"))
+    page = sample_page(client(store), runs["steel"], record.id)
+    rows = table_rows(page, "end point")
+    assert len(rows) == len(record.data["targets"])
+    for name, t in record.data["targets"].items():  # reference: pred - y by hand
+        assert name in page
+        assert format_number(t["pred"] - t["y"]) in page
+
+
+def test_vision_defect_page_draws_the_mask_extent(demo_store: tuple[Store, dict[str, str]]) -> None:  # fmt: skip
+    import numpy as np
+
+    from pingce.vision.quality import unpack_mask
+
+    store, runs = demo_store
+    record = next(r for r in store.records(runs["vision"]) if r.data.get("label") == 1 and "mask" in r.data)  # fmt: skip
+    mask = unpack_mask(record.data["mask"], record.data["size"])  # the standard's own decoder
+    page = sample_page(client(store), runs["vision"], record.id)
+    assert page.count('class="box gold') == (1 if mask.any() else 0)
+    if mask.any():
+        ys, xs = np.nonzero(mask)
+        width = xs.max() - xs.min() + 1
+        assert f"{format_number(float(width))}×" in page  # the box tooltip: w×h px
+
+
 def test_malformed_records_fall_back_to_the_generic_view(demo_store: tuple[Store, dict[str, str]]) -> None:  # fmt: skip
     store, runs = demo_store
     bad = [
@@ -199,9 +228,6 @@ def test_generic_view_and_fitting() -> None:
     view = generic_view({"prompt": "p", "output": "o", "n": 3}, {})
     assert view.summary == ("p", "o", None, None)
     assert [type(b).__name__ for b in view.blocks] == ["Text", "Text", "Fields"]
-
-    class Broken:
-        columns = ("A", "B")
 
     from pingce.core.sample_view import Viewer
 
