@@ -500,14 +500,14 @@ def list_(
             for ind in std.indicators():
                 table.add_row(sid, ind.id, ind.name, ind.name_zh, ind.unit, ind.direction)
     elif what is ListWhat.filters:
-        from pingce.llm.listing import filter_rows
+        from pingce.core.listing import filter_rows
 
         for col in ("filter", "parameters", "what it does"):
             table.add_column(col)
         for row in filter_rows():
             table.add_row(*(escape(cell) for cell in row))  # "[invalid]" is not markup
     elif what is ListWhat.metrics:
-        from pingce.llm.listing import metric_rows
+        from pingce.core.listing import metric_rows
 
         for col in ("metric", "中文名", "better", "scale", "task types", "definition"):
             table.add_column(col)
