@@ -115,3 +115,22 @@ def test_the_demo_suite_is_yaml_in_the_package() -> None:
     assert suite.spec.standard == "voice" and suite.spec.name == "voice/demo"
     assert [t.type for t in suite.spec.tasks] == ["voice.scores"]
     assert (bundle_dir() / "scores.txt").is_file() and (bundle_dir() / "keys.tsv").is_file()
+
+
+def test_the_evaluate_suite_runs_alone_on_a_score_file_with_keys(tmp_path: Path) -> None:
+    """`voice/evaluate` (the suite `pingce voice evaluate` fills in) runs by itself on a score
+    file that carries its keys; reference: voice.metrics.eer on the file's own trials."""
+    suite = load_suite("voice/evaluate")
+    assert suite.spec.name == "voice/evaluate" and [t.type for t in suite.spec.tasks] == [
+        "voice.scores"
+    ]
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    scores = bundle_dir() / "scores.txt"
+    rid = execute_run(
+        store, RunRequest(suite=suite, subject=f"scores:{scores}"), show_progress=False
+    )
+    ts = load_trials(scores)
+    bona = [t.score for t in ts.trials if t.is_bonafide]
+    spoof = [t.score for t in ts.trials if not t.is_bonafide]
+    metrics = store.get_run(rid).results["tasks"][0]["metrics"]
+    assert metrics["voice_eer"]["value"] == vm.eer(bona, spoof)[0]

@@ -12,6 +12,8 @@ from pingce.core.cli_kit import Db, Quiet, ReportDir, run_and_report
 from pingce.core.errors import SpecError
 from pingce.voice.task_types import SCORES, SYSTEM
 
+SUITES = Path(__file__).resolve().parent / "suites"
+
 app = typer.Typer(
     help="Deepfake-voice detectors: evaluate scores or a system, build a test set, train the baseline.",
     no_args_is_help=True,
@@ -44,13 +46,12 @@ def _asv_rates(value: str | None, formulation: str = "2019") -> dict[str, float]
 
 
 def evaluate_suite(task: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "standard": "voice",
-        "name": "voice/evaluate",
-        "title": "Deepfake voice detector evaluation",
-        "title_zh": "深度合成语音鉴别评测",
-        "tasks": [task],
-    }
+    """The built-in suite `voice/evaluate` with its task replaced by `task` (the command's)."""
+    import yaml
+
+    # pingce's own file (not user input): plain safe_load
+    data = yaml.safe_load((SUITES / "evaluate.yaml").read_text(encoding="utf-8"))
+    return {**data, "tasks": [task]}
 
 
 def run_evaluation(
