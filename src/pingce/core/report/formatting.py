@@ -142,3 +142,17 @@ def seed_text(doc: Mapping[str, Any]) -> str:
         if value is not None:
             return format_plain(value)
     return MISSING
+
+
+def json_safe(value: Any) -> Any:
+    """Copy ``value`` with NaN/±inf replaced by None, since JSON has no such numbers."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        # numpy scalars pass schema checks as numbers but json cannot encode them.
+        value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

@@ -30,12 +30,12 @@ from pingce.core.report.formatting import (
     format_plain,
     format_score,
     is_number,
+    json_safe,
     package_rows,
     primary_metric,
     sample_failed,
     threshold_text,
 )
-from pingce.core.report.render import json_safe
 from pingce.core.report.validation import validate_report
 
 TEMPLATE = "report.html.j2"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +28,7 @@ from pingce.core.report.formatting import (  # noqa: F401  (re-exported)
     format_score,
     gpu_text,
     is_number,
+    json_safe,
     package_rows,
     primary_metric,
     sample_failed,
@@ -48,20 +48,6 @@ from pingce.core.report.validation import (  # noqa: F401  (re-exported)
 )
 
 FORMATS: dict[str, str] = {"html": "report.html", "md": "report.md", "json": "report.json"}
-
-
-def json_safe(value: Any) -> Any:
-    """Copy ``value`` with NaN/±inf replaced by None, since JSON has no such numbers."""
-    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
-        # numpy scalars pass schema checks as numbers but json cannot encode them.
-        value = value.tolist()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def render_json(doc: Mapping[str, Any], *, validate: bool = True) -> str:
