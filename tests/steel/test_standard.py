@@ -205,3 +205,33 @@ def test_limit_scores_the_first_samples_only(tmp_path: Path) -> None:
     run_id = execute_run(store, request, show_progress=False)
     doc = build_report_doc(store, store.get_run(run_id))
     assert {t["id"]: t["n_samples"] for t in doc["tasks"]}["completeness"] == 5
+
+
+def test_by_campaign_when_the_test_set_spans_campaigns(
+    tmp_path: Path, linear_pickle: Path, linear_models, heats
+) -> None:  # type: ignore[no-untyped-def]
+    """Hand count per campaign of temperature hits (±10 °C) on the latest half of the heats."""
+    task = {**SUITE["tasks"][0], "split": {"test_fraction": 0.5}}
+    doc = _run(
+        tmp_path,
+        {"standard": "steel", "name": "c", "tasks": [task]},
+        f"pickle:{linear_pickle}",
+        trust_pickle=True,
+    )
+    rows = {
+        r[0]: r
+        for r in next(s for s in doc["sections"] if s["id"] == "endpoint-campaigns")["table"][
+            "rows"
+        ]
+    }
+    frame = heats.drop_duplicates("heat_id").sort_values("decision_time", kind="stable")
+    test = frame.iloc[int(round(len(frame) * 0.5)) :].dropna(subset=list(FEATURES))
+    schema = load_schema(None)
+    for f in FEATURES:
+        test = test[(test[f] >= schema.columns[f].min) & (test[f] <= schema.columns[f].max)]
+    assert set(rows) == {str(c) for c in test["campaign"].unique()} and len(rows) == 2
+    for campaign, part in test.groupby("campaign"):
+        pred = linear_models["endpoint_temp_c"].predict(part[list(FEATURES)])
+        hit = float(np.mean(np.abs(pred - part["endpoint_temp_c"].to_numpy()) <= 10))
+        assert rows[str(campaign)][1] == len(part)
+        assert rows[str(campaign)][2] == pytest.approx(round(hit, 4))

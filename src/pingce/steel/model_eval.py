@@ -188,6 +188,8 @@ class EndpointTask:
                 "grade": str(row[group]) if group and group in row.index else "",
                 "time": pd.Timestamp(row[t.time_col]).isoformat(),
             }
+            if "campaign" in row.index and not pd.isna(row["campaign"]):
+                payload["campaign"] = int(row["campaign"])
             key = content_hash(fp, row[t.id_col], payload)
             units.append(
                 WorkUnit(key=key, sample_id=str(row[t.id_col]), position=pos, payload=payload)
@@ -209,6 +211,7 @@ class EndpointTask:
             data: dict[str, Any] = {
                 "grade": u.payload["grade"],
                 "time": u.payload["time"],
+                "campaign": u.payload.get("campaign"),
                 "targets": {},
             }
             hits: dict[str, int] = {}

@@ -167,25 +167,25 @@ def endpoint_sections(
             ],
         )
     )
-    # by grade
-    by_grade: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in recs:
-        by_grade[r["data"].get("grade") or "(none)"].append(r)
-    grade_rows = []
-    for grade in sorted(by_grade):
-        g = by_grade[grade]
-        cells: list[Any] = [grade, len(g)]
-        for col in cols:
-            key = COLUMN_TO_KEY[col]
-            err = np.abs(_errors(g, col))
-            cells += [rnd(float(np.mean(err <= tols[key][0] + 1e-12))), rnd(float(err.mean()), 5)]
-        grade_rows.append(cells)
-    columns = ["grade", "heats"] + [
-        f"{COLUMN_TO_KEY[c]} {m}" for c in cols for m in ("hit rate", "MAE")
-    ]
+    # by grade, and by campaign where the table has one
     sections.append(
-        Section(f"{task_id}-grades", "By steel grade", "按钢种", table=Table(columns, grade_rows))
+        Section(
+            f"{task_id}-grades",
+            "By steel grade",
+            "按钢种",
+            table=_group_table(recs, "grade", "grade", cols, tols),
+        )
     )
+    if len({r["data"].get("campaign") for r in recs} - {None}) > 1:
+        sections.append(
+            Section(
+                f"{task_id}-campaigns",
+                "By campaign (lining)",
+                "按炉役",
+                text="Heats grouped by converter campaign (lining life): a model trained on earlier campaigns often drifts in a new one.",
+                table=_group_table(recs, "campaign", "campaign", cols, tols),
+            )
+        )
     # by period (time-ordered blocks of the test set)
     periods = int(spec.get("periods", 4))
     ordered = sorted(recs, key=lambda r: r["data"].get("time", ""))
@@ -240,6 +240,33 @@ def endpoint_sections(
                 f"{task_id}: {TARGETS[key][1]} hit rate fell from {vals[0]:.2f} in the first test period to {vals[-1]:.2f} in the last (drift)."
             )
     return sections, notes
+
+
+def _group_table(
+    recs: Sequence[dict[str, Any]],
+    field: str,
+    label: str,
+    cols: list[str],
+    tols: dict[str, list[float]],
+) -> Table:
+    """Heats, primary hit rate and MAE per target for each value of a record's data `field`."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in recs:
+        value = r["data"].get(field)
+        groups["(none)" if value in (None, "") else str(value)].append(r)
+    rows = []
+    for name in sorted(groups, key=lambda g: (len(g), g)):
+        g = groups[name]
+        cells: list[Any] = [name, len(g)]
+        for col in cols:
+            key = COLUMN_TO_KEY[col]
+            err = np.abs(_errors(g, col))
+            cells += [rnd(float(np.mean(err <= tols[key][0] + 1e-12))), rnd(float(err.mean()), 5)]
+        rows.append(cells)
+    columns = [label, "heats"] + [
+        f"{COLUMN_TO_KEY[c]} {m}" for c in cols for m in ("hit rate", "MAE")
+    ]
+    return Table(columns, rows)
 
 
 def importance_sections(task_id: str, recs: Sequence[dict[str, Any]]) -> list[Section]:
