@@ -235,3 +235,15 @@ def test_by_campaign_when_the_test_set_spans_campaigns(
         hit = float(np.mean(np.abs(pred - part["endpoint_temp_c"].to_numpy()) <= 10))
         assert rows[str(campaign)][1] == len(part)
         assert rows[str(campaign)][2] == pytest.approx(round(hit, 4))
+
+
+def test_a_bad_heat_table_is_reported_before_the_model_loads(tmp_path: Path) -> None:
+    """The model file does not exist either: the data error must come first."""
+    (tmp_path / "bad.csv").write_text("heat_id,decision_time\nh1,not a time\n", encoding="utf-8")
+    task = {"id": "endpoint", "type": "steel.endpoint", "data": str(tmp_path / "bad.csv")}
+    with pytest.raises(DataError, match="no valid 'decision_time' timestamp"):
+        _run(
+            tmp_path,
+            {"standard": "steel", "name": "b", "tasks": [task]},
+            f"onnx:{tmp_path / 'none.onnx'}",
+        )

@@ -141,6 +141,14 @@ class SteelStandard:
                 f"{suite.source}: a steel suite mixes model tasks and data-quality tasks, which need different subjects"
             )
 
+    def check_data(self, suite: Suite, options: dict[str, Any]) -> None:
+        """Read every model task's heat table before the model is opened (data errors first)."""
+        from pingce.steel.model_eval import load_table
+
+        for spec in suite.spec.tasks:
+            if spec.type in (ENDPOINT, IMPORTANCE):
+                load_table(params_for(spec, suite.source, suite.base_dir))
+
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Any:
         from pingce.steel.models import SCHEMES, open_model
 
