@@ -114,7 +114,25 @@ def test_check_a_heat_table(tmp_path: Path) -> None:
 
 
 def test_user_errors_are_one_line(tmp_path: Path, linear_pickle: Path) -> None:
+    (tmp_path / "ser.csv").write_text("heat_id,t_s,x\nh,1,2\n", encoding="utf-8")
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
     cases = [
+        (
+            [
+                "steel",
+                "check",
+                "--heats",
+                "generated",
+                "--series",
+                str(tmp_path / "ser.csv"),
+                "--no-report",
+            ],
+            "ser.csv: no reference sensor column",
+        ),
+        (
+            ["steel", "check", "--heats", str(tmp_path / "empty.csv"), "--no-report"],
+            "cannot be read",
+        ),
         (
             ["steel", "evaluate", "--model", f"pickle:{linear_pickle}", "--no-report"],
             "--trust-pickle",

@@ -230,7 +230,11 @@ def sensor_lag(
 
 
 def series_checks(
-    series: pd.DataFrame, id_col: str, reference: str, max_lag_s: float
+    series: pd.DataFrame,
+    id_col: str,
+    reference: str,
+    max_lag_s: float,
+    where: str = "sensor series",
 ) -> list[dict[str, Any]]:
     """Per heat in a sensor series: gap rate, the nominal interval, each sensor's lag."""
     if "t_s" in series.columns:
@@ -239,9 +243,9 @@ def series_checks(
         times = pd.to_datetime(series["time"], utc=True, errors="coerce", format="mixed")
         seconds = (times - times.min()).dt.total_seconds()
     else:
-        raise DataError("sensor series: expected a 't_s' (seconds) or 'time' column")
+        raise DataError(f"{where}: expected a 't_s' (seconds) or 'time' column")
     if reference not in series.columns:
-        raise DataError(f"sensor series: no reference sensor column {reference!r}")
+        raise DataError(f"{where}: no reference sensor column {reference!r}")
     sensors = [
         c
         for c in series.columns
@@ -335,7 +339,8 @@ class QualityTask:
             ]
         else:
             series = subject.series(p.series)
-            for r in series_checks(series, table.id_col, p.reference, p.max_lag_s):
+            where = f"sensor series {p.series or subject.series_source()}"
+            for r in series_checks(series, table.id_col, p.reference, p.max_lag_s, where):
                 scores = {"steel_ts_gap_rate": r["gap_rate"]}
                 if r["lags"]:
                     scores["steel_sensor_lag_s"] = next(iter(r["lags"].values()))

@@ -106,6 +106,9 @@ class HeatsSubject:
     def settings(self) -> dict[str, Any]:
         return {"heats": self.spec.raw, "rows": len(self.table.frame)}
 
+    def series_source(self) -> str:
+        return self._series_path or "generated"
+
     def series(self, path: str | None) -> Any:
         from pingce.steel.generator import generate_series
         from pingce.steel.process_data import load_series
