@@ -329,3 +329,28 @@ def test_hf_saved_dataset_and_imagefolder_give_the_same_top1(
         _, doc = _run(suite, f"onnx:{digits_models['onnx']}")
         assert _metrics(doc, "digits")["vision_top1"] == pytest.approx(expected), name
         assert doc["tasks"][0]["n_samples"] == 60
+
+
+def test_a_silent_or_dead_pipe_process_is_a_model_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every wait on a pipe process is bounded: silence past the timeout, or an exit, is one
+    ModelError, never a hang."""
+    from pingce.core.errors import ModelError
+    from pingce.core.spec import parse_subject
+    from pingce.vision import runtime
+
+    monkeypatch.setattr(runtime, "PIPE_TIMEOUT_S", 1.0)
+    silent = tmp_path / "silent.py"
+    silent.write_text("import sys, time\nsys.stdin.buffer.read(8)\ntime.sleep(30)\n")
+    model = runtime.open_model(parse_subject(f"pipe:{sys.executable} {silent}"), {})
+    with pytest.raises(ModelError, match="gave no answer within 1 s"):
+        model.predict(np.zeros((1, 3, 4, 4), dtype=np.float32))
+    model.proc.kill()
+    model.proc.wait(timeout=10)
+    dead = tmp_path / "dead.py"
+    dead.write_text("import sys\nsys.stdin.buffer.read(8)\n")
+    model = runtime.open_model(parse_subject(f"pipe:{sys.executable} {dead}"), {})
+    with pytest.raises(ModelError, match="closed its output"):
+        model.predict(np.zeros((1, 3, 4, 4), dtype=np.float32))
+    model.close()

@@ -28,6 +28,7 @@ from pingce.core.spec import SubjectSpec
 
 SCHEMES = ("onnx", "torchscript", "pt2", "torch", "http", "https", "reference", "pipe")
 HTTP_TIMEOUT_S = 60.0
+PIPE_TIMEOUT_S = 60.0
 
 
 def _sha256(path: Path) -> str:
@@ -182,7 +183,9 @@ class PipeModel(VisionModel):
         if not argv:
             raise SpecError(f"subject {spec.raw!r}: no command after 'pipe:'")
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+            )
         except OSError as exc:
             raise ModelError(
                 f"subject {spec.raw!r}: cannot start {argv[0]!r} ({exc.strerror})"
@@ -198,13 +201,11 @@ class PipeModel(VisionModel):
         data = buf.getvalue()
         try:
             assert self.proc.stdin is not None and self.proc.stdout is not None
-            self.proc.stdin.write(struct.pack("<Q", len(data)) + data)
-            self.proc.stdin.flush()
-            head = self.proc.stdout.read(8)
-            if len(head) < 8:
-                raise ModelError(f"pipe process {self.command!r} closed its output")
-            (size,) = struct.unpack("<Q", head)
-            body = self.proc.stdout.read(size)
+            message = memoryview(struct.pack("<Q", len(data)) + data)
+            while message:  # an unbuffered pipe may take a message in parts
+                message = message[self.proc.stdin.write(message) or 0 :]
+            (size,) = struct.unpack("<Q", self._read(8))
+            body = self._read(size)
         except (BrokenPipeError, OSError) as exc:
             raise ModelError(f"pipe process {self.command!r} failed ({exc})") from None
         try:
@@ -214,6 +215,30 @@ class PipeModel(VisionModel):
             raise ModelError(
                 f"pipe process {self.command!r}: its answer is not .npz bytes ({exc})"
             ) from None
+
+    def _read(self, n: int) -> bytes:
+        """Exactly `n` bytes of the process's answer, waiting at most PIPE_TIMEOUT_S in all
+        (unbuffered reads, so `select` sees every byte that is not yet read)."""
+        import os
+        import select
+        import time
+
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + PIPE_TIMEOUT_S
+        chunks, got = [], 0
+        while got < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise ModelError(
+                    f"pipe process {self.command!r} gave no answer within {PIPE_TIMEOUT_S:.0f} s"
+                )
+            chunk = os.read(fd, min(n - got, 1 << 20))
+            if not chunk:
+                raise ModelError(f"pipe process {self.command!r} closed its output")
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
 
     def close(self) -> None:
         if self.proc.poll() is None:
