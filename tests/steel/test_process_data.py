@@ -161,3 +161,19 @@ def test_a_saved_hugging_face_dataset_reads_like_the_csv(tmp_path: Path, heats) 
     frame.to_csv(tmp_path / "h.csv", index=False)
     a, b = load_heats(tmp_path / "ds"), load_heats(tmp_path / "h.csv")
     pd.testing.assert_frame_equal(a.frame[list(b.frame.columns)], b.frame, check_dtype=False)
+
+
+def test_balance_trend_is_spearman_per_campaign() -> None:
+    """Reference: scipy.stats.spearmanr of each campaign's residuals against time order."""
+    from scipy.stats import spearmanr
+
+    from pingce.steel.process_data import balance_trend
+
+    rng = np.random.default_rng(3)
+    level = list(0.9 + rng.normal(0, 0.005, 30))
+    falling = list(0.9 - 0.001 * np.arange(30) + rng.normal(0, 0.002, 30))
+    times = [f"2026-01-01T{i // 60:02d}:{i % 60:02d}" for i in range(60)]
+    res = {r["group"]: r for r in balance_trend(times, level + falling, [1] * 30 + [2] * 30)}
+    assert res[1]["rho"] == pytest.approx(spearmanr(range(30), level).statistic)
+    assert res[2]["rho"] == pytest.approx(spearmanr(range(30), falling).statistic)
+    assert res[2]["rho"] < -0.8 and res[2]["p"] < 0.01 and abs(res[1]["rho"]) < 0.5

@@ -153,6 +153,12 @@ def test_process_data_suite_on_files(tmp_path: Path, heats) -> None:  # type: ig
     temp = table.frame["hm_temp_c"]
     assert bad_temp[0][1] == int(((temp < 1250) | (temp > 1450)).sum()) >= 1
     assert m["leakage"]["steel_leakage_rate"]["value"] == pytest.approx(1 / 12)
+    # the generator's oxygen meter drifts in campaign 3: the balance shows it
+    assert any("campaign 3" in n and "drifting" in n for n in doc["notes"])
+    drift_rows = next(s for s in doc["sections"] if s["id"] == "consistency-sensor-drift")["table"][
+        "rows"
+    ]
+    assert [r[4] for r in drift_rows] == ["no", "no", "yes"]
     assert m["timeseries"]["steel_sensor_lag_s"]["value"] == pytest.approx(12.0)
     assert {t["id"] for t in doc["tasks"]} == {
         "completeness",

@@ -165,6 +165,25 @@ def consistency(table: HeatTable) -> tuple[np.ndarray, pd.DataFrame]:
     return np.where(scored, ok.astype(int), -1), res
 
 
+def balance_trend(times: list[str], values: list[float], groups: list[Any]) -> list[dict[str, Any]]:
+    """Per group (campaign, or all heats): Spearman correlation of a balance residual with
+    time. A meter that drifts makes the residual trend (oxygen utilisation falls as the
+    oxygen meter over-reads), while the process itself keeps it level."""
+    from scipy.stats import spearmanr
+
+    by_group: dict[Any, list[tuple[str, float]]] = {}
+    for t, v, g in zip(times, values, groups, strict=True):
+        by_group.setdefault(g, []).append((t, v))
+    out = []
+    for g, pairs in by_group.items():
+        if len(pairs) < 10:
+            continue
+        pairs.sort()
+        res = spearmanr(np.arange(len(pairs)), [v for _, v in pairs])
+        out.append({"group": g, "n": len(pairs), "rho": float(res.statistic), "p": float(res.pvalue)})  # fmt: skip
+    return out
+
+
 def leakage(table: HeatTable, features: list[str]) -> list[dict[str, Any]]:
     """Per feature column: whether it is recorded after the decision time, and why."""
     frame, out = table.frame, []
@@ -322,11 +341,16 @@ class QualityTask:
             ]
         elif aspect == "consistency":
             ok, res = consistency(table)
-            for h, o, (_, r) in zip(ids, ok, res.iterrows(), strict=True):
-                data = {
+            times = table.frame[table.time_col].astype(str).tolist()
+            camps = table.frame["campaign"] if "campaign" in table.frame.columns else None
+            for i, (h, o, (_, r)) in enumerate(zip(ids, ok, res.iterrows(), strict=True)):
+                data: dict[str, Any] = {
                     k: (None if pd.isna(v) or not np.isfinite(v) else round(float(v), 4))
                     for k, v in r.items()
                 }
+                data["time"] = times[i]
+                if camps is not None and not pd.isna(camps.iloc[i]):
+                    data["campaign"] = int(camps.iloc[i])
                 items.append((h, {"steel_balance_consistency": int(o)} if o >= 0 else {}, data))
         elif aspect == "leakage":
             items = [

@@ -269,6 +269,64 @@ def _group_table(
     return Table(columns, rows)
 
 
+TREND_RHO, TREND_P = 0.3, 0.01
+
+
+def _trend_sections(
+    task_id: str, recs: Sequence[dict[str, Any]], notes: list[str]
+) -> list[Section]:
+    """Sensor drift seen in the oxygen balance: its trend over time, per campaign."""
+    from pingce.steel.process_data import balance_trend
+
+    pts = [
+        r["data"]
+        for r in recs
+        if r["data"].get("o2_utilisation") is not None and r["data"].get("time")
+    ]
+    if len(pts) < 10:
+        return []
+    groups = [d.get("campaign", "all") for d in pts]
+    trends = balance_trend([d["time"] for d in pts], [d["o2_utilisation"] for d in pts], groups)
+    rows = []
+    for t in trends:
+        drifting = abs(t["rho"]) >= TREND_RHO and t["p"] < TREND_P
+        rows.append(
+            [
+                str(t["group"]),
+                t["n"],
+                rnd(t["rho"]),
+                rnd(t["p"], 3, significant=True),
+                "yes" if drifting else "no",
+            ]
+        )
+        if drifting:
+            way = "falls" if t["rho"] < 0 else "rises"
+            notes.append(
+                f"{task_id}: oxygen utilisation {way} steadily over campaign {t['group']} (Spearman ρ = {t['rho']:.2f}): the oxygen flow meter or the analyses are drifting."
+            )
+    ordered = sorted(pts, key=lambda d: d["time"])
+    blocks = [b.tolist() for b in np.array_split(np.arange(len(ordered)), min(12, len(ordered)))]
+    x = [float(i + 1) for i in range(len(blocks))]
+    y = [rnd(float(np.median([ordered[j]["o2_utilisation"] for j in b]))) for b in blocks]
+    return [
+        Section(
+            f"{task_id}-sensor-drift",
+            "Sensor drift in the oxygen balance",
+            "氧平衡中的传感器漂移",
+            text=f"Oxygen utilisation per heat against time: the process keeps it level, a drifting meter makes it trend. A campaign drifts when |Spearman ρ| ≥ {TREND_RHO} with p < {TREND_P}.",
+            table=Table(["campaign", "heats", "Spearman ρ", "p", "drift"], rows),
+            charts=[
+                LinesChart(
+                    "Median oxygen utilisation over time",
+                    [LineSeries("oxygen utilisation", x, y)],
+                    x_label="block of heats (time order)",
+                    y_label="utilisation",
+                )
+            ],
+        )
+    ]
+
+
 def importance_sections(task_id: str, recs: Sequence[dict[str, Any]]) -> list[Section]:
     if not recs:
         return []
@@ -355,7 +413,7 @@ def quality_sections(
                 ("oxygen utilisation", utils, (0.80, 1.00)),
             )
         ]
-        return [
+        sections = [
             Section(
                 f"{task_id}-balance",
                 "Mass and oxygen balance residuals",
@@ -363,7 +421,9 @@ def quality_sections(
                 text="Metallic yield = tapped steel / (hot metal + scrap); oxygen utilisation = oxygen the C, Si, Mn and Fe oxidation needs / oxygen blown. A heat is consistent when both lie inside their bounds.",
                 table=Table(["quantity", "heats", "median", "min", "max", "bounds"], rows),
             )
-        ], notes
+        ]
+        sections += _trend_sections(task_id, recs, notes)
+        return sections, notes
     if aspect == "leakage":
         rows = [
             [r["sample_id"], "yes" if r["data"]["leak"] else "no", r["data"]["reason"]]
@@ -372,7 +432,7 @@ def quality_sections(
         leaks = [r["sample_id"] for r in recs if r["data"]["leak"]]
         if leaks:
             notes.append(
-                f"{task_id}: leakage: {', '.join(leaks)} recorded after the decision time; drop them from the model inputs."
+                f"{task_id}: {', '.join(leaks)} recorded after the decision time; drop them from the model inputs."
             )
         return [
             Section(
