@@ -354,3 +354,12 @@ def test_a_silent_or_dead_pipe_process_is_a_model_error(
     with pytest.raises(ModelError, match="closed its output"):
         model.predict(np.zeros((1, 3, 4, 4), dtype=np.float32))
     model.close()
+
+
+def test_run_options_limit_and_threads_as_pingce_run_passes_them() -> None:
+    """`pingce run` passes threads=None and --limit: the limit caps a task that sets none."""
+    _, doc = _run(
+        "vision/defects", "reference:defects?train=builtin:defects", limit=8, threads=None
+    )
+    assert doc["tasks"][0]["n_samples"] == 8
+    assert doc["run"]["config"]["options"] == {"seed": 1234, "limit": 8, "threads": None}

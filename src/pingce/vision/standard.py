@@ -29,7 +29,10 @@ LEARNER_TASKS = {"vision.continual"}
 
 
 class VisionOptions(CommonOptions):
-    threads: int = 1
+    """`threads`: the model runtime's intra-op threads (None: 1); `limit` (common): images per
+    quality task, frames per stream, images per continual dataset, when the task sets none."""
+
+    threads: int | None = None
 
 
 def _params(t: Any, source: str) -> Any:
@@ -95,6 +98,9 @@ class VisionStandard:
                 raise SpecError(
                     f"task {t.id!r} ({params.type}) needs {need} as the subject, not {subject.spec.raw!r}"
                 )
+            limit = VisionOptions.of(options).limit
+            if limit and hasattr(params, "limit") and params.limit is None:
+                params = params.model_copy(update={"limit": limit})
             spec = spec_dict(params)
             units = self._units(params, suite, fp, spec, classes)
             tasks.append(PlannedTask(t.id, units, params))
