@@ -164,3 +164,26 @@ def test_evaluate_reports_topics(tmp_path: Path) -> None:
     assert doc["extra"]["topics"] is None
     assert any("Topic distribution not measurable" in n for n in doc["notes"])
     assert write_report(doc, tmp_path / "report")  # the renderers accept a None indicator
+
+
+def test_topic_fit_runs_blas_single_threaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fit limits BLAS/OpenMP pools to one thread (threadpoolctl): the matrices are small
+    and busy-waiting OpenBLAS threads cost time on a loaded machine. Same result either way."""
+    from threadpoolctl import threadpool_info
+
+    from pingce.data.quality import topics
+
+    seen: list[int] = []
+    real = topics._best_assignment
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.extend(p["num_threads"] for p in threadpool_info())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    texts, _ = corpus(THEMES_EN, 12, False)
+    term_lists = [terms(t) for t in texts]
+    monkeypatch.setattr(topics, "_best_assignment", spy)
+    res = topics.topic_distribution(term_lists, k=8, seed=7)
+    assert seen and set(seen) == {1}
+    # The limit does not change the numbers: the unlimited fit finds the same topics.
+    assert res == topics._fit_topics(term_lists, 8, 7, None)

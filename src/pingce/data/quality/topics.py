@@ -46,10 +46,12 @@ TERMS_PER_DOC = 64  # terms stored per record (the most frequent ones)
 MIN_DOCS = 10  # fewer documents with terms: the topic distribution is not measurable
 DOCS_PER_TOPIC = 5  # K is capped at n_docs // DOCS_PER_TOPIC
 MIN_DOC_FREQ = 2  # terms in fewer documents carry no shared topic signal
-# The model is fitted on a seeded sample of at most this many documents: shares from 2,000
-# documents have a standard error of at most 1.1 points, and the fit is the fixed cost of
-# `data evaluate` that processing does not have (5,000 took ~1 min on 2 busy cores).
-MAX_DOCS = 2000
+# The model is fitted on a seeded sample of at most this many documents: shares from 1,000
+# documents have a standard error of at most 1.6 points (sqrt(0.25 / 1000)), and the fit is the
+# fixed cost of `data evaluate` that processing does not have. At 3,000 documents evaluation
+# cost 22.1 CPU s against processing's 20.5 with a 2,000-document cap, whose fit alone took
+# ~3 CPU s (1.4 s at 1,000; 5,000 documents took ~1 min on 2 busy cores).
+MAX_DOCS = 1000
 NULL_REPLICATES = 2  # shuffled corpora the silhouette is compared with
 NULL_MARGIN = 0.1  # topics are kept only when the silhouette beats the null's by this much
 SILHOUETTE_SAMPLE = 2000  # documents in the silhouette computation (it is O(n²))
@@ -236,8 +238,27 @@ def topic_distribution(
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = _fit_topics(terms, k, seed, groups)
+        _CACHE[key] = _fit_single_threaded(terms, k, seed, groups)
     return _CACHE[key]
+
+
+def _fit_single_threaded(
+    terms: Sequence[dict[str, int] | None],
+    k: int,
+    seed: int,
+    groups: Sequence[str | None] | None,
+) -> TopicResult | None:
+    """`_fit_topics` with BLAS/OpenMP pools limited to one thread (threadpoolctl, a
+    scikit-learn dependency). The matrices are small (at most MAX_DOCS rows), so extra threads
+    gain nothing, and OpenBLAS threads busy-wait: on a loaded 2-core machine the default pools
+    made the fit take 1.7x the CPU and wall time of one thread (20.6 s vs 12.3 s wall, 3,000
+    documents, load average 12). The numbers do not depend on it."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        return _fit_topics(terms, k, seed, groups)
+    with threadpool_limits(limits=1):
+        return _fit_topics(terms, k, seed, groups)
 
 
 def _fit_topics(
