@@ -47,6 +47,17 @@ def test_generate_writes_and_never_overwrites(tmp_path: Path) -> None:
     frame = pd.read_parquet(out)
     assert frame["heat_id"].nunique() == 50 and "endpoint_temp_c" in frame
     assert pd.read_csv(tmp_path / "s.csv")["heat_id"].nunique() == 2
+    clean = tmp_path / "clean.csv"
+    res = CliRunner().invoke(
+        _app(),
+        ["steel", "generate", "--out", str(clean), "--heats", "300", "--seed", "1", "--clean"],
+    )
+    assert res.exit_code == 0, res.output
+    frame_clean = pd.read_csv(clean)
+    assert (
+        frame_clean["heat_id"].is_unique and len(frame_clean) == 300
+    )  # seed 1 injects 4 otherwise
+    assert "tap_temp_c" not in frame_clean and not frame_clean.isna().any().any()
     before = out.read_bytes()
     proc = _pingce("steel", "generate", "--out", str(out))
     assert proc.returncode == 2
