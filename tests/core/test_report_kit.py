@@ -15,12 +15,15 @@ from pingce.core.report.kit import (
     BarsChart,
     BarSeries,
     BoxesChart,
+    DimensionRow,
     HeatmapChart,
     IndicatorEntry,
     LinesChart,
     LineSeries,
     MetricRow,
+    SampleRow,
     Section,
+    Summary,
     Table,
     TaskRow,
     rnd,
@@ -226,6 +229,38 @@ def test_summarize_tasks_seed_default_and_primary_fallback() -> None:
     )
     assert none.task_rows() == [] and none.mean_primary_score() is None
     assert not math.isnan(summary.mean_primary_score() or 0.0)
+
+
+def test_summary_dimension_and_sample_rows_make_a_valid_document() -> None:
+    suite = {"tasks": [{"id": "a", "type": "t"}]}
+    records = [_rec("a", 0, {"acc": 1.0}), _rec("a", 1, {"acc": 0.0})]
+    tasks = summarize_tasks(suite, {}, records, metrics={"acc": ACC}, primary="acc", n_resamples=20)
+    body = Summary(
+        tasks=[t.task for t in tasks.tasks if t.task],
+        indicators=tasks.indicator_rows(),
+        overall_score=tasks.mean_primary_score(),
+        overall_method="mean of the task scores",
+        dimensions=[DimensionRow("general", "General", "通用", 0.5, 1.0, ["a"])],
+        samples=[
+            SampleRow("a", "a-1", prompt="1+1?", output="3", reference="2", scores={"acc": 0.0})
+        ],
+        notes=["a note"],
+        sections=[Section("s", "S", "S")],
+    ).to_dict()
+    assert list(body) == [
+        "tasks",
+        "dimensions",
+        "overall",
+        "indicators",
+        "samples",
+        "notes",
+        "sections",
+        "extra",
+    ]
+    assert body["overall"] == {"score": 0.5, "method": "mean of the task scores"}
+    assert body["samples"][0]["extracted"] is None and body["samples"][0]["data"] == {}
+    assert Summary(overall_score=float("nan")).to_dict()["overall"]["score"] is None
+    validate_report(_document(**body))
 
 
 def _rec(task: str, position: int, scores: dict[str, float]) -> dict[str, object]:

@@ -583,6 +583,93 @@ def to_dicts(items: Sequence[Any]) -> list[dict[str, Any]]:
     return [x.to_dict() for x in items]
 
 
+# --------------------------------------------------------------------------- the summary
+
+
+@dataclass(frozen=True)
+class DimensionRow:
+    """One entry of a report's `dimensions`: a capability score over some tasks."""
+
+    id: str
+    name: str
+    name_zh: str
+    score: float | None  # 0..1, None when it cannot be computed
+    weight: float
+    tasks: Sequence[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "name_zh": self.name_zh,
+            "score": finite_or_none(self.score),
+            "weight": self.weight,
+            "tasks": list(self.tasks),
+        }
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One entry of a report's `samples`: a stored record as the report shows it."""
+
+    task: str
+    sample_id: str
+    prompt: str = ""
+    output: str = ""
+    extracted: str | None = None
+    reference: str = ""
+    scores: Mapping[str, float] | None = None
+    data: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "sample_id": self.sample_id,
+            "prompt": self.prompt,
+            "output": self.output,
+            "extracted": self.extracted,
+            "reference": self.reference,
+            "scores": dict(self.scores or {}),
+            "data": dict(self.data or {}),
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What `Standard.summarize()` returns: `Summary(...).to_dict()`.
+
+    `tasks`, `indicators`, `dimensions`, `samples` and `sections` take kit records or dicts
+    already in the report shape (e.g. `TasksSummary.task_rows()`); `overall_score` is a 0..1
+    score or None, described by `overall_method`.
+    """
+
+    tasks: Sequence[TaskRow | Mapping[str, Any]] = ()
+    indicators: Sequence[IndicatorEntry | Mapping[str, Any]] = ()
+    overall_score: float | None = None
+    overall_method: str = ""
+    dimensions: Sequence[DimensionRow | Mapping[str, Any]] = ()
+    samples: Sequence[SampleRow | Mapping[str, Any]] = ()
+    notes: Sequence[str] = ()
+    sections: Sequence[Section | Mapping[str, Any]] = ()
+    extra: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tasks": _dicts(self.tasks),
+            "dimensions": _dicts(self.dimensions),
+            "overall": {"score": finite_or_none(self.overall_score), "method": self.overall_method},
+            "indicators": _dicts(self.indicators),
+            "samples": _dicts(self.samples),
+            "notes": list(self.notes),
+            "sections": _dicts(self.sections),
+            "extra": dict(self.extra or {}),
+        }
+
+
+def _dicts(items: Sequence[Any]) -> list[dict[str, Any]]:
+    return [x.to_dict() if hasattr(x, "to_dict") else dict(x) for x in items]
+
+
 # --------------------------------------------------------------------------- summarize_tasks
 
 
