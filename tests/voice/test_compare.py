@@ -63,3 +63,18 @@ def test_two_voice_runs_compare_with_paired_eer_deltas(tmp_path: Path, pingce_cl
     assert "voice_eer" in res.stdout
     rows = {d["metric"]: d for d in json.loads(out.read_text())}
     assert rows["voice_eer"]["delta"] == pytest.approx(eer.delta)
+
+
+def test_pair_statistics_read_lists_and_arrays_alike() -> None:
+    """The registered statistics take [score, is_bona_fide] pairs as a list (core's paired
+    bootstrap) or as an (n, 2) array (`on_array`); reference: voice.metrics on the classes."""
+    from pingce.voice.catalogue import VOICE_METRICS
+
+    rng = np.random.default_rng(4)
+    bona, spoof = rng.normal(1, 1, 30), rng.normal(-1, 1, 50)
+    arr = np.column_stack([np.r_[bona, spoof], np.r_[np.ones(30), np.zeros(50)]])
+    for m in VOICE_METRICS:
+        assert m.statistic(arr.tolist()) == pytest.approx(m.statistic.on_array(arr))
+    eer = next(m for m in VOICE_METRICS if m.name == "voice_eer")
+    assert eer.statistic(arr.tolist()) == pytest.approx(vm.eer(bona, spoof)[0])
+    assert np.isnan(eer.statistic([[0.3, 1.0]]))  # one class only: no EER

@@ -24,6 +24,8 @@ def _pairs(name: str) -> Callable[[Sequence[Any]], float]:
     def statistic(items: Sequence[Any]) -> float:
         return importlib.import_module("pingce.voice.indicators").pair_statistic(name, items)
 
+    # the same on an (n, 2) array of pairs, for bootstraps that resample index vectors
+    statistic.on_array = statistic  # type: ignore[attr-defined]
     return statistic
 
 
