@@ -177,3 +177,15 @@ def test_balance_trend_is_spearman_per_campaign() -> None:
     assert res[1]["rho"] == pytest.approx(spearmanr(range(30), level).statistic)
     assert res[2]["rho"] == pytest.approx(spearmanr(range(30), falling).statistic)
     assert res[2]["rho"] < -0.8 and res[2]["p"] < 0.01 and abs(res[1]["rho"]) < 0.5
+
+
+def test_failed_sensor_readings_are_not_drift() -> None:
+    """A stuck 1200 °C thermocouple in the latest heats is a validity failure, not drift:
+    the KS test sees the in-range values only (and without the filter it would flag it)."""
+    rng = np.random.default_rng(4)
+    temps = rng.normal(1335, 20, 300)
+    temps[250:290] = 1200.0
+    rows = [{"heat_id": f"h{i}", **BASE, "hm_temp_c": t} for i, t in enumerate(temps)]
+    (res,) = drift(_table(rows), ["hm_temp_c"], 0.01)
+    assert res["drift"] == 0
+    assert ks_2samp(temps[:100], temps[200:], method="asymp").pvalue < 0.001  # unfiltered: flagged

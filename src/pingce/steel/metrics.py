@@ -190,7 +190,7 @@ QUALITY: list[MetricDef] = [
     MetricDef(
         "steel_drift_rate",
         "漂移特征率",
-        "Share of numeric features whose distribution in the latest period differs from the earliest (two-sample KS test, p < 0.01).",
+        "Share of numeric features whose distribution in the latest period differs from the earliest (two-sample KS test on in-range values, p < 0.01 divided by the number of features).",
         direction="lower",
         binary=True,
     ),
