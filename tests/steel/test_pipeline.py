@@ -86,3 +86,31 @@ def test_process_command_prints_the_funnel(work: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "funnel: 304 heats read, 300 written" in res.output
     assert "note: align_series: offgas_co_pct shifted back by 12 s" in res.output
+
+
+def test_the_check_report_shows_the_funnel_of_a_processed_table(work: Path) -> None:
+    from pingce.core.reporting import build_report_doc
+    from pingce.core.run import RunRequest, execute_run
+    from pingce.core.store import open_store
+
+    stats = run_pipeline(work / "pipe.yaml")
+    clean = work / "clean"
+    store = open_store(f"sqlite:///{work / 's.db'}")
+    subject = f"heats:{clean / 'heats.csv'}?series={clean / 'series.csv'}"
+    run_id = execute_run(store, RunRequest("steel/process-data", subject), show_progress=False)
+    doc = build_report_doc(store, store.get_run(run_id))
+    funnel = next(s for s in doc["sections"] if s["id"] == "funnel")
+    assert [r[0] for r in funnel["table"]["rows"]] == [s["step"] for s in stats["funnel"]]
+    assert [r[2] for r in funnel["table"]["rows"]] == [s["heats_out"] for s in stats["funnel"]]
+    m = {t["id"]: t["metrics"] for t in doc["tasks"]}
+    assert m["duplicates"]["steel_duplicate_rate"]["value"] == 0.0  # the pipeline removed them
+    assert m["leakage"]["steel_leakage_rate"]["value"] == 0.0
+    (work / "bad.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(SpecError, match="expected a 'funnel' list"):
+        execute_run(
+            store,
+            RunRequest(
+                "steel/process-data", f"heats:{clean / 'heats.csv'}?funnel={work / 'bad.json'}"
+            ),
+            show_progress=False,
+        )

@@ -69,6 +69,40 @@ def params_for(spec: TaskSpec, where: str, base_dir: Path | None = None) -> Any:
     return params
 
 
+FUNNEL_KEYS = ("heats_in", "heats_out", "removed", "values_changed", "series_rows_out")
+
+
+def read_funnel(spec: SubjectSpec) -> list[dict[str, Any]] | None:
+    """The processing funnel of the heat table: `?funnel=stats.json`, or the `stats.json`
+    that `pingce steel process` wrote next to it. The file is untrusted: only step names and
+    integer counts are kept."""
+    import json
+
+    given = spec.params.get("funnel")
+    path = Path(given) if given else Path(spec.target).parent / "stats.json"
+    if not path.is_file():
+        if given:
+            raise SpecError(f"subject {spec.raw!r}: funnel file {path} does not exist")
+        return None
+    if not given and Path(spec.target).name != "heats.csv":
+        return None
+    try:
+        raw = json.loads(path.read_bytes()[:1_000_000])
+    except (ValueError, UnicodeDecodeError):
+        raise SpecError(f"funnel file {path} is not JSON written by pingce steel process") from None
+    steps = raw.get("funnel") if isinstance(raw, dict) else None
+    if not isinstance(steps, list) or not all(isinstance(x, dict) for x in steps):
+        raise SpecError(f"funnel file {path}: expected a 'funnel' list of steps")
+    out = []
+    for step in steps[:50]:
+        entry: dict[str, Any] = {"step": str(step.get("step", "?"))[:60]}
+        for key in FUNNEL_KEYS:
+            value = step.get(key)
+            entry[key] = value if isinstance(value, int) and not isinstance(value, bool) else None
+        out.append(entry)
+    return out
+
+
 class HeatsSubject:
     """A heat table under test (and, for time-series checks, its sensor series)."""
 
@@ -93,18 +127,24 @@ class HeatsSubject:
 
             self.table = load_heats(spec.target, schema, units)
             self._fp = {"heats": path_digest(spec.target)}
+        self.funnel = None if spec.target == "generated" else read_funnel(spec)
         series = None
         if self._series_path:
             from pingce.core.fingerprint import path_digest
 
             series = path_digest(self._series_path)
         self._fp.update(units=units, schema=spec.params.get("schema"), series=series)
+        if self.funnel is not None:
+            self._fp["funnel"] = self.funnel
 
     def fingerprint(self) -> dict[str, Any]:
         return self._fp
 
     def settings(self) -> dict[str, Any]:
-        return {"heats": self.spec.raw, "rows": len(self.table.frame)}
+        out: dict[str, Any] = {"heats": self.spec.raw, "rows": len(self.table.frame)}
+        if self.funnel is not None:
+            out["funnel"] = self.funnel
+        return out
 
     def series_source(self) -> str:
         return self._series_path or "generated"

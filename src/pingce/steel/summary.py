@@ -72,6 +72,8 @@ def summarize(
         sections.extend(s)
         notes.extend(n)
     notes.extend(settings.get("data_notes", []))
+    if settings.get("funnel"):
+        sections.insert(0, funnel_section(settings["funnel"]))
     return {
         "tasks": summary.task_rows(),
         "dimensions": [],
@@ -85,6 +87,35 @@ def summarize(
         "sections": [s.to_dict() for s in sections],
         "extra": {"subject_settings": settings},
     }
+
+
+def funnel_section(funnel: Sequence[Mapping[str, Any]]) -> Section:
+    """The processing funnel the heat table went through (`pingce steel process`)."""
+    rows = [
+        [
+            f.get("step"),
+            f.get("heats_in"),
+            f.get("heats_out"),
+            f.get("removed"),
+            f.get("values_changed"),
+            f.get("series_rows_out"),
+        ]
+        for f in funnel
+    ]
+    return Section(
+        "funnel",
+        "Processing funnel",
+        "处理漏斗",
+        text="The steps of the processing pipeline that produced this heat table (its stats.json): heats in and out, values changed, sensor-series rows out.",
+        table=Table(
+            ["step", "heats in", "heats out", "removed", "values changed", "series rows out"], rows
+        ),
+        charts=[
+            BarsChart.single(
+                "Heats after each step", [str(r[0]) for r in rows], [r[2] for r in rows], "heats"
+            )
+        ],
+    )
 
 
 def _indicator(spec: Mapping[str, Any], mdef: Any, row: MetricRow) -> IndicatorEntry:
