@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -250,3 +254,16 @@ def test_open_loop_stops_on_backlog(issuer: str, monkeypatch: pytest.MonkeyPatch
     assert "backlog above 20" in rd["stopped_early"]
     assert rd["completed"] < rd["issued"] < 4000
     assert len(rd["sched_error_s"]) == rd["issued"]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
+def test_issuer_takes_no_realtime_priority_on_one_cpu() -> None:
+    """A real-time spinner on the only CPU would starve the SUT: pinned to one CPU, the issuer
+    asks for nothing above a nice value (run in a child so this process keeps its settings)."""
+    code = (
+        "import json, os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+        "from pingce.perf.issuer import tune_scheduling; print(json.dumps(tune_scheduling()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    got = json.loads(out.stdout)
+    assert not got["priority"].startswith("SCHED_FIFO")

@@ -43,8 +43,9 @@ _PR_SET_TIMERSLACK = 29  # linux/prctl.h
 def tune_scheduling(tid: int = 0) -> dict[str, Any]:
     """Ask Linux to wake thread `tid` (0: the calling process) on time; returns what it got.
 
-    A 1 ns timer slack (the default 50 us is added to every sleep) and SCHED_FIFO; without the
-    privilege for that, a lower nice value; else the defaults. Elsewhere: nothing changes.
+    A 1 ns timer slack (the default 50 us is added to every sleep) and SCHED_FIFO when the
+    process may use two CPUs or more; without the privilege for that (or on one CPU), a lower
+    nice value; else the defaults. Elsewhere: nothing changes.
     """
     got: dict[str, Any] = {"priority": "default", "timer_slack_ns": None}
     if not sys.platform.startswith("linux"):
@@ -59,6 +60,9 @@ def tune_scheduling(tid: int = 0) -> dict[str, Any]:
     except (OSError, AttributeError, ImportError):
         pass
     try:
+        # A real-time spinner on the only CPU would leave the SUT the kernel's 5 % RT reserve.
+        if len(os.sched_getaffinity(0)) < 2:
+            raise OSError("one CPU: no real-time priority")
         os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
         got["priority"] = f"SCHED_FIFO {RT_PRIORITY}"
     except (OSError, AttributeError):
