@@ -78,7 +78,7 @@ def test_suites_inside_standard_packages_are_built_in_suites() -> None:
 
 
 def test_list_suites_keeps_a_family_together() -> None:
-    from pingce.cli import _family_order
+    from pingce.commands.listing import _family_order
 
     rows = [
         ("", "a/x", "a/x", None),

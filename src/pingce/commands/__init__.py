@@ -1,0 +1,1 @@
+"""The core `pingce` commands, one module per job; `pingce.cli` assembles them."""
