@@ -44,13 +44,18 @@ def train_baselines(folder: Path, heats: int = 600, seed: int = 0) -> dict[str, 
 
 
 def run_steel_demo(ctx: DemoContext) -> str:
+    from threadpoolctl import threadpool_limits  # a scikit-learn dependency
+
     ctx.console.print(f"[bold]steel[/bold]: {INTRO}")
     work = Path(tempfile.mkdtemp(prefix="pingce-steel-demo-"))
-    paths = train_baselines(work)
-    # The demo wrote these pickles itself a moment ago, so loading them is safe.
-    options = {"trust_pickle": True}
-    gbm = ctx.run_suite("steel/bof-endpoint", f"pickle:{paths['gbm']}", options)
-    ctx.console.print(
-        f"gradient-boosting baseline: run {gbm}; the linear baseline's report follows"
-    )
-    return ctx.run_suite("steel/bof-endpoint", f"pickle:{paths['linear']}", options)
+    # Tiny models: OpenMP threads only add overhead (and spin on a busy machine).
+    with threadpool_limits(limits=1):
+        paths = train_baselines(work)
+        # The demo wrote these pickles itself a moment ago, so loading them is safe.
+        options = {"trust_pickle": True}
+        gbm = ctx.run_suite("steel/bof-endpoint", f"pickle:{paths['gbm']}", options)
+        ctx.console.print(
+            f"gradient-boosting baseline: run {gbm} (its report: pingce report {gbm}); "
+            "the linear baseline's report follows"
+        )
+        return ctx.run_suite("steel/bof-endpoint", f"pickle:{paths['linear']}", options)
