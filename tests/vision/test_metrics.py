@@ -190,9 +190,15 @@ def test_coco_ap_matches_pycocotools_on_files_and_prf_hand_case(tmp_path) -> Non
         )
         for r in gold:
             gt["annotations"].append(
-                {"id": len(gt["annotations"]) + 1, "image_id": 100 + img, "category_id": 7 if r[0] == "a" else 9,
-                 "bbox": r[1:5], "area": r[3] * r[4], "iscrowd": 0}
-            )  # fmt: skip
+                {
+                    "id": len(gt["annotations"]) + 1,
+                    "image_id": 100 + img,
+                    "category_id": 7 if r[0] == "a" else 9,
+                    "bbox": r[1:5],
+                    "area": r[3] * r[4],
+                    "iscrowd": 0,
+                }
+            )
         results += [
             {
                 "image_id": 100 + img,
@@ -217,10 +223,11 @@ def test_coco_ap_matches_pycocotools_on_files_and_prf_hand_case(tmp_path) -> Non
     # Hand case: 2 gold boxes, one matched at IoU 0.81 (a 9x9 overlap of 10x10 boxes shifted
     # by 1 px: 81/119 = 0.68 -> matched at 0.5, not at 0.75), one wrong class, one extra.
     im = detection.DetImage(
-        50, 50,
+        50,
+        50,
         [["a", 0, 0, 10, 10], ["b", 20, 20, 10, 10]],
         [["a", 1, 1, 10, 10, 0.9], ["a", 20, 20, 10, 10, 0.8], ["b", 40, 40, 5, 5, 0.1]],
-    )  # fmt: skip
+    )
     assert detection.match_counts(im, 0.5) == (1, 3, 2)
     assert detection.match_counts(im, 0.75) == (0, 3, 2)
     p, r, f = detection.prf(np.array([detection.match_counts(im, 0.5)]))
