@@ -280,6 +280,33 @@ def test_suite_and_subject_mistakes_are_spec_errors(
         _run(ok, "hf:./model")
     from pingce.core.errors import ModelError
 
+    with pytest.raises(
+        ModelError, match=r"ONNX Runtime failed on a batch of shape \[50, 3, 40, 40\]"
+    ):
+        _run(
+            _suite(tmp_path, [{**CLS_TASK, "image_size": [40, 40]}], "size"),
+            f"onnx:{digits_models['onnx']}",
+        )
+    with pytest.raises(
+        ModelError,
+        match=r"the torch model failed on a batch of shape \[50, 3, 40, 40\]: RuntimeError",
+    ):
+        _run(
+            _suite(tmp_path, [{**CLS_TASK, "image_size": [40, 40]}], "size"),
+            f"torchscript:{digits_models['torchscript']}",
+        )
+    (tmp_path / "crash.py").write_text(
+        "class Crash:\n    def learn(self, x, y):\n        raise KeyError('boom')\n\n    def predict(self, x):\n        return [0] * len(x)\n"
+    )
+    with pytest.raises(ModelError, match=r"the learner's learn\(\) raised KeyError: 'boom'"):
+        _run(
+            _suite(
+                tmp_path,
+                [{"id": "c", "type": "vision.continual", "n_experiences": 2, "limit": 100}],
+                "crash",
+            ),
+            f"learner:{tmp_path / 'crash.py'}:Crash",
+        )
     (tmp_path / "bad.onnx").write_bytes(b"not a model")
     with pytest.raises(ModelError, match="ONNX Runtime cannot load"):
         _run(ok, f"onnx:{tmp_path / 'bad.onnx'}")

@@ -277,8 +277,21 @@ class LearnerSubject:
         return self.cls()
 
 
+def _call(learner: Any, method: str, *args: Any) -> Any:
+    """A learner's method; what it raises (a bug in the user's learner) is one ModelError."""
+    try:
+        return getattr(learner, method)(*args)
+    except ModelError:
+        raise
+    except Exception as exc:
+        text = str(exc).strip().splitlines()
+        raise ModelError(
+            f"the learner's {method}() raised {type(exc).__name__}: {text[0] if text else ''}"
+        ) from None
+
+
 def _accuracy(learner: Any, x: np.ndarray, y: np.ndarray) -> float:
-    pred = np.asarray(learner.predict(x))
+    pred = np.asarray(_call(learner, "predict", x))
     if pred.ndim == 2:
         pred = pred.argmax(axis=1)
     if pred.shape != y.shape:
@@ -295,13 +308,13 @@ def run_stream(
     learning and after each experience. Returns the record data of one stream."""
     t = len(stream)
     if hasattr(learner, "setup"):
-        learner.setup(n_classes, tuple(stream[0].train_x.shape[1:]), seed)
+        _call(learner, "setup", n_classes, tuple(stream[0].train_x.shape[1:]), seed)
     initial = [_accuracy(learner, e.test_x, e.test_y) for e in stream]
     r = np.zeros((t, t))
     seconds = []
     for i, e in enumerate(stream):
         start = time.perf_counter()
-        learner.learn(e.train_x, e.train_y)
+        _call(learner, "learn", e.train_x, e.train_y)
         seconds.append(time.perf_counter() - start)
         r[i] = [_accuracy(learner, f.test_x, f.test_y) for f in stream]
     return {
@@ -342,13 +355,13 @@ def budget_stream(
     chosen by `strategy` from the experience's pool before it is learned (one query round)."""
     rng = np.random.default_rng(seed + 7919)
     if hasattr(learner, "setup"):
-        learner.setup(n_classes, tuple(stream[0].train_x.shape[1:]), seed)
+        _call(learner, "setup", n_classes, tuple(stream[0].train_x.shape[1:]), seed)
     labels = 0
     used = "random"
     for e in stream:
         k = max(1, int(round(budget * len(e.train_y))))
         idx, used = _query(learner, e.train_x, k, strategy, rng)
-        learner.learn(e.train_x[idx], e.train_y[idx])
+        _call(learner, "learn", e.train_x[idx], e.train_y[idx])
         labels += len(idx)
     final = [_accuracy(learner, e.test_x, e.test_y) for e in stream]
     return {

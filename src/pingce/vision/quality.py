@@ -52,8 +52,14 @@ def _batch(units: list[WorkUnit], params: Any) -> np.ndarray:
 def classification_chunk(
     units: list[WorkUnit], model: VisionModel, params: ClassificationTask, n_classes: int
 ) -> list[Outcome]:
-    scores = first_output(model.predict(_batch(units, params)), ("prob", "logit"))
-    scores = np.asarray(scores, dtype=np.float64).reshape(len(units), -1)
+    scores = np.asarray(
+        first_output(model.predict(_batch(units, params)), ("prob", "logit")), dtype=np.float64
+    )
+    if scores.ndim == 0 or scores.shape[0] != len(units):
+        raise ModelError(
+            f"the model answered a batch of {len(units)} images with an output of shape {list(scores.shape)}"
+        )
+    scores = scores.reshape(len(units), -1)
     if scores.shape[1] != n_classes:
         raise ModelError(
             f"the model gives {scores.shape[1]} class scores per image; the task has {n_classes} classes",
@@ -96,6 +102,8 @@ def defects_chunk(units: list[WorkUnit], model: VisionModel, params: DefectsTask
     score = None
     for key, val in outputs.items():
         v = np.asarray(val, dtype=np.float64)
+        if v.ndim == 0 or v.shape[0] != n:
+            raise ModelError(f"output {key!r} of shape {list(v.shape)} for a batch of {n} images")
         if v.ndim >= 3 and maps is None:
             maps = v.reshape(n, *v.shape[-2:]) if v.ndim == 3 or v.shape[1] == 1 else None
             if maps is None:

@@ -70,8 +70,19 @@ class OnnxModel(VisionModel):
         self.output_names = [o.name for o in self.session.get_outputs()]
 
     def predict(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        outs = self.session.run(None, {self.input_name: batch})
+        try:
+            outs = self.session.run(None, {self.input_name: batch})
+        except Exception as exc:  # ORT's InvalidArgument/Fail: e.g. a wrong input size
+            raise ModelError(
+                f"ONNX Runtime failed on a batch of shape {list(batch.shape)}: {_first_line(exc)}",
+                hint="check the task's image_size against the model's input",
+            ) from None
         return {n: np.asarray(o) for n, o in zip(self.output_names, outs, strict=True)}
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:limit]
 
 
 def _torch_outputs(out: Any) -> dict[str, np.ndarray]:
@@ -128,7 +139,14 @@ class TorchModel(VisionModel):
         import torch
 
         with torch.inference_mode():
-            return _torch_outputs(self.module(torch.from_numpy(batch)))
+            try:
+                out = self.module(torch.from_numpy(batch))
+            except Exception as exc:  # a shape mismatch, a bug in the user's module
+                raise ModelError(
+                    f"the torch model failed on a batch of shape {list(batch.shape)}: {type(exc).__name__}: {_first_line(exc)}",
+                    hint="check the task's image_size against the model's input",
+                ) from None
+            return _torch_outputs(out)
 
 
 class HttpModel(VisionModel):
