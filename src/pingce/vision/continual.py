@@ -334,7 +334,7 @@ def _query(
     top-2 score of the learner's current prediction; random when it predicts only labels)."""
     order = rng.permutation(len(x))
     if strategy == "margin":
-        scores = np.asarray(learner.predict(x[order]))
+        scores = np.asarray(_call(learner, "predict", x[order]))
         if scores.ndim == 2 and scores.shape[1] > 1:
             top = np.sort(scores, axis=1)
             margin = top[:, -1] - top[:, -2]
