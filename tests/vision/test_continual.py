@@ -126,3 +126,76 @@ def test_label_budget_curves(tmp_path) -> None:
         execute_run(
             store, RunRequest(suite=str(suite), subject="learner:replay"), show_progress=False
         )
+
+
+def test_http_learner_gives_the_in_process_figures(tmp_path) -> None:
+    """The reference naive learner behind a real HTTP server on 127.0.0.1 (/setup, /learn,
+    /predict): the same accuracy matrix as learner:naive in process."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import yaml
+
+    from pingce.core.run import RunRequest, execute_run
+    from pingce.core.store import open_store, records_as_dicts
+    from pingce.vision.continual import SoftmaxLearner
+
+    state: dict[str, SoftmaxLearner] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path == "/setup":
+                state["l"] = SoftmaxLearner()
+                state["l"].setup(body["n_classes"], body["input_shape"], body["seed"])
+                out: dict = {}
+            elif self.path == "/learn":
+                state["l"].learn(np.asarray(body["x"], dtype=np.float32), np.asarray(body["y"]))
+                out = {}
+            else:
+                out = {
+                    "labels": state["l"]
+                    .predict(np.asarray(body["x"], dtype=np.float32))
+                    .argmax(1)
+                    .tolist()
+                }
+            data = json.dumps(out).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    suite = tmp_path / "h.yaml"
+    task = {
+        "id": "h",
+        "type": "vision.continual",
+        "n_experiences": 2,
+        "limit": 200,
+        "image_size": [16, 16],
+    }
+    suite.write_text(yaml.safe_dump({"standard": "vision", "name": "h", "tasks": [task]}))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    store = open_store()
+    try:
+        remote = execute_run(
+            store,
+            RunRequest(
+                suite=str(suite), subject=f"learner:http://127.0.0.1:{server.server_address[1]}"
+            ),
+            show_progress=False,
+        )
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    local = execute_run(
+        store, RunRequest(suite=str(suite), subject="learner:naive"), show_progress=False
+    )
+    a, b = (records_as_dicts(store.records(r))[0]["data"] for r in (remote, local))
+    np.testing.assert_allclose(a["matrix"], b["matrix"], atol=1e-6)
+    np.testing.assert_allclose(a["initial"], b["initial"], atol=1e-6)
