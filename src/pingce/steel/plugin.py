@@ -43,7 +43,8 @@ def register() -> None:
     if standards.has_loaded(STANDARD_ID):
         return
     from pingce.steel.metrics import CATALOGUE
-    from pingce.steel.standard import SteelStandard, steel_task_types
+    from pingce.steel.standard import SteelStandard
+    from pingce.steel.task_types import steel_task_types
 
     for name, mdef in CATALOGUE.items():
         if not metrics.has_loaded(name):

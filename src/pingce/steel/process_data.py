@@ -16,7 +16,7 @@ from pingce.core.errors import DataError
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.fingerprint import content_hash
 from pingce.steel.heats import HeatTable, read_table
-from pingce.steel.standard import QUALITY_ASPECTS
+from pingce.steel.task_types import QUALITY_ASPECTS
 
 ASPECTS = QUALITY_ASPECTS
 ROBUST_Z = 3.5

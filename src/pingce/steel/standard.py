@@ -18,29 +18,13 @@ from pingce.core.errors import SpecError
 from pingce.core.options import CommonOptions
 from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec, validate_params
 from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.steel.task_types import ENDPOINT, IMPORTANCE, steel_task_types
 
 STANDARD_ID = "steel"
-ENDPOINT, IMPORTANCE = "steel.endpoint", "steel.importance"
 
 
 class SteelOptions(CommonOptions):
     trust_pickle: bool = False  # loading a pickle runs code from it: only for trusted files
-
-
-QUALITY_ASPECTS = (
-    "completeness",
-    "validity",
-    "duplicates",
-    "outliers",
-    "consistency",
-    "leakage",
-    "drift",
-    "timeseries",
-)
-
-
-def steel_task_types() -> tuple[str, ...]:
-    return (ENDPOINT, IMPORTANCE, *(f"steel.quality.{a}" for a in QUALITY_ASPECTS))
 
 
 def params_for(spec: TaskSpec, where: str, base_dir: Path | None = None) -> Any:
