@@ -61,8 +61,9 @@ def _python(code: str, *args: str, env: dict[str, str] | None = None) -> str:
 
 
 def test_compression_runs_with_conversion_disabled_and_loads_none_of_it(tmp_path: Path) -> None:
+    disabled = ",".join(filter(None, [os.environ.get("PINGCE_DISABLE_STANDARDS"), "conversion"]))
     out = json.loads(
-        _python(COMPRESSION_RUN, str(tmp_path), env={"PINGCE_DISABLE_STANDARDS": "conversion"})
+        _python(COMPRESSION_RUN, str(tmp_path), env={"PINGCE_DISABLE_STANDARDS": disabled})
     )
     assert out["loaded"] == []
     assert out["agreement"] == 1.0  # the baseline against itself: every prediction agrees

@@ -265,34 +265,72 @@ def llm_latency(
     }
 
 
-def _ind(
-    iid: str,
-    name_zh: str,
-    unit: str,
-    direction: str,
-    definition: str,
-    value: float | None,
-    n: int | None,
-    ci: tuple[float | None, float | None] = (None, None),
-    threshold: float | None = None,
-    verdict: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "id": iid,
-        "name": iid,
-        "name_zh": name_zh,
-        "unit": unit,
-        "direction": direction,
-        "definition": definition,
-        "value": value if value is None or math.isfinite(value) else None,
-        "stderr": None,
-        "ci_low": ci[0],
-        "ci_high": ci[1],
-        "n": n,
-        "scope": "run",
-        "threshold": threshold,
-        "verdict": verdict,
-    }
+def _indicator(iid: str, name_zh: str, unit: str, direction: str, definition: str) -> Any:
+    from pingce.core.spec import Indicator
+
+    return Indicator(
+        id=iid,
+        name=iid,
+        name_zh=name_zh,
+        unit=unit,
+        direction=direction,  # type: ignore[arg-type]
+        definition=definition,
+    )
+
+
+# The run-level indicators of a `pingce compress llm` report, in report order.
+LLM_INDICATORS = [
+    (
+        "cmp_llm_ratio_quantised_param_bytes",
+        "压缩比（量化表示参数字节）",
+        "x",
+        "higher",
+        "baseline parameter bytes / parameter bytes of the quantised representation "
+        "(codes + float32 scales); not the on-disk size of the dequantised folder",
+    ),
+    (
+        "cmp_llm_ratio_quantised_linear_bytes",
+        "压缩比（量化线性层字节）",
+        "x",
+        "higher",
+        "bytes of the quantised linear weights before / after (codes + scales)",
+    ),
+    (
+        "cmp_llm_ratio_file_bytes_as_saved",
+        "压缩比（保存文件字节）",
+        "x",
+        "higher",
+        "safetensors bytes baseline / variant folder as saved (1.0 for dequantised int8/int4)",
+    ),
+    (
+        "cmp_llm_bits_per_byte_rel_change",
+        "每字节比特相对变化",
+        "fraction",
+        "lower",
+        "(bits_per_byte compressed - baseline) / baseline on the perplexity task",
+    ),
+    (
+        "cmp_llm_bits_per_byte_delta",
+        "每字节比特变化",
+        "bits/byte",
+        "lower",
+        "mean per-document bits_per_byte difference (compressed - baseline), paired bootstrap CI",
+    ),
+    (
+        "cmp_llm_mc_accuracy_drop",
+        "选择题准确率下降",
+        "fraction",
+        "lower",
+        "MC accuracy baseline - compressed; CI from McNemar's paired Wald interval",
+    ),
+    (
+        "cmp_llm_mc_top1_agreement",
+        "选择题首选一致率",
+        "fraction",
+        "higher",
+        "fraction of MC items where both models pick the same choice",
+    ),
+]
 
 
 def _per_doc_bpb(recs: list[dict[str, Any]]) -> dict[str, float]:
@@ -319,6 +357,7 @@ def compare_llm_runs(
 
     Everything is recomputed from the two runs' stored records and the variant's metadata.
     """
+    from pingce.core.report.kit import IndicatorEntry, Section, Table, to_dicts, verdict
     from pingce.core.reporting import build_report_doc
     from pingce.core.stats import mcnemar, paired_bootstrap
     from pingce.core.store import records_as_dicts
@@ -381,77 +420,49 @@ def compare_llm_runs(
                 lb.p50_ms / lc.p50_ms
             )
     doc = build_report_doc(store, store.get_run(comp_run))
-    verdict = "pass" if abs(rel_change) <= bpb_tolerance else "fail"
-    doc["indicators"] = [
-        _ind(
-            "cmp_llm_ratio_quantised_param_bytes",
-            "压缩比（量化表示参数字节）",
-            "x",
-            "higher",
-            "baseline parameter bytes / parameter bytes of the quantised representation "
-            "(codes + float32 scales); not the on-disk size of the dequantised folder",
-            ratio_model,
-            None,
+    ind = {spec[0]: _indicator(*spec) for spec in LLM_INDICATORS}
+    # the bits-per-byte check holds the size of the relative change against the tolerance
+    bpb_verdict = verdict(abs(rel_change), bpb_tolerance, "lower")
+    entries = [
+        IndicatorEntry.from_indicator(
+            ind["cmp_llm_ratio_quantised_param_bytes"], ratio_model, "run"
         ),
-        _ind(
-            "cmp_llm_ratio_quantised_linear_bytes",
-            "压缩比（量化线性层字节）",
-            "x",
-            "higher",
-            "bytes of the quantised linear weights before / after (codes + scales)",
+        IndicatorEntry.from_indicator(
+            ind["cmp_llm_ratio_quantised_linear_bytes"],
             ratio_linear,
-            meta["quantised_linears"] or None,
+            "run",
+            n=meta["quantised_linears"] or None,
         ),
-        _ind(
-            "cmp_llm_ratio_file_bytes_as_saved",
-            "压缩比（保存文件字节）",
-            "x",
-            "higher",
-            "safetensors bytes baseline / variant folder as saved (1.0 for dequantised int8/int4)",
-            ratio_file,
-            None,
-        ),
-        _ind(
-            "cmp_llm_bits_per_byte_rel_change",
-            "每字节比特相对变化",
-            "fraction",
-            "lower",
-            "(bits_per_byte compressed - baseline) / baseline on the perplexity task",
+        IndicatorEntry.from_indicator(ind["cmp_llm_ratio_file_bytes_as_saved"], ratio_file, "run"),
+        IndicatorEntry.from_indicator(
+            ind["cmp_llm_bits_per_byte_rel_change"],
             rel_change,
-            len(docs),
+            "run",
+            n=len(docs),
             threshold=bpb_tolerance,
-            verdict=verdict,
+            verdict=bpb_verdict,
         ),
-        _ind(
-            "cmp_llm_bits_per_byte_delta",
-            "每字节比特变化",
-            "bits/byte",
-            "lower",
-            "mean per-document bits_per_byte difference (compressed - baseline), paired bootstrap CI",
+        IndicatorEntry.from_indicator(
+            ind["cmp_llm_bits_per_byte_delta"],
             bpb_delta.delta,
-            len(docs),
-            (bpb_delta.ci_low, bpb_delta.ci_high),
+            "run",
+            n=len(docs),
+            ci_low=bpb_delta.ci_low,
+            ci_high=bpb_delta.ci_high,
         ),
-        _ind(
-            "cmp_llm_mc_accuracy_drop",
-            "选择题准确率下降",
-            "fraction",
-            "lower",
-            "MC accuracy baseline - compressed; CI from McNemar's paired Wald interval",
+        IndicatorEntry.from_indicator(
+            ind["cmp_llm_mc_accuracy_drop"],
             acc_b - acc_c,
-            len(ids),
-            (-mc.ci_high, -mc.ci_low),
+            "run",
+            n=len(ids),
+            ci_low=-mc.ci_high,
+            ci_high=-mc.ci_low,
         ),
-        _ind(
-            "cmp_llm_mc_top1_agreement",
-            "选择题首选一致率",
-            "fraction",
-            "higher",
-            "fraction of MC items where both models pick the same choice",
-            sum(agree) / len(agree),
-            len(ids),
+        IndicatorEntry.from_indicator(
+            ind["cmp_llm_mc_top1_agreement"], sum(agree) / len(agree), "run", n=len(ids)
         ),
     ]
+    doc["indicators"] = to_dicts(entries)
     rows = [
         [
             "bits_per_byte",
@@ -470,21 +481,12 @@ def compare_llm_runs(
             mc.p_value,
         ],
     ]
-    sections = [
-        {
-            "id": "llm-compression",
-            "title": f"LLM compression: {meta['recipe']}",
-            "title_zh": f"大模型压缩：{meta['recipe']}",
-            "text": f"Baseline run {base_run}, compressed run {comp_run}. Storage: {meta['storage']}. "
-            f"Ratios: quantised parameter bytes {ratio_model:.3f}x, quantised linear bytes "
-            f"{ratio_linear:.3f}x, file bytes as saved {ratio_file:.3f}x. MC top-1 agreement "
-            f"{sum(agree) / len(agree):.3f} over {len(ids)} items.",
-            "table": {
-                "columns": ["metric", "baseline", "compressed", "change", "95% CI (paired)", "p"],
-                "rows": rows,
-            },
-        }
-    ]
+    text = (
+        f"Baseline run {base_run}, compressed run {comp_run}. Storage: {meta['storage']}. "
+        f"Ratios: quantised parameter bytes {ratio_model:.3f}x, quantised linear bytes "
+        f"{ratio_linear:.3f}x, file bytes as saved {ratio_file:.3f}x. MC top-1 agreement "
+        f"{sum(agree) / len(agree):.3f} over {len(ids)} items."
+    )
     notes = [
         f"McNemar ({mc.method}) p = {mc.p_value:.3g}: the MC accuracy change is "
         + ("significant." if mc.p_value < 0.05 else "not statistically significant."),
@@ -497,7 +499,7 @@ def compare_llm_runs(
         }
         for kind, label in labels.items():
             lb, lc = base_l[kind], comp_l[kind]
-            sections[0]["table"]["rows"].append(
+            rows.append(
                 [
                     label,
                     lb.p50_ms,
@@ -520,7 +522,14 @@ def compare_llm_runs(
                     f"The {meta['recipe']} variant ran on its dequantised float weights (no "
                     "integer kernels here), so its latency equals float latency by construction."
                 )
-    doc["sections"] = sections + doc["sections"]
+    section = Section(
+        "llm-compression",
+        f"LLM compression: {meta['recipe']}",
+        f"大模型压缩：{meta['recipe']}",
+        text=text,
+        table=Table(["metric", "baseline", "compressed", "change", "95% CI (paired)", "p"], rows),
+    )
+    doc["sections"] = [section.to_dict(), *doc["sections"]]
     doc["notes"] = notes + doc["notes"]
     doc["extra"] = {**doc.get("extra", {}), "compression": comparison}
     return doc

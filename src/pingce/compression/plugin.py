@@ -8,17 +8,25 @@ when a run loads a model.
 
 from __future__ import annotations
 
+from typing import Any
+
 STANDARD_ID = "compression"
+CLI_HELP = "Test compressed models against their baseline; build compressed variants."
+
+
+def _demo(ctx: Any) -> str:
+    """The `pingce demo` step (pingce.compression.demo, imported when the demo runs)."""
+    from pingce.compression.demo import run_compression_demo
+
+    return run_compression_demo(ctx)
 
 
 def register() -> None:
     """Entry point (via pingce.builtin) for the compression standard."""
-    from pingce.core.registry import commands, demos, standards
+    from pingce.core.registry import CommandGroupRef, commands, demos, standards
 
     if standards.has_loaded(STANDARD_ID):
         return
-    from pingce.compression.cli import app
-    from pingce.compression.demo import run_compression_demo
     from pingce.compression.metrics import register_metrics
     from pingce.compression.standard import CompressionStandard
     from pingce.compression.tasks import register_task_types
@@ -26,5 +34,5 @@ def register() -> None:
     register_metrics()
     register_task_types()
     standards.register(STANDARD_ID, CompressionStandard())
-    commands.register("compress", app)
-    demos.register("30-compression", run_compression_demo)
+    commands.register("compress", CommandGroupRef("pingce.compression.cli:app", CLI_HELP))
+    demos.register("30-compression", _demo)

@@ -18,6 +18,7 @@ import numpy as np
 
 from pingce.compression.data import fit_split, load_eval_data
 from pingce.compression.metrics import BY_NAME
+from pingce.compression.options import CompressionOptions
 from pingce.compression.tasks import DEFAULT_BUDGET, CompressionTask
 from pingce.core.errors import SpecError
 from pingce.core.execute import run_units
@@ -61,6 +62,7 @@ class CompressionStandard:
     id = "compression"
     title = "Neural network model compression performance"
     title_zh = "神经网络模型压缩性能测试"
+    options_model = CompressionOptions
 
     def indicators(self) -> list[Indicator]:
         return [
@@ -75,9 +77,10 @@ class CompressionStandard:
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> CompressionSubject:
         from pingce.compression.text import load_model_ref
 
-        threads = options.get("threads")
+        opts = CompressionOptions.of(options)
+        threads = opts.threads
         baseline = load_model_ref(subject.raw, threads=threads)
-        variants = options.get("variants") or {}
+        variants = opts.variants
         if not variants:
             raise SpecError(
                 "no compressed model to test", hint="pass --compressed MODEL or --recipe"
@@ -92,8 +95,8 @@ class CompressionStandard:
                 and len(model.input_names) == len(baseline.input_names)
             ):
                 model.input_names = list(baseline.input_names)
-        data = load_eval_data(options.get("data"), baseline, options.get("image_size"))
-        split = options.get("fit_split")
+        data = load_eval_data(opts.data, baseline, opts.image_size)
+        split = opts.fit_split
         scored = None
         if split:
             _, scored = fit_split(len(data), int(split["seed"]), float(split["fraction"]))

@@ -24,8 +24,6 @@ from pingce.core.report.kit import (
 )
 from pingce.models.latency import speedup_statement
 
-# The bootstrap seed of every CI in a compression report (fixed, not the run's seed).
-BOOTSTRAP_SEED = 0
 METHOD = "fraction of variants whose relative accuracy drop (upper 95% CI) fits the budget"
 
 
@@ -57,7 +55,6 @@ def summarize(
         records,
         metrics=BY_NAME,
         primary=lambda spec, rows: task_type(spec["type"]).primary,
-        seed=BOOTSTRAP_SEED,
         # One dimension per variant, so the report groups a variant's tasks together.
         task_fields=lambda spec, recs: {
             "dimension": spec.get("variant", "compression"),

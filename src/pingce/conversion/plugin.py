@@ -9,17 +9,25 @@ loads, converts or checks a model.
 
 from __future__ import annotations
 
+from typing import Any
+
 STANDARD_ID = "conversion"
+CLI_HELP = "Convert models (torch→ONNX, ONNX opsets, ORT-optimised) and verify conversions."
+
+
+def _demo(ctx: Any) -> str:
+    """The `pingce demo` step (pingce.conversion.demo, imported when the demo runs)."""
+    from pingce.conversion.demo import run_conversion_demo
+
+    return run_conversion_demo(ctx)
 
 
 def register() -> None:
     """Entry point (via pingce.builtin) for the conversion standard."""
-    from pingce.core.registry import commands, demos, standards
+    from pingce.core.registry import CommandGroupRef, commands, demos, standards
 
     if standards.has_loaded(STANDARD_ID):
         return
-    from pingce.conversion.cli import app
-    from pingce.conversion.demo import run_conversion_demo
     from pingce.conversion.metrics import register_metrics
     from pingce.conversion.standard import ConversionStandard
     from pingce.conversion.tasks import register_task_types
@@ -27,5 +35,5 @@ def register() -> None:
     register_metrics()
     register_task_types()
     standards.register(STANDARD_ID, ConversionStandard())
-    commands.register("convert", app)
-    demos.register("35-conversion", run_conversion_demo)
+    commands.register("convert", CommandGroupRef("pingce.conversion.cli:app", CLI_HELP))
+    demos.register("35-conversion", _demo)

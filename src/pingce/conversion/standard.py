@@ -14,6 +14,7 @@ from typing import Any
 
 from pingce.conversion.input_map import feed_target_through, match_inputs, parse_input_map
 from pingce.conversion.metrics import BY_NAME
+from pingce.conversion.options import ConversionOptions
 from pingce.conversion.tasks import ConversionTask, ZooTask, source_target_names, task_class
 from pingce.core.errors import SpecError
 from pingce.core.execute import run_units
@@ -23,8 +24,6 @@ from pingce.core.store import records_by_task
 from pingce.models.datasets import Dataset, default_data, load_data
 from pingce.models.loaded import LoadedModel, load_model
 
-# The bootstrap seed of every CI in a conversion report (fixed, not the run's seed).
-BOOTSTRAP_SEED = 0
 THRESHOLDS = {"conv_allclose_rate": 1.0, "conv_checker_pass": 1.0, "conv_shape_pass_rate": 1.0}
 
 
@@ -78,6 +77,7 @@ class ConversionStandard:
     id = "conversion"
     title = "Neural network model conversion verification"
     title_zh = "神经网络模型转换验证"
+    options_model = ConversionOptions
 
     def indicators(self) -> list[Indicator]:
         return [m.indicator(THRESHOLDS.get(m.name)) for m in BY_NAME.values()]
@@ -90,22 +90,23 @@ class ConversionStandard:
             self._task(spec, suite.source)
 
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Any:
+        opts = ConversionOptions.of(options)
         if subject.scheme == "zoo" and subject.target == "all":
             from pingce.core.paths import cache_root
 
-            return ZooSubject(Path(options.get("workdir") or cache_root() / "zoo" / "exports"))
-        source_ref = options.get("source")
+            return ZooSubject(Path(opts.workdir or cache_root() / "zoo" / "exports"))
+        source_ref = opts.source
         if not source_ref:
             raise SpecError(
                 f"verifying {subject.raw!r} needs its source model",
                 hint="pass --source MODEL (e.g. zoo:digits-cnn or model.onnx)",
             )
-        threads = options.get("threads")
+        threads = opts.threads
         target = load_model(subject.raw, threads=threads)
         source = load_model(str(source_ref), threads=threads)
-        data = load_data(str(options.get("data") or default_data(source)), source.input_names)
+        data = load_data(opts.data or default_data(source), source.input_names)
         mapping, how = match_inputs(
-            source.input_names, target.input_names, parse_input_map(options.get("input_map"))
+            source.input_names, target.input_names, parse_input_map(opts.input_map)
         )
         feed_target_through(target, mapping)
         subject_pair = PairSubject(source, target, data)
@@ -151,7 +152,6 @@ class ConversionStandard:
             records,
             metrics=BY_NAME,
             primary=lambda spec, rows: next(iter(rows)),
-            seed=BOOTSTRAP_SEED,
             default_dimension="conversion",
             indicator=lambda spec, mdef, row: IndicatorEntry.from_metric(
                 mdef, row, str(spec["id"]), threshold=THRESHOLDS.get(mdef.name)

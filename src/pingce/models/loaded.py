@@ -14,7 +14,6 @@ numpy arrays, so comparisons never care which framework produced them.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from pingce.core.errors import ModelError
+from pingce.core.fingerprint import file_sha256
 from pingce.models.onnx_runtime import ort_session
 from pingce.models.torch_loader import load_torch
 
@@ -84,14 +84,6 @@ def subject_ref(ref: str) -> str:
     target = m.target if m.kind == "zoo" else str(Path(m.target).expanduser().resolve())
     query = "&".join(f"{k}={v}" for k, v in m.params.items())
     return f"{m.kind}:{target}" + (f"?{query}" if query else "")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def onnx_files(path: Path) -> list[Path]:

@@ -51,7 +51,7 @@ def torch_format(path: Path) -> TorchFormat:
     )
 
 
-def load_torchscript(path: Path) -> LoadedTorch:
+def load_torchscript(path: Path, device: str = "cpu") -> LoadedTorch:
     import torch
 
     try:
@@ -64,14 +64,14 @@ def load_torchscript(path: Path) -> LoadedTorch:
             hint="for a state dict add ?arch=NAME; for torch.export use a .pt2 file",
         )
     try:
-        module = torch.jit.load(str(path), map_location="cpu").eval()
+        module = torch.jit.load(str(path), map_location=device).eval()
     except Exception as exc:
         raise ModelError(f"cannot load TorchScript archive {path}: {first_line(exc)}") from None
     names = [a.name for a in module.forward.schema.arguments[1:]]
     return LoadedTorch(module, names, "torchscript")
 
 
-def load_exported(path: Path) -> LoadedTorch:
+def load_exported(path: Path, device: str = "cpu") -> LoadedTorch:
     import torch
 
     try:
@@ -79,7 +79,8 @@ def load_exported(path: Path) -> LoadedTorch:
     except Exception as exc:
         raise ModelError(f"cannot load torch.export archive {path}: {first_line(exc)}") from None
     names = [s.arg.name for s in program.graph_signature.input_specs if s.kind.name == "USER_INPUT"]
-    return LoadedTorch(program.module(), names, "export")
+    module = program.module()
+    return LoadedTorch(module if device == "cpu" else module.to(device), names, "export")
 
 
 def load_state(path: Path, module: Any, arch: str, input_names: list[str]) -> LoadedTorch:
@@ -106,20 +107,24 @@ def load_torch(
     architecture: Callable[[], Any] | None = None,
     arch: str = "",
     input_names: list[str] | None = None,
+    device: str = "cpu",
 ) -> LoadedTorch:
-    """Load a torch model file on the CPU. `fmt` None detects it from the content; a state
+    """Load a torch model file onto `device`. `fmt` None detects it from the content; a state
     dict needs `architecture` (a builder of the fresh eager module, named `arch`)."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise ModelError(f"model file {str(path)!r} does not exist", hint="check the path")
     fmt = fmt or torch_format(path)
     if fmt == "torchscript":
-        return load_torchscript(path)
+        return load_torchscript(path, device)
     if fmt == "export":
-        return load_exported(path)
+        return load_exported(path, device)
     if architecture is None:
         raise ModelError(
             f"model {path}: a state dict needs an architecture",
             hint="add ?arch=NAME (a zoo model name) or pass --arch",
         )
-    return load_state(path, architecture(), arch, input_names or [])
+    loaded = load_state(path, architecture(), arch, input_names or [])
+    if device != "cpu":
+        loaded.module = loaded.module.to(device)
+    return loaded
