@@ -58,8 +58,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
             "toxicity",
         )
     ),
-    frozenset({"pingce.kg.subjects", "pingce.kg.task_types", "pingce.kg.tasks"}),
-    frozenset({"pingce.llm.plugin", "pingce.llm.ray_executor", "pingce.llm.standard"}),
     frozenset({"pingce.perf.plugin", "pingce.perf.standard", "pingce.perf.summary"}),
 }
 

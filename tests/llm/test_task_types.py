@@ -24,7 +24,7 @@ def test_every_llm_type_is_namespaced_and_its_short_name_resolves_to_it() -> Non
 
 
 def test_metric_listing_names_the_namespaced_types_once() -> None:
-    from pingce.llm.listing import metric_rows
+    from pingce.core.listing import metric_rows
 
     load_plugins()
     acc = next(row for row in metric_rows() if row[0] == "acc")

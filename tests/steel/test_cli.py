@@ -179,3 +179,19 @@ def test_user_errors_are_one_line(tmp_path: Path, linear_pickle: Path) -> None:
             args,
             proc.stderr,
         )
+
+
+def test_list_suites_shows_the_steel_family_together() -> None:
+    res = CliRunner().invoke(_app(), ["list", "suites"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    names = [line.split("│")[1].strip() for line in res.output.splitlines() if line.startswith("│")]
+    names = [n for n in names if n]
+    family = [
+        "kg/steel-extraction",
+        "kg/steel-quality",
+        "llm/sector/steel",
+        "steel/bof-endpoint",
+        "steel/process-data",
+    ]
+    start = names.index(family[0])
+    assert names[start : start + len(family)] == family

@@ -6,9 +6,10 @@ Each imports its backend module on use, so registering them costs nothing at CLI
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pingce.core.spec import SubjectSpec
+if TYPE_CHECKING:  # registering the openers imports nothing else
+    from pingce.core.spec import SubjectSpec
 
 
 def open_hf(subject: SubjectSpec, options: dict[str, Any]) -> Any:

@@ -7,17 +7,23 @@ backends load only when a run or command needs them.
 
 from __future__ import annotations
 
+from typing import Any
+
 STANDARD_ID = "kg"
+
+
+def _kg_demo(ctx: Any) -> str:
+    from pingce.kg.demo import run_kg_demo
+
+    return run_kg_demo(ctx)
 
 
 def register() -> None:
     """Register the kg standard and everything it brings (idempotent)."""
-    from pingce.core.registry import commands, demos, metrics, standards
+    from pingce.core.registry import CommandGroupRef, commands, demos, metrics, standards
 
     if standards.has_loaded(STANDARD_ID):
         return
-    from pingce.kg.cli import app
-    from pingce.kg.demo import run_kg_demo
     from pingce.kg.metrics import CATALOGUE
     from pingce.kg.standard import KGStandard
     from pingce.kg.task_types import register_task_types
@@ -27,5 +33,12 @@ def register() -> None:
             metrics.register(name, mdef)
     register_task_types()
     standards.register(STANDARD_ID, KGStandard())
-    commands.register("kg", app)
-    demos.register("70-kg", run_kg_demo)
+    commands.register(
+        "kg",
+        CommandGroupRef(
+            "pingce.kg.cli:app",
+            "Knowledge-graph construction quality (steel-production reference ontology and "
+            "gold set).",
+        ),
+    )
+    demos.register("70-kg", _kg_demo)

@@ -14,18 +14,17 @@ Three kinds of subject, one pipeline:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pingce.core.errors import SpecError
-from pingce.core.execute import run_units
 from pingce.core.registry import backends
-from pingce.core.spec import Indicator, SubjectSpec, Suite
-from pingce.core.standard import Plan, PlannedTask, RunContext
 from pingce.kg.metrics import CATALOGUE
 from pingce.kg.options import KGOptions
-from pingce.kg.subjects import GraphSubject, PredictionsSubject
 from pingce.kg.task_types import kg_task_type
-from pingce.kg.tasks import params_for
+
+if TYPE_CHECKING:  # the standard object is built at every CLI start: keep its module light
+    from pingce.core.spec import Indicator, SubjectSpec, Suite
+    from pingce.core.standard import Plan, RunContext
 
 STANDARD_ID = "kg"
 
@@ -40,6 +39,8 @@ class KGStandard:
         return [m.indicator() for m in CATALOGUE.values()]
 
     def validate_suite(self, suite: Suite) -> None:
+        from pingce.kg.tasks import params_for
+
         kinds = set()
         for spec in suite.spec.tasks:
             params_for(spec, suite.source)
@@ -50,6 +51,8 @@ class KGStandard:
             )
 
     def open_subject(self, subject: SubjectSpec, options: dict[str, Any]) -> Any:
+        from pingce.kg.subjects import GraphSubject, PredictionsSubject
+
         if subject.scheme == "triples":
             return PredictionsSubject(subject)
         if subject.scheme == "graph":
@@ -62,6 +65,9 @@ class KGStandard:
         )
 
     def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
+        from pingce.core.standard import Plan, PlannedTask
+        from pingce.kg.tasks import params_for
+
         tasks = []
         for spec in suite.spec.tasks:
             ttype = kg_task_type(spec, suite.source)
@@ -72,6 +78,8 @@ class KGStandard:
         return Plan(tasks=tasks, settings={"tasks": len(tasks)})
 
     def execute(self, ctx: RunContext) -> None:
+        from pingce.core.execute import run_units
+
         for task in ctx.plan.tasks:
             run_units(
                 ctx.store,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pingce.core.fingerprint import path_digest
 from pingce.core.spec import SubjectSpec
-from pingce.kg.tasks import file_digest
 
 
 class PredictionsSubject:
@@ -19,7 +19,7 @@ class PredictionsSubject:
         self.path = Path(spec.target)
         self.format = spec.params.get("format", "auto")
         self.predictions = read_predictions(self.path, self.format)
-        self._digest = file_digest(self.path)
+        self._digest = path_digest(self.path)
 
     def fingerprint(self) -> dict[str, Any]:
         return {"predictions": self._digest, "format": self.format}
@@ -42,7 +42,7 @@ class GraphSubject:
 
         self.path = Path(spec.target)
         self.graph = load_graph(self.path)
-        self._digest = file_digest(self.path)
+        self._digest = path_digest(self.path)
 
     def fingerprint(self) -> dict[str, Any]:
         return {"graph": self._digest}

@@ -28,7 +28,6 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from pingce.core.metric import MetricDef
 from pingce.core.registry import metrics
-from pingce.llm.agreement import cohen_kappa, krippendorff_alpha
 
 Mode = Literal["single", "reference", "pairwise"]
 
@@ -147,6 +146,8 @@ def _pairs(items: Sequence[Any], i: int, j: int) -> tuple[list[float], list[floa
 def judges_kappa(items: Sequence[Sequence[float | None]]) -> float:
     """Cohen's kappa of the first two judges, over samples both judged parseably."""
     a, b = _pairs(items, 0, 1)
+    from pingce.llm.agreement import cohen_kappa  # numpy, on use
+
     return cohen_kappa(a, b)
 
 
@@ -154,6 +155,8 @@ def judges_alpha(items: Sequence[Sequence[float | None]]) -> float:
     """Krippendorff's alpha (interval) of all judges; unparseable ratings are missing."""
     if not items:
         return math.nan
+    from pingce.llm.agreement import krippendorff_alpha
+
     return krippendorff_alpha([list(col) for col in zip(*items, strict=True)], "interval")
 
 

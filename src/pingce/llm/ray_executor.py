@@ -110,12 +110,16 @@ def replica_process(
     key = content_hash(subject, options)
     lm = _REPLICAS.get(key)
     if lm is None:
-        from pingce.core.registry import standards
+        from pingce.backends import register as register_backends
+        from pingce.core.registry import backends
         from pingce.core.spec import parse_subject
-        from pingce.llm.plugin import register
 
-        register()
-        lm = standards.get("llm").open_subject(parse_subject(subject), options)
+        register_backends()  # only the backends: an actor needs no standard's plugin
+        spec = parse_subject(subject)
+        opener = backends.get_loaded(spec.scheme)
+        if opener is None:
+            raise ModelError(f"no {spec.scheme!r} backend on this Ray actor")
+        lm = opener(spec, options)
         if content_hash(lm.fingerprint()) != fingerprint:
             raise ModelError(
                 f"the subject {subject!r} opened on a Ray actor differs from the driver's "

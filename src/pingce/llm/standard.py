@@ -4,17 +4,32 @@ execution. Registration is in `pingce.llm.plugin`, the report summary in `pingce
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pingce.backends.openers import open_hf, open_openai  # noqa: F401  (old import path)
 from pingce.core.errors import SpecError
-from pingce.core.execute import run_units
 from pingce.core.registry import backends, task_types
-from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec
-from pingce.core.standard import Plan, PlannedTask, RunContext
-from pingce.llm.indicators import EFFICIENCY_INDICATORS, SCORE_INDICATORS
 from pingce.llm.options import LLMOptions
-from pingce.llm.summary import BOOTSTRAP_RESAMPLES, SAMPLES_PER_TASK_IN_REPORT  # noqa: F401
+
+if TYPE_CHECKING:  # the standard object is built at every CLI start: keep its module light
+    from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec
+    from pingce.core.standard import Plan, RunContext
+
+# Moved to pingce.llm.summary / pingce.llm.indicators; still importable from here.
+_MOVED = {
+    "SAMPLES_PER_TASK_IN_REPORT": "pingce.llm.summary",
+    "BOOTSTRAP_RESAMPLES": "pingce.llm.summary",
+    "EFFICIENCY_INDICATORS": "pingce.llm.indicators",
+    "SCORE_INDICATORS": "pingce.llm.indicators",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _task_class(spec: TaskSpec, suite: Suite) -> Any:
@@ -58,6 +73,7 @@ class LLMStandard:
 
     def indicators(self) -> list[Indicator]:
         from pingce.llm.catalogue_metrics import CATALOGUE_METRICS
+        from pingce.llm.indicators import EFFICIENCY_INDICATORS, SCORE_INDICATORS
         from pingce.llm.metrics import _CATALOGUE
 
         metric_inds = [
@@ -101,6 +117,8 @@ class LLMStandard:
         return backends.get(subject.scheme)(subject, options)
 
     def plan(self, suite: Suite, subject: Any, options: dict[str, Any]) -> Plan:
+        from pingce.core.standard import Plan, PlannedTask
+
         settings = _settings(options)
         checked = getattr(self, "_checked", None)
         if checked is not None and checked[:2] == (suite.sha256, settings):
@@ -123,6 +141,7 @@ class LLMStandard:
         )
 
     def execute(self, ctx: RunContext) -> None:
+        from pingce.core.execute import run_units
         from pingce.llm.failures import forget_failed, raise_if_failed
 
         lm = ctx.subject

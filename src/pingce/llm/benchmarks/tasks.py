@@ -15,9 +15,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from pingce.backends.base import LanguageModel
-from pingce.core.errors import SpecError
 from pingce.core.execute import Outcome, WorkUnit
-from pingce.core.registry import task_types
 from pingce.llm.benchmarks.native import NativeFields, NativeTaskMixin
 from pingce.llm.datasets import Row
 from pingce.llm.task_types import llm_task_type
@@ -353,9 +351,3 @@ BENCHMARK_TASKS = [
     HumanEvalTask,
     MBPPTask,
 ]
-
-
-def check_registered() -> None:
-    for cls in BENCHMARK_TASKS:
-        if task_types.get(cls.type_name) is not cls:  # pragma: no cover - import-order guard
-            raise SpecError(f"task type {cls.type_name!r} is registered twice")
