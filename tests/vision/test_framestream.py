@@ -189,3 +189,35 @@ def test_frames_from_a_video_file(tmp_path: Path, digits_models: dict[str, Path]
     rec = records_as_dicts(store.records(run_id))[0]
     assert len(rec["data"]["fixed"]["scheduled_s"]) == 104
     assert "fs_accuracy_under_load" not in rec["scores"]
+
+
+def test_process_generator_same_protocol() -> None:
+    """The generator in its own process keeps the same protocol: every frame offered, a full
+    queue refuses frames, the raw record has the thread generator's shape."""
+    import time
+
+    from pingce.vision.framestream_process import run_stream_process
+
+    def slow(i: int) -> int:
+        time.sleep(0.02)
+        return i
+
+    raw = run_stream_process(
+        slow,
+        StreamConfig(fps=250, duration_s=0.8, queue_depth=1, deadline_ms=1000, drain_s=0.5),
+        10,
+    )
+    f = stream_figures(raw)
+    assert f["frames_offered"] == 200 and all(v is not None for v in raw["offered_s"])
+    assert f["frames_analysed"] <= 0.8 / 0.02 + 3
+    assert f["fs_drop_rate"] > 0.5
+    assert max(raw["depth"]) <= 1
+    fast = run_stream_process(
+        lambda i: i % 3 == 0,
+        StreamConfig(fps=200, duration_s=0.5, queue_depth=64, deadline_ms=5000),
+        6,
+        lambda i, out: out,
+    )
+    g = stream_figures(fast)
+    assert g["frames_analysed"] == 100  # nothing refused with a deep queue and a fast system
+    assert g["fs_accuracy_under_load"] == pytest.approx(34 / 100)  # frames 0, 3, 6, ... of 100

@@ -305,14 +305,19 @@ def _framestream_outcome(unit: WorkUnit, subject: Any, params: Any) -> Outcome:
 
     for i in range(min(5, len(frames))):  # warm-up: first calls allocate
         system(i)
-    fixed = run_stream(system, cfg(params.fps, params.duration_s), len(frames), is_correct)
+    stream_fn = run_stream
+    if params.generator == "process":
+        from pingce.vision.framestream_process import run_stream_process
+
+        stream_fn = run_stream_process
+    fixed = stream_fn(system, cfg(params.fps, params.duration_s), len(frames), is_correct)
     data: dict[str, Any] = {"fixed": fixed, "search": None}
     if params.search is not None:
         s = params.search
         max_p99 = params.max_p99_ms or params.deadline_ms
 
         def probe(fps: float) -> dict[str, Any]:
-            return stream_figures(run_stream(system, cfg(fps, s.probe_duration_s), len(frames)))
+            return stream_figures(stream_fn(system, cfg(fps, s.probe_duration_s), len(frames)))
 
         best, probes = search_max_fps(
             probe, s.low_fps, s.high_fps, s.steps, params.max_drop_rate, max_p99

@@ -179,6 +179,9 @@ class FrameStreamTask(TaskBase):
     max_drop_rate: float = Field(default=0.01, ge=0, le=1)
     max_p99_ms: float | None = Field(default=None, gt=0)
     search: Search | None = None
+    # "process": the generator runs in its own process (no shared interpreter lock with an
+    # in-process system; `pingce.vision.framestream_process`).
+    generator: Literal["thread", "process"] = "thread"
     frames: int = Field(default=64, ge=1, le=100000)  # distinct frames cycled through
 
 
