@@ -62,7 +62,7 @@ def list_(
     elif what is ListWhat.suites:
         from pingce.core.spec import suite_standard
 
-        for col in ("suite", "standard", "family", "tasks", "title"):
+        for col in ("suite", "standard", "tasks", "family", "title"):
             table.add_column(col)
         rows = []
         for name in builtin_suite_names():
@@ -72,10 +72,10 @@ def list_(
             unusable = _suite_unusable(sid)
             if unusable is not None:
                 if unusable:
-                    rows.append(("", name, (name, sid, "", "–", escape(unusable)), "dim"))
+                    rows.append(("", name, (name, sid, "–", "", escape(unusable)), "dim"))
                 continue
             s = load_suite(name)
-            cells = (name, sid, s.spec.family, str(len(s.spec.tasks)), escape(s.spec.title))
+            cells = (name, sid, str(len(s.spec.tasks)), s.spec.family, escape(s.spec.title))
             rows.append((s.spec.family, name, cells, None))
         for cells, style in _family_order(rows):
             table.add_row(*cells, style=style)
