@@ -16,10 +16,10 @@ from pingce.core.report.kit import (
     LineSeries,
     MetricRow,
     Section,
+    Summary,
     Table,
     rnd,
     summarize_tasks,
-    to_dicts,
     verdict,
 )
 from pingce.models.latency import speedup_statement
@@ -79,16 +79,15 @@ def summarize(
     if fitting:
         notes.insert(0, fitting)
     passed = sum(verdicts.values())
-    return {
-        "tasks": summary.task_rows(),
-        "dimensions": [],
-        "overall": {"score": passed / len(verdicts) if verdicts else None, "method": METHOD},
-        "indicators": summary.indicator_rows(),
-        "samples": [],
-        "notes": notes,
-        "sections": to_dicts(sections),
-        "extra": {"budget_verdicts": verdicts},
-    }
+    return Summary(
+        tasks=summary.task_rows(),
+        indicators=summary.indicator_rows(),
+        overall_score=passed / len(verdicts) if verdicts else None,
+        overall_method=METHOD,
+        notes=notes,
+        sections=sections,
+        extra={"budget_verdicts": verdicts},
+    ).to_dict()
 
 
 def _fitting_note(options: dict[str, Any]) -> str | None:

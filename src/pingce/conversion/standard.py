@@ -144,7 +144,7 @@ class ConversionStandard:
         self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
     ) -> dict[str, Any]:
         from pingce.conversion.sections import build_sections
-        from pingce.core.report.kit import IndicatorEntry, summarize_tasks, to_dicts
+        from pingce.core.report.kit import IndicatorEntry, Summary, summarize_tasks
 
         summary = summarize_tasks(
             suite,
@@ -164,16 +164,15 @@ class ConversionStandard:
             notes.append(
                 f"Inputs matched by {input_map['matched_by']} (source → converted): {pairs}."
             )
-        return {
-            "tasks": summary.task_rows(),
-            "dimensions": [],
-            "overall": {"score": verdict.get("score"), "method": verdict["method"]},
-            "indicators": summary.indicator_rows(),
-            "samples": [],
-            "notes": notes,
-            "sections": to_dicts(sections),
-            "extra": {"verdict": verdict},
-        }
+        return Summary(
+            tasks=summary.task_rows(),
+            indicators=summary.indicator_rows(),
+            overall_score=verdict.get("score"),
+            overall_method=verdict["method"],
+            notes=notes,
+            sections=sections,
+            extra={"verdict": verdict},
+        ).to_dict()
 
 
 def register() -> None:
