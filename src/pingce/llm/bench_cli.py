@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pingce.core.cli_kit import Db
 from pingce.core.errors import SpecError
 from pingce.llm.task_types import short_type
 
@@ -51,12 +52,13 @@ def ceval_submission_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the JSON file.")] = Path(
         "ceval_submission.json"
     ),
-    db: Annotated[str | None, typer.Option(help="Results store URL or SQLite path.")] = None,
+    db: Db = None,
 ) -> None:
     """Write C-Eval's official submission JSON from a run's test-split predictions."""
-    from pingce.core.store import open_store, records_as_dicts
+    from pingce.core.cli_kit import open_db
+    from pingce.core.store import records_as_dicts
 
-    store = open_store(db, create=False)
+    store = open_db(db, create=False)
     row = store.get_run(run_id)
     data = ceval_submission(row.config["suite_spec"], records_as_dicts(store.records(row.id)))
     out.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
