@@ -146,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     from pingce.core.fingerprint import machine_summary
 
-    sizes = [int(x) for x in args.docs.split(",")]
+    sizes = [int(x) for x in args.docs.split(",") if x]  # "" with --include: only merge
     reps = [int(x) for x in args.repeats.split(",")]
     reps += [reps[-1]] * (len(sizes) - len(reps))
     results = []
@@ -196,6 +196,12 @@ def main() -> None:
             "alternating repeats) and the 1-minute load average before the first and after "
             f"each run, on {os.cpu_count()} CPUs (a shared machine: wall seconds move with "
             "other jobs' load, CPU seconds much less)."
+            + (
+                f" Sizes merged from {len(args.include)} other run(s) of this script with "
+                "--include: they ran at the same time, each adding to the other's load."
+                if args.include
+                else ""
+            )
         ),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
