@@ -59,7 +59,8 @@ def test_builtin_suites_validate(tmp_path: Path) -> None:
 
 
 def test_pingce_validate_accepts_the_builtin_suites() -> None:
-    for name in ("compression/test", "conversion/verify", "conversion/zoo"):
+    # compression/llm is an llm-standard suite (what `pingce compress llm` runs on both models)
+    for name in ("compression/test", "compression/llm", "conversion/verify", "conversion/zoo"):
         proc = subprocess.run(
             [sys.executable, "-m", "pingce.cli", "validate", name],
             capture_output=True,

@@ -173,40 +173,19 @@ def _kernel_file_bytes(folder: Path) -> int:
 
 
 def llm_suite(n_fewshot: int = 2) -> dict[str, Any]:
-    """The built-in llm/quick perplexity and knowledge-mc tasks (absolute data paths)."""
-    data = Path(__file__).resolve().parent.parent / "suites" / "llm" / "data"
-    return {
-        "standard": "llm",
-        "name": "compression/llm",
-        "title": "LLM compression check (perplexity + multiple choice)",
-        "title_zh": "大模型压缩检查（困惑度 + 单项选择）",
-        "tasks": [
-            {
-                "id": "perplexity",
-                "type": "perplexity",
-                "dimension": "language_modeling",
-                "language": "mixed",
-                "dataset": {"path": str(data / "perplexity.jsonl")},
-                "prompt": "{{ text }}",
-                "metrics": ["bits_per_byte", "byte_perplexity", "token_perplexity"],
-            },
-            {
-                "id": "knowledge-mc",
-                "type": "multiple_choice",
-                "dimension": "knowledge",
-                "language": "mixed",
-                "dataset": {
-                    "path": str(data / "knowledge_mc.jsonl"),
-                    "fewshot_path": str(data / "knowledge_mc_dev.jsonl"),
-                },
-                "prompt": "Question: {{ question }}\nAnswer:",
-                "choices": "choices",
-                "target": "answer",
-                "num_fewshot": n_fewshot,
-                "metrics": ["acc", "acc_norm"],
-            },
-        ],
-    }
+    """The built-in suite `compression/llm` (`suites/llm.yaml`: llm/quick's perplexity and
+    knowledge-mc data) with absolute data paths and `n_fewshot` shots."""
+    from pingce.core.spec import load_suite
+
+    base = load_suite("compression/llm")
+    spec = base.spec.model_dump(mode="json", exclude_defaults=True)
+    for task in spec["tasks"]:
+        task["dataset"] = {
+            k: str((base.base_dir / v).resolve()) for k, v in task["dataset"].items()
+        }
+        if "num_fewshot" in task:
+            task["num_fewshot"] = n_fewshot
+    return spec
 
 
 def step_functions(model: Any, ids: Any) -> dict[str, Any]:
