@@ -1,4 +1,7 @@
-"""The conversion model zoo: small torch models built offline, each with example inputs.
+"""pingce's built-in model zoo: small torch models built offline, each with example inputs.
+
+The digits CNN here is the one digits model in pingce: the conversion and compression
+standards test it, and the server-perf standard serves it as `builtin:digits`.
 
 Five architectures cover the operator families a converter must handle: convolution and
 pooling (the digits CNN, trained on scikit-learn's 8x8 digits), residual blocks with batch
