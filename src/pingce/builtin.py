@@ -36,8 +36,9 @@ BUILTIN_STANDARDS = (
     Builtin("steel", "steel", "steel", ("sklearn", "pandas")),
     Builtin("vision", "vision", "vision"),
 )
-# Not a standard: `pingce serve`, the results dashboard.
-WEB = "pingce.web.cli"
+# Not standards: command groups with a `register()` of their own (`pingce serve`, the results
+# dashboard; `pingce safety`), skipped when a third-party dependency of theirs is missing.
+EXTRAS = ("pingce.web.cli", "pingce.safety.cli")
 
 
 def plugin_module(package: str) -> str:
@@ -97,9 +98,11 @@ def register() -> None:
         if not unavailable.has_loaded(std.standard):
             hint = f"pip install 'pingce[{std.extra}]'"
             unavailable.register(std.standard, Unavailable(std.standard, missing, hint))
-    if "web" not in disabled:
+    for extra in EXTRAS:
+        if extra.split(".")[1] in disabled:
+            continue
         try:
-            importlib.import_module(WEB).register()
+            importlib.import_module(extra).register()
         except ModuleNotFoundError as exc:
-            if _missing_dependency(exc) is None:
+            if _missing_dependency(exc) is None and exc.name != extra:
                 raise

@@ -90,3 +90,11 @@ def test_list_suites_keeps_a_family_together() -> None:
     order = [cells for cells, _ in _family_order(rows)]
     # the family follows its first suite (kg/steel); the others stay in name order
     assert order == ["a/x", "kg/steel", "llm/sector/steel", "steel/bof", "llm/quick"]
+
+
+def test_non_standard_command_groups_are_registered() -> None:
+    from pingce.core.registry import commands, standards
+
+    names = commands.names()
+    assert "serve" in names and "safety" in names  # builtin.EXTRAS
+    assert "safety" not in standards.names()

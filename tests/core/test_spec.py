@@ -295,3 +295,46 @@ def test_parse_subject_errors(spec: str, fragment: str) -> None:
         parse_subject(spec)
     assert fragment in info.value.message
     assert repr(spec) in info.value.message
+
+
+def test_code_built_suite_hash_ignores_an_unset_family(tmp_path: Path) -> None:
+    """A suite built in code hashes its canonical JSON; a suite without `family` hashes as it
+    did before the field existed (old runs of it still resume). Reference: hashlib over the
+    JSON written out here by hand."""
+    import hashlib
+    import json
+
+    from pingce.core import registry
+    from pingce.core.spec import suite_from_dict
+
+    class AnySuite:  # a standard that accepts every suite: only the hash is under test
+        def validate_suite(self, suite: object) -> None:
+            return None
+
+    if not registry.standards.has_loaded("spec-hash"):
+        registry.standards.register("spec-hash", AnySuite())
+    data = {"standard": "spec-hash", "name": "x/y", "tasks": [{"id": "t", "type": "perplexity"}]}
+    before_family = {
+        "standard": "spec-hash",
+        "name": "x/y",
+        "title": "",
+        "title_zh": "",
+        "description": "",
+        "defaults": {},
+        "tasks": [
+            {
+                "id": "t",
+                "type": "perplexity",
+                "title": "",
+                "title_zh": "",
+                "dimension": "general",
+                "language": "en",
+                "weight": 1.0,
+            }
+        ],
+    }
+    text = json.dumps(before_family, sort_keys=True, ensure_ascii=False)
+    suite = suite_from_dict(data, source="code", base_dir=tmp_path)
+    assert suite.sha256 == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    steel = suite_from_dict({**data, "family": "steel"}, source="code", base_dir=tmp_path)
+    assert steel.sha256 != suite.sha256 and steel.spec.family == "steel"

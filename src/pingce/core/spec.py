@@ -257,7 +257,10 @@ def suite_from_dict(data: dict[str, Any], source: str, base_dir: Path) -> Suite:
         spec = SuiteSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError(format_validation_error(source, exc, SuiteSpec)) from None
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    dumped = spec.model_dump(mode="json")
+    if not dumped.get("family"):
+        dumped.pop("family", None)  # a suite without a family hashes as before the field existed
+    canonical = json.dumps(dumped, sort_keys=True, ensure_ascii=False)
     suite = Suite(
         spec=spec,
         source=source,
