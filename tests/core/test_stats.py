@@ -352,3 +352,32 @@ def test_metric_estimate_row_matches_row_and_drops_stderr_without_ci() -> None:
     dropped = m.estimate_row(est, n=9, stderr_needs_ci=True)
     assert kept["n"] == dropped["n"] == 9 and kept["ci_low"] is None
     assert kept["stderr"] is not None and dropped["stderr"] is None
+
+
+def test_paired_bootstrap_on_array_fast_path_gives_the_list_paths_numbers() -> None:
+    """Reference: the same statistic without `on_array` (the list path) on the same seed."""
+    from pingce.core.stats import paired_bootstrap
+
+    rng = np.random.default_rng(5)
+    a = [
+        [float(x), float(y)]
+        for x, y in zip(rng.integers(0, 5, 40), rng.integers(1, 6, 40), strict=True)
+    ]
+    b = [
+        [float(x), float(y)]
+        for x, y in zip(rng.integers(0, 5, 40), rng.integers(1, 6, 40), strict=True)
+    ]
+
+    def ratio(items: list[list[float]]) -> float:
+        return sum(i[0] for i in items) / sum(i[1] for i in items)
+
+    def fast(items: list[list[float]]) -> float:
+        return ratio(items)
+
+    fast.on_array = lambda arr: float(arr[:, 0].sum() / arr[:, 1].sum())  # type: ignore[attr-defined]
+    slow_result = paired_bootstrap(a, b, ratio, n_resamples=300, seed=9)
+    fast_result = paired_bootstrap(a, b, fast, n_resamples=300, seed=9)
+    assert fast_result.delta == slow_result.delta
+    assert (fast_result.ci_low, fast_result.ci_high, fast_result.p_value) == pytest.approx(
+        (slow_result.ci_low, slow_result.ci_high, slow_result.p_value), rel=1e-12
+    )

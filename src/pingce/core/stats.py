@@ -351,13 +351,24 @@ def paired_bootstrap(
         delta = float(statistic(seq_b)) - float(statistic(seq_a))
         if n == 1:
             return PairedResult(delta, None, None, 1.0, n, method, confidence)
+        # A statistic with `on_array` (the same number from a numeric array of the items)
+        # is evaluated on index views instead of two rebuilt Python lists per resample.
+        on_array = getattr(statistic, "on_array", None)
+        if on_array is not None:
+            try:
+                arr_a, arr_b = np.asarray(seq_a, dtype=float), np.asarray(seq_b, dtype=float)
+            except (TypeError, ValueError):  # ragged or non-numeric items: the list path
+                on_array = None
         deltas = np.empty(n_resamples, dtype=float)
         k = 0
         for idx in _index_chunks(n, n_resamples, seed):
             for row in idx:
-                stat_b = float(statistic([seq_b[i] for i in row]))
-                stat_a = float(statistic([seq_a[i] for i in row]))
-                deltas[k] = stat_b - stat_a
+                if on_array is not None:
+                    deltas[k] = float(on_array(arr_b[row])) - float(on_array(arr_a[row]))
+                else:
+                    stat_b = float(statistic([seq_b[i] for i in row]))
+                    stat_a = float(statistic([seq_a[i] for i in row]))
+                    deltas[k] = stat_b - stat_a
                 k += 1
 
     low, high = _percentile_interval(deltas, confidence)
