@@ -108,6 +108,8 @@ def test_the_filled_suite_hashes_as_the_old_python_suite() -> None:
         base_dir=Path.cwd(),
     )
     assert extraction_suite(pred, subset=True).sha256 == old.sha256
+    # and the literal hash the untouched tree stored for the kg demo run (suite_sha256)
+    assert old.sha256 == "49bf8a659d7b8d2b3d4289114bd89614d706a5bbc858aa9763eac642ec98794b"
 
 
 def test_folder_fingerprints_count_sub_folder_paths(tmp_path: Path) -> None:
