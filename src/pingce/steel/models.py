@@ -178,13 +178,13 @@ class OnnxModel(EndpointModel):
         path = Path(spec.target)
         if not path.is_file():
             raise SpecError(f"model file {path} does not exist")
-        import onnxruntime as ort
+        from pingce.models.onnx_runtime import SessionError, ort_session
 
-        try:
-            self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        except Exception as exc:
+        try:  # the one ONNX Runtime session factory (pingce.models)
+            self.session = ort_session(path)
+        except SessionError as exc:
             raise ModelError(
-                f"model {path} is not a loadable ONNX model: {' '.join(str(exc).split())[:200]}"
+                f"model {path} is not a loadable ONNX model: {exc.reason[:200]}"
             ) from None
         meta = self.session.get_modelmeta().custom_metadata_map
         if self.features is None and meta.get("features"):

@@ -74,21 +74,17 @@ class OnnxDetector:
     kind = "detection"
 
     def __init__(self, spec: DetectorSpec, base_dir: Path, source: str = "") -> None:
-        import onnxruntime as ort
+        from pingce.models.onnx_runtime import SessionError, ort_session
 
         self.spec = spec
         self.path = (base_dir / spec.model).resolve()
         if not self.path.is_file():
             raise SpecError(f"{source}: model: {self.path} does not exist")
         self.name = f"onnx:{self.path.name}"
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = spec.threads
-        try:
-            self.session = ort.InferenceSession(
-                str(self.path), opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise SpecError(f"{source}: cannot load {self.path}: {exc}") from None
+        try:  # the one ONNX Runtime session factory (pingce.models)
+            self.session = ort_session(self.path, threads=spec.threads, inter_op_threads=None)
+        except SessionError as exc:
+            raise SpecError(f"{source}: cannot load {self.path}: {exc.reason}") from None
         self.input_name = spec.input.name or self.session.get_inputs()[0].name
         names = {o.name for o in self.session.get_outputs()}
         for field_name in ("boxes", "scores", "labels"):
