@@ -10,17 +10,9 @@ from typer.core import TyperGroup
 
 from pingce import __version__
 from pingce.commands import listing, run, runs
-from pingce.core.cli_kit import (  # re-exported: standards used to import these from here
-    check_writable,
-    finish_run,
-    open_db,
-    out,
-    print_summary,
-    run_cli,
-)
+from pingce.core.cli_kit import out, run_cli
 
-# The old public helpers, kept importable from here until no standard needs them.
-__all__ = ["app", "check_writable", "finish_run", "main", "open_db", "out", "print_summary"]
+__all__ = ["app", "main"]
 
 
 class PingceGroup(TyperGroup):

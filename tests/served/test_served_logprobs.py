@@ -99,7 +99,7 @@ def _logprob_suite():
 def test_pipeline_run_equals_hf_and_keeps_the_key_out_of_every_artifact(
     logprob_server, tiny_model_dir, tmp_path, monkeypatch, capfd
 ) -> None:
-    from pingce.cli import finish_run
+    from pingce.core.cli_kit import finish_run
 
     monkeypatch.setenv("PINGCE_TEST_KEY", logprob_server.key)
     db = tmp_path / "store.db"
