@@ -85,7 +85,8 @@ def test_uncertain_language_is_left_out_of_balance() -> None:
     """Hand count: 20 English documents and one 32-character document detected as Italian at
     confidence 0.40. Counting it, Pielou evenness = H(20/21, 1/21) / ln 2 = 0.276; it is too
     short and too uncertain, so the shares are {en: 1.0} and the balance (one language) is 1."""
-    from pingce.data.quality.model import balance_index, summarize_quality
+    from pingce.data.quality.model import balance_index
+    from pingce.data.report import summarize_quality
 
     recs = [_record(i) for i in range(20)] + [_record(20, lang="it", lang_score=0.40, chars=32)]
     assert balance_index({"en": 20 / 21, "it": 1 / 21}, None) == pytest.approx(0.2762, abs=1e-4)
@@ -110,7 +111,7 @@ def test_duplicates_and_junk_cannot_get_grade_a() -> None:
     0.15 + 0.15 + 0.10 + 0.15×0.80 + 0.10×0.8 + 0.05 + 0.15 + 0.15×0.955 = 0.94325, which the
     score scale alone grades A; uniqueness's 20% defect rate caps the grade at C."""
     from pingce.data.quality.indicators import defect_cap, grade
-    from pingce.data.quality.model import summarize_quality
+    from pingce.data.report import summarize_quality
 
     recs = [_record(i) for i in range(80)]
     recs += [_record(80 + i, bands=[f"{i:016x}"] * 14) for i in range(20)]  # near dups of 0..19

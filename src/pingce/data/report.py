@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -32,11 +32,14 @@ from pingce.data.quality.indicators import (
     defect_cap,
     grade,
 )
-from pingce.data.quality.model import LANG_MIN_CHARS, LANG_MIN_CONFIDENCE, confident_language
+from pingce.data.quality.model import (
+    LANG_MIN_CHARS,
+    LANG_MIN_CONFIDENCE,
+    Measures,
+    confident_language,
+    measure_values,
+)
 from pingce.data.quality.topics import MAX_DOCS, MIN_DOCS, TopicResult
-
-if TYPE_CHECKING:
-    from pingce.data.quality.model import Measures
 
 SAMPLES_IN_REPORT = 50
 LENGTH_BINS = (0, 100, 300, 1000, 3000, 10_000)
@@ -47,6 +50,13 @@ OVERALL = Indicator(
     unit="0-1",
     definition="Weighted mean of the characteristic scores (weights in the report).",
 )
+
+
+def summarize_quality(
+    records: Sequence[dict[str, Any]], options: dict[str, Any], settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The report body of a data-quality run, recomputed from its stored records."""
+    return quality_report(measure_values(records, options), options, settings)
 
 
 def quality_report(

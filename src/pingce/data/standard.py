@@ -254,7 +254,7 @@ class DataQualityStandard:
         if options.get("target") is None and task.get("target"):
             options["target"] = task["target"]
         options.setdefault("topics", task.get("topics", DEFAULT_TOPICS))
-        from pingce.data.quality.model import summarize_quality
+        from pingce.data.report import summarize_quality
 
         return summarize_quality(records, options, config.get("settings", {}))
 

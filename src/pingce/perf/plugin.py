@@ -11,8 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-STANDARD_ID = "server-perf"
-TASK_PREFIX = "perf."
+from pingce.perf.names import STANDARD_ID, TASK_PREFIX
 
 # task type name (after the prefix) -> (module, class); each class takes (TaskSpec, source).
 TASK_TYPES: dict[str, tuple[str, str]] = {

@@ -17,7 +17,7 @@ from pydantic import Field
 from pingce.core.errors import SpecError
 from pingce.core.options import CommonOptions
 from pingce.core.registry import task_types
-from pingce.perf.plugin import STANDARD_ID, TASK_PREFIX
+from pingce.perf.names import STANDARD_ID, TASK_PREFIX, task_type_name
 
 if TYPE_CHECKING:
     from pingce.core.spec import Indicator, SubjectSpec, Suite
@@ -94,17 +94,6 @@ class ServeSubject:
 
     def settings(self) -> dict[str, Any]:
         return {"endpoint": self.base_url, "model": self.model}
-
-
-def task_type_name(type_: str) -> str:
-    """The registered name of a suite task's `type`: the un-namespaced names suites used before
-    (`scenario`) are aliases of `perf.scenario` and so on."""
-    return type_ if type_.startswith(TASK_PREFIX) else TASK_PREFIX + type_
-
-
-def task_kind(type_: str) -> str:
-    """A task type without its namespace (`perf.scenario` -> `scenario`), as reports show it."""
-    return type_.removeprefix(TASK_PREFIX)
 
 
 def _task_handler(spec: Any, source: str) -> Any:

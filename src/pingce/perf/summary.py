@@ -29,6 +29,7 @@ from pingce.core.report.kit import (
 from pingce.core.store import records_by_task
 from pingce.perf.conformance import PRIMARY, accuracy_verdict, scenario_figures, scenario_verdict
 from pingce.perf.metrics import metric_row, plain_row
+from pingce.perf.names import task_kind
 from pingce.perf.report_parts import (
     CONFORMANCE_COLUMNS,
     Conformance,
@@ -36,7 +37,6 @@ from pingce.perf.report_parts import (
     cdf_points,
     scoped_indicator,
 )
-from pingce.perf.standard import task_kind
 from pingce.perf.tasks import accuracy_gate
 
 CDF_POINTS = 200

@@ -1,5 +1,6 @@
 """Roll stored per-record measurements up into measure values (`measure_values`); the report
-built from them (characteristics, score, grade, sections) is pingce.data.report."""
+built from them (characteristics, score, grade, sections) is pingce.data.report
+(`summarize_quality`)."""
 
 from __future__ import annotations
 
@@ -101,15 +102,6 @@ class Measures:
     shares: dict[str, float]  # confidently detected language shares
     labels: np.ndarray  # near-duplicate cluster label per document
     topics: TopicResult | None
-
-
-def summarize_quality(
-    records: Sequence[dict[str, Any]], options: dict[str, Any], settings: dict[str, Any]
-) -> dict[str, Any]:
-    """The report body of a data-quality run (pingce.data.report from `measure_values`)."""
-    from pingce.data.report import quality_report
-
-    return quality_report(measure_values(records, options), options, settings)
 
 
 def measure_values(records: Sequence[dict[str, Any]], options: dict[str, Any]) -> Measures:
