@@ -151,6 +151,48 @@ def anls(prediction: str, answers: Sequence[str], threshold: float = 0.5) -> flo
     return best
 
 
+# ---------------------------------------------------------------- OCRBench, ChartQA
+
+
+def ocrbench_match(prediction: str, answers: Sequence[str], dataset_name: str = "") -> float:
+    """OCRBench's score of one answer: 1 when a reference occurs inside the prediction
+    (lower-cased and stripped; for the HME100k formula subset case is kept and all spaces
+    and newlines are dropped), else 0."""
+    for ans in answers:
+        if dataset_name == "HME100k":
+            ref = str(ans).strip().replace("\n", " ").replace(" ", "")
+            pred = prediction.strip().replace("\n", " ").replace(" ", "")
+        else:
+            ref = str(ans).lower().strip().replace("\n", " ")
+            pred = prediction.lower().strip().replace("\n", " ")
+        if ref in pred:
+            return 1.0
+    return 0.0
+
+
+def _chart_float(text: str) -> float | None:
+    try:
+        return float(text.rstrip("%")) / 100.0 if text.endswith("%") else float(text)
+    except ValueError:
+        return None
+
+
+def relaxed_accuracy(prediction: str, answers: Sequence[str], tolerance: float = 0.05) -> float:
+    """ChartQA's relaxed accuracy: a number within `tolerance` relative error of a non-zero
+    numeric reference (percentages as fractions) counts right; otherwise the answer must
+    equal the reference ignoring case."""
+    pred = prediction.strip()
+    for ans in answers:
+        ref = str(ans).strip()
+        p, r = _chart_float(pred), _chart_float(ref)
+        if p is not None and r:
+            if abs(p - r) / abs(r) <= tolerance:
+                return 1.0
+        elif pred.lower() == ref.lower():
+            return 1.0
+    return 0.0
+
+
 # ---------------------------------------------------------------- grounding
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
@@ -351,6 +393,18 @@ METRICS: dict[str, MetricDef] = {
             "anls",
             "平均归一化编辑相似度(ANLS)",
             "Average Normalised Levenshtein Similarity: best over references of 1 - edit distance / longer length, 0 when that distance is 0.5 or more.",
+        ),
+        MetricDef(
+            "ocrbench_accuracy",
+            "OCRBench准确率",
+            "Share of OCRBench questions whose answer contains a reference (case-insensitive; HME100k formulas without spaces).",
+            binary=True,
+        ),
+        MetricDef(
+            "relaxed_accuracy",
+            "宽松准确率(ChartQA)",
+            "ChartQA relaxed accuracy: numeric answers within 5% relative error of the reference, other answers equal ignoring case.",
+            binary=True,
         ),
         MetricDef(
             "grounding_iou",
