@@ -58,7 +58,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
             "toxicity",
         )
     ),
-    frozenset({"pingce.perf.plugin", "pingce.perf.standard", "pingce.perf.summary"}),
 }
 
 
