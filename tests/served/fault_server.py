@@ -8,7 +8,8 @@ stream (or the body) short, `[[badjsonxN]]` sends malformed JSON, `[[always500]]
 judge (see `judge_answer`). With `--capacity K`, requests beyond K in flight get 429.
 `[[bigevent]]` pads every streamed event to over 200 KB (one line longer than aiohttp's
 128 KiB `readline` limit). `[[surrogate]]` appends a lone UTF-16 surrogate and a NUL to the
-answer (as JSON escapes), `[[badutf8]]` two bytes that are not UTF-8.
+answer (as JSON escapes), `[[badutf8]]` two bytes that are not UTF-8. GET /stats also lists each request's
+`reasoning_effort` field.
 
 Usage: python fault_server.py PORT [--capacity K] [--delay S]. GET /stats: per-prompt
 attempts and successes; GET /stats/peak: most requests seen in flight at once.
@@ -32,6 +33,7 @@ LOCK = threading.Lock()
 ATTEMPTS: dict[str, int] = defaultdict(int)
 SUCCESSES: dict[str, int] = defaultdict(int)
 STATE = {"healed": False, "in_flight": 0, "peak": 0, "rejected": 0, "auth": None}
+EFFORTS: list[Any] = []  # each generation request's `reasoning_effort` (None when absent)
 
 
 # Replaced by two bytes that are not UTF-8 in every body sent.
@@ -110,7 +112,15 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.endswith("/stats/peak"):
             self._send(200, {"peak": STATE["peak"], "rejected": STATE["rejected"]})
         elif self.path.endswith("/stats"):
-            self._send(200, {"attempts": ATTEMPTS, "successes": SUCCESSES, "auth": STATE["auth"]})
+            self._send(
+                200,
+                {
+                    "attempts": ATTEMPTS,
+                    "successes": SUCCESSES,
+                    "auth": STATE["auth"],
+                    "reasoning_effort": EFFORTS,
+                },
+            )
         else:
             self._send(200, {"data": [{"id": "fault-model"}]})
 
@@ -140,6 +150,8 @@ class Handler(BaseHTTPRequestHandler):
     def _answer(self, body: dict[str, Any]) -> None:
         chat = "messages" in body
         prompt = body["messages"][-1]["content"] if chat else body["prompt"]
+        with LOCK:
+            EFFORTS.append(body.get("reasoning_effort"))
         fault, text = plan(prompt, str(body.get("model", "")))
         if fault == "429":
             self._send(429, {"error": {"message": "rate limited"}}, {"retry-after": "1"})

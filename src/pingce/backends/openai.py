@@ -183,6 +183,7 @@ class OpenAICompatibleLM:
         prices: Any = None,
         request_cache: bool = True,
         revision: str | None = None,
+        reasoning_effort: str | None = None,
     ) -> None:
         if endpoint not in ENDPOINTS:
             raise SpecError(f"endpoint {endpoint!r} is not one of {', '.join(ENDPOINTS)}")
@@ -198,6 +199,7 @@ class OpenAICompatibleLM:
             "prices": prices,
             "request_cache": request_cache,
             "revision": revision,
+            "reasoning_effort": reasoning_effort,
         }
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -205,6 +207,9 @@ class OpenAICompatibleLM:
         self.stream = stream
         self.api_key_env = api_key_env
         self.revision = revision
+        # OpenAI-compatible reasoning models' thinking effort ("low", "medium", "high", ...),
+        # passed through as given: the server says which values it accepts.
+        self.reasoning_effort = reasoning_effort
         self.client_settings = client or ClientSettings()
         self.price = load_price(prices, model)
         self.use_request_cache = request_cache
@@ -244,13 +249,18 @@ class OpenAICompatibleLM:
         return self.client_settings.concurrency
 
     def fingerprint(self) -> dict[str, Any]:
-        return {
+        fp: dict[str, Any] = {
             "backend": "openai",
             "base_url": self.base_url,
             "model": self.model,
             "revision": self.revision,
             "tokenizer": self._tokenizer_digest,
         }
+        # It changes the answers, so it keys the records; absent when unset, so runs made
+        # before the option existed keep their keys.
+        if self.reasoning_effort is not None:
+            fp["reasoning_effort"] = self.reasoning_effort
+        return fp
 
     def settings(self) -> dict[str, Any]:
         """Recorded with the run; the key's variable NAME only, never its value."""
@@ -580,6 +590,8 @@ class OpenAICompatibleLM:
         }
         if not params.greedy and params.top_p < 1.0:
             body["top_p"] = params.top_p
+        if self.reasoning_effort is not None:
+            body["reasoning_effort"] = self.reasoning_effort
         stops = [s for s in params.until if s]
         if stops:
             body["stop"] = stops[:MAX_STOP_SEQUENCES]
@@ -815,6 +827,7 @@ MODEL_ARGS: dict[str, type] = {
     "prices": str,
     "request_cache": bool,
     "http_transport": str,
+    "reasoning_effort": str,
 }
 
 
@@ -917,4 +930,17 @@ def open_openai(subject: SubjectSpec, options: dict[str, Any]) -> OpenAICompatib
         prices=options.get("prices"),
         request_cache=_flag(options, "request_cache", True),
         revision=p.get("revision"),
+        reasoning_effort=_effort(options.get("reasoning_effort")),
     )
+
+
+def _effort(value: Any) -> str | None:
+    """The `reasoning_effort` option: a non-empty word, or None when unset."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text or not text.replace("_", "").isalnum():
+        raise SpecError(
+            f"option reasoning_effort must be a word such as low, medium or high, got {value!r}"
+        )
+    return text

@@ -42,3 +42,4 @@ class BackendOptions(CommonOptions):
     prices: Any = None  # a price file path or a mapping
     request_cache: bool | str | None = None
     http_transport: str | None = None
+    reasoning_effort: str | None = None  # sent as the request's `reasoning_effort` when set

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,12 +60,18 @@ class LLMTask:
     Params: ClassVar[type[CommonParams]]
     allowed_metrics: ClassVar[tuple[str, ...]]
     default_metrics: ClassVar[tuple[str, ...]]
+    # Fields a suite's `defaults:` mapping may set for every task of this type (a task's own
+    # value wins).
+    suite_defaults: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec: TaskSpec, suite: Suite) -> None:
         self.spec = spec
         self.suite = suite
         params = dict(spec.params)
         params.setdefault("metrics", list(self.default_metrics))
+        for name in self.suite_defaults:
+            if name in suite.spec.defaults:
+                params.setdefault(name, suite.spec.defaults[name])
         where = f"{suite.source}: tasks.{spec.id}"
         self.params = validate_params(self.Params, params, where)
         for name in self.params.metrics:
@@ -239,6 +246,16 @@ def score_continuations(
         }
         scored.append((unit, res, usage))
     return scored
+
+
+def with_chat_context(lm: LanguageModel, unit: WorkUnit) -> WorkUnit:
+    """The unit with its chat `messages` rendered into a `context` by the model's chat
+    template (generation prompt added); a unit without messages is returned as it is. The
+    unit's key is unchanged: the messages it was made from are in it."""
+    if "messages" not in unit.payload or "context" in unit.payload:
+        return unit
+    context = lm.chat_prompt(unit.payload["messages"])
+    return dataclasses.replace(unit, payload={**unit.payload, "context": context})
 
 
 class Timer:

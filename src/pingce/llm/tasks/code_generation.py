@@ -37,6 +37,7 @@ from pingce.llm.catalogue_metrics import PASS_AT
 from pingce.llm.datasets import Row
 from pingce.llm.pass_at_k import pass_at_k
 from pingce.llm.prompts import render
+from pingce.llm.reasoning import answer_part
 from pingce.llm.sandbox import SandboxLimits, resolve_layer, run_programs
 from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.base import RunSettings, Timer
@@ -158,7 +159,8 @@ class CodeGenerationTask(GenerativeTask):
         for unit, reqs in zip(units, per_unit, strict=True):
             gens = generations[at : at + len(reqs)]
             at += len(reqs)
-            texts = [self.extract(g.text) for g in gens]
+            thinking = unit.payload.get("reasoning")
+            texts = [self.extract(answer_part(g.text, thinking)[0]) for g in gens]
             completions.append((gens, texts))
             where = f"{self.id}: sample {unit.sample_id}"
             programs.extend(self._program(unit.payload, t, where) for t in texts)

@@ -15,14 +15,25 @@ from pingce.backends.base import (
     repair_flag,
 )
 from pingce.backends.served import chat_request, timing_data
-from pingce.core.errors import DataError
+from pingce.core.errors import DataError, ModelError
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.llm import text_metrics
 from pingce.llm.datasets import Row
 from pingce.llm.filters import build_pipeline
 from pingce.llm.prompts import render
+from pingce.llm.reasoning import ReasoningSettings, answer_part
 from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.base import CommonParams, LLMTask, RunSettings, Timer
+
+
+def _count_tokens(lm: LanguageModel, text: str) -> int | None:
+    """`text`'s length in the model's tokens, or None when the model cannot count them."""
+    if not text:
+        return 0
+    try:
+        return lm.count_tokens(text)
+    except ModelError:
+        return None
 
 
 class GenerationSettings(BaseModel):
@@ -66,6 +77,8 @@ class GenerativeParams(CommonParams):
     chat_template: bool = False
     system_prompt: str | None = None
     exact_match: ExactMatchOptions = Field(default_factory=ExactMatchOptions)
+    # Reasoning blocks removed before the filters (also settable in the suite's `defaults`).
+    reasoning: ReasoningSettings | None = None
 
 
 @llm_task_type("generative")
@@ -82,6 +95,7 @@ class GenerativeTask(LLMTask):
         "rouge_l",
     )
     default_metrics = ("exact_match",)
+    suite_defaults = ("reasoning",)
     params: GenerativeParams
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -111,9 +125,15 @@ class GenerativeTask(LLMTask):
     ) -> dict[str, Any]:
         p = self.params
         gen = p.generation
+        thinking = p.reasoning
+        strip = thinking is not None and thinking.strip
+        # The reasoning budget comes on top of the answer's; stop strings cut the answer only
+        # (a blank line inside the thinking must not end the generation), so they are applied
+        # after the blocks are removed instead of during generation.
+        budget = (thinking.budget_tokens or 0) if thinking is not None else 0
         params = GenerationParams(
-            max_new_tokens=gen.max_new_tokens,
-            until=tuple(gen.until),
+            max_new_tokens=gen.max_new_tokens + budget,
+            until=() if strip else tuple(gen.until),
             temperature=gen.temperature,
             top_p=gen.top_p,
             seed=settings.seed,
@@ -123,6 +143,11 @@ class GenerativeTask(LLMTask):
             "params": params.to_dict(),
             "language": str(row.get("language", self.spec.language)),
         }
+        if strip and thinking is not None:
+            payload["reasoning"] = {
+                "tags": [list(t) for t in thinking.tags],
+                "until": list(gen.until),
+            }
         if p.chat_template:
             messages = [{"role": "system", "content": p.system_prompt}] if p.system_prompt else []
             for shot in shots:
@@ -157,7 +182,23 @@ class GenerativeTask(LLMTask):
         for unit, req, gen in zip(units, requests, generations, strict=True):
             refs = unit.payload["references"]
             lang = unit.payload["language"]
-            answer = self.extract(gen.text)
+            thinking = unit.payload.get("reasoning")
+            extra: dict[str, Any] = {}
+            usage_extra: dict[str, int] = {}
+            finish_reason = gen.finish_reason
+            answer_text, split = answer_part(gen.text, thinking)
+            if split is not None:
+                if answer_text != split.answer:
+                    finish_reason = "stop"
+                counted = _count_tokens(lm, split.reasoning)
+                if counted is not None:  # a served model without a local tokenizer: no split
+                    reasoning_tokens = min(gen.tokens_out, counted)
+                    usage_extra = {
+                        "reasoning_tokens": reasoning_tokens,
+                        "answer_tokens": gen.tokens_out - reasoning_tokens,
+                    }
+                extra = {"reasoning": split.reasoning, "reasoning_truncated": split.truncated}
+            answer = self.extract(answer_text)
             scores: dict[str, Any] = {}
             for name in self.metric_names:
                 if name == "exact_match":
@@ -183,12 +224,14 @@ class GenerativeTask(LLMTask):
                         "output": gen.text,
                         "extracted": answer,
                         "reference": " | ".join(refs),
-                        "finish_reason": gen.finish_reason,
+                        "finish_reason": finish_reason,
+                        **extra,
                         **repair_flag(gen),
                         **timing_data(gen),
                         "usage": {
                             "tokens_in": gen.tokens_in,
                             "tokens_out": gen.tokens_out,
+                            **usage_extra,
                             "requests": 1,
                             "seconds": gen.seconds,
                         },
