@@ -44,6 +44,9 @@ NO_EFFECT = {
 # lm-eval's HF model generates up to 256 new tokens unless max_gen_toks says otherwise.
 LMEVAL_MAX_GEN_TOKS = 256
 LOCAL_BUILDERS = {"json": "jsonl", "csv": "csv", "parquet": "parquet"}
+_LIST_TEMPLATE = re.compile(r"^\{\{\s*\[(.*)\]\s*\}\}$", re.S)
+# `{{ answer.aliases }}`, `{{ doc['refs'] }}`: a path into the row, which may hold a list.
+_EXPRESSION = re.compile(r"^\{\{\s*[A-Za-z_]\w*(?:\.\w+|\[[^\]]*\])+\s*\}\}$")
 _FIELD_TEMPLATE = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
 
@@ -221,6 +224,12 @@ class _Converter:
         prompt = self.template("doc_to_text", cfg.get("doc_to_text"))
         if prompt is not None:
             task["prompt"] = prompt
+        description = cfg.get("description")
+        if description:
+            if "{{" in str(description) or "{%" in str(description):
+                self.gap("description", description, "pingce's description is plain text")
+            else:
+                task["description"] = str(description)
         target = cfg.get("doc_to_target")
         if out_type == "multiple_choice":
             self.choices(task)
@@ -231,12 +240,13 @@ class _Converter:
         if converted is not None:
             match = _FIELD_TEMPLATE.match(converted)
             task["target"] = match.group(1) if match else converted
-        description = cfg.get("description")
-        if description:
-            if "{{" in str(description) or "{%" in str(description):
-                self.gap("description", description, "pingce's description is plain text")
-            else:
-                task["description"] = str(description)
+            if out_type == "generate_until" and not match and _EXPRESSION.match(converted):
+                self.gap(
+                    "doc_to_target",
+                    target,
+                    "lm-eval reads a rendered list as several references; pingce renders "
+                    "this template as one text (put the list in a row field)",
+                )
 
     def choices(self, task: dict[str, Any]) -> None:
         value = self.cfg.get("doc_to_choice")
@@ -251,6 +261,13 @@ class _Converter:
             if match or re.fullmatch(r"[A-Za-z_]\w*", value):
                 task["choices"] = match.group(1) if match else value
                 return
+            listed = _LIST_TEMPLATE.match(value.strip())
+            if listed and not re.search(r"[\[\](){}]", listed.group(1)):
+                # `{{[sol1, sol2]}}`: a fixed-length list, one pingce template per choice
+                items = [i.strip() for i in listed.group(1).split(",")]
+                if all(items) and not any(("'" in i) + ('"' in i) and "," in i for i in items):
+                    task["choices"] = ["{{ " + i + " }}" for i in items]
+                    return
             why = (
                 "a template that computes the list; pingce's `choices` is a row field "
                 "holding the list or a fixed list of templates (flatten the dataset first)"
@@ -278,7 +295,13 @@ class _Converter:
                 "pingce draws few-shot examples by the run seed, never the item itself",
             )
         for key, value in config.items():
-            self.gap(f"fewshot_config.{key}", value, "pingce has no per-shot prompt override")
+            why = (
+                "inline few-shot examples: pingce draws them from a dataset split (write them "
+                "to a file and set dataset.fewshot_path)"
+                if key == "samples"
+                else "pingce has no per-shot prompt override"
+            )
+            self.gap(f"fewshot_config.{key}", value, why)
 
     def generation(self, task: dict[str, Any]) -> None:
         kwargs = dict(self.cfg.get("generation_kwargs") or {})
