@@ -228,6 +228,9 @@ def score_continuations(
     Returns each unit with its results (in continuation order) and its usage record; the
     batch's wall time is shared equally among its units.
     """
+    # A chat unit's context is rendered here, by the model's chat template; the units returned
+    # carry it, so records show the prompt that was scored.
+    units = [with_chat_context(lm, u) for u in units]
     pairs = [(u.payload["context"], c) for u in units for c in u.payload["continuations"]]
     with Timer() as timer:
         results = lm.loglikelihood(pairs)

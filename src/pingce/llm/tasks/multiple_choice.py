@@ -29,6 +29,10 @@ class MultipleChoiceParams(CommonParams):
     choices: str | list[str] = "choices"
     # A field or template giving the gold index, the gold choice text, or its letter (A, B, ...).
     target: str = "answer"
+    # Render the context through the model's chat template (few-shot examples as earlier
+    # user/assistant turns); each choice is then scored right after the assistant prefix.
+    chat_template: bool = False
+    system_prompt: str | None = None
 
 
 def _argmax(values: Sequence[float]) -> int:
@@ -94,6 +98,25 @@ class MultipleChoiceTask(LLMTask):
     ) -> dict[str, Any]:
         choices = self.choices_of(row, where)
         gold = self.gold_of(row, choices, where)
+        p = self.params
+        if p.chat_template:
+            # lm-eval with --apply_chat_template: no target delimiter after the assistant
+            # prefix, the choice is the start of the assistant's reply.
+            messages = [{"role": "system", "content": p.system_prompt}] if p.system_prompt else []
+            for shot in shots:
+                messages.append(
+                    {"role": "user", "content": p.description + render(p.prompt, shot, where)}
+                )
+                messages.append({"role": "assistant", "content": self.shot_answer(shot, where)})
+            messages.append(
+                {"role": "user", "content": p.description + render(p.prompt, row, where)}
+            )
+            return {
+                "messages": messages,
+                "continuations": list(choices),
+                "choices": choices,
+                "gold": gold,
+            }
         context = self.fewshot_prefix(shots, where) + render(self.params.prompt, row, where)
         return {
             "context": context,
