@@ -10,6 +10,7 @@ import random
 import numpy as np
 import pytest
 
+from pingce.core.errors import DataError
 from pingce.core.metric import MetricDef
 from pingce.vlm import metrics as m
 
@@ -26,6 +27,9 @@ def test_vqa_soft_score_hand_cases() -> None:
     assert m.vqa_accuracy("green", ["red"] * 10) == 0.0
     # 1 of 10: 9 subsets hold 1 match: 9 * 1/3 / 10 = 0.3.
     assert m.vqa_accuracy("two", ["2"] + ["3"] * 9) == pytest.approx(0.3)
+    # one reference leaves every subset empty: refused, not a silent 0
+    with pytest.raises(DataError, match="needs the annotators' answers"):
+        m.vqa_accuracy("red", ["red"])
 
 
 def test_vqa_normalisation_follows_the_official_rules() -> None:
@@ -60,7 +64,7 @@ def test_anls_hand_cases() -> None:
     assert m.anls("HELLO   World ", ["hello world"]) == 1.0
     assert m.anls("hallo", ["xyz", "hello", "hallo!"]) == pytest.approx(max(0.8, 1 - 1 / 6))
     assert m.anls("", [""]) == 1.0
-    with pytest.raises(ValueError):
+    with pytest.raises(DataError):
         m.anls("a", [])
 
 
@@ -178,7 +182,7 @@ def test_circular_rotations_move_the_answer() -> None:
     rots = m.circular_rotations(["cat", "dog", "fish", "bird"], 2)
     assert [opts[ans] for opts, ans in rots] == ["fish"] * 4
     assert rots[1] == (["dog", "fish", "bird", "cat"], 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(DataError):
         m.circular_rotations(["a", "b"], 2)
 
 

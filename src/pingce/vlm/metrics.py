@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pingce.core.errors import DataError
 from pingce.core.metric import MetricDef
 
 # ---------------------------------------------------------------- VQA accuracy
@@ -108,8 +109,12 @@ def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:
     alike (as lmms-eval's EvalAI processor does; the release's answers are pre-normalised, so
     this matches the official script on the release). Range 0..1.
     """
-    if not answers:
-        raise ValueError("vqa_accuracy needs at least one reference answer")
+    if len(answers) < 2:
+        # with one answer every leave-one-out subset is empty: a silent 0, whatever the answer
+        raise DataError(
+            f"vqa_accuracy needs the annotators' answers (10 in VQA v2), got {len(answers)}",
+            hint="score single-reference datasets with exact match or ANLS",
+        )
     pred = normalize_vqa_answer(prediction)
     refs = [normalize_vqa_answer(a) for a in answers]
     accs = []
@@ -140,7 +145,7 @@ def anls(prediction: str, answers: Sequence[str], threshold: float = 0.5) -> flo
     `answers` of 1 - NL, where NL = edit distance / longer length after lower-casing and
     collapsing spaces, and a similarity whose NL is >= `threshold` counts 0. Range 0..1."""
     if not answers:
-        raise ValueError("anls needs at least one reference answer")
+        raise DataError("anls needs at least one reference answer")
     pred = " ".join(prediction.strip().lower().split())
     best = 0.0
     for ans in answers:
@@ -365,7 +370,7 @@ def circular_rotations(options: Sequence[str], answer: int) -> list[tuple[list[s
     left (option k first) and the index of the right answer moves with them."""
     n = len(options)
     if not 0 <= answer < n:
-        raise ValueError(f"answer index {answer} outside {n} options")
+        raise DataError(f"answer index {answer} outside {n} options")
     return [(list(options[k:]) + list(options[:k]), (answer - k) % n) for k in range(n)]
 
 
