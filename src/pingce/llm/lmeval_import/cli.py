@@ -14,6 +14,11 @@ from pingce.core.errors import PingceError, SpecError
 app = typer.Typer(help="Import other tools' tasks as pingce suites.", no_args_is_help=True)
 
 
+@app.callback()
+def _group() -> None:
+    """Import other tools' tasks as pingce suites."""
+
+
 def _write(
     out: Path, suites: dict[str, dict[str, object]], report: list[dict[str, object]]
 ) -> None:
