@@ -25,6 +25,7 @@ from pingce.backends.served import chat_request
 from pingce.core.execute import Outcome, WorkUnit
 from pingce.core.fingerprint import content_hash
 from pingce.core.spec import parse_subject
+from pingce.llm.reasoning import answer_part
 from pingce.llm.refusal import JUDGE_PROMPT, is_refusal, parse_judge_refusal
 from pingce.llm.task_types import llm_task_type
 from pingce.llm.tasks.generative import GenerationSettings, GenerativeParams, GenerativeTask
@@ -112,7 +113,11 @@ class RefusalTask(GenerativeTask):
 
     def process(self, lm: LanguageModel, units: list[WorkUnit]) -> list[Outcome]:
         outs = super().process(lm, units)  # generates; its text metrics are not used here
-        answers = [o.data["output"] for o in outs]
+        # The answer after any reasoning blocks: a refusal is in the answer's opening words.
+        answers = [
+            answer_part(o.data["output"], u.payload.get("reasoning"))[0]
+            for o, u in zip(outs, units, strict=True)
+        ]
         rules = [is_refusal(a) for a in answers]
         judged: list[list[bool | None]] = [[] for _ in outs]
         if self.params.detector != "rules":
