@@ -5,19 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from pingce.core.metric import MetricDef
 from pingce.core.registry import metrics
 
 
 def stat_drop(items: Sequence[Sequence[float]]) -> float:
     """Absolute accuracy drop: mean(baseline correct) - mean(compressed correct)."""
+    import numpy as np  # not at registration (pingce --help)
+
     return float(np.mean([i[0] for i in items]) - np.mean([i[1] for i in items]))
 
 
 def stat_rel_drop(items: Sequence[Sequence[float]]) -> float:
     """Relative accuracy drop: (acc_base - acc_comp) / acc_base (0 when acc_base is 0)."""
+    import numpy as np  # not at registration (pingce --help)
+
     base = float(np.mean([i[0] for i in items]))
     return (base - float(np.mean([i[1] for i in items]))) / base if base else 0.0
 

@@ -20,7 +20,6 @@ from pingce.core.errors import SpecError
 from pingce.core.execute import run_units
 from pingce.core.spec import Indicator, SubjectSpec, Suite
 from pingce.core.standard import Plan, PlannedTask, RunContext
-from pingce.core.store import records_by_task
 from pingce.models.datasets import Dataset, default_data, load_data
 from pingce.models.loaded import LoadedModel, load_model
 
@@ -157,6 +156,8 @@ class ConversionStandard:
                 mdef, row, str(spec["id"]), threshold=THRESHOLDS.get(mdef.name)
             ),
         )
+        from pingce.core.store import records_by_task  # SQLAlchemy: not at registration
+
         sections, notes, verdict = build_sections(suite, records_by_task(records))
         input_map = config.get("settings", {}).get("input_map") or {}
         if input_map.get("matched_by") in ("position", "explicit"):
