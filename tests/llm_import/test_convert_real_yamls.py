@@ -180,3 +180,40 @@ def test_task_filter_on_a_folder() -> None:
     result = convert(TASKS / "bbh/cot_fewshot", {"bbh_cot_fewshot_navigate"})
     assert [r.task for r in result.reports] == ["bbh_cot_fewshot_navigate"]
     assert list(result.suites) == ["bbh_cot_fewshot_navigate"]
+
+
+def test_malformed_or_odd_real_yamls_are_reported_not_passed_on(tmp_path: Path) -> None:
+    """Three package files that once produced suites pingce refused (found by the sweep)."""
+    # afriqa's YAML indents a regex list under `ignore_punctuation`: YAML reads one string.
+    afriqa = convert(TASKS / "afrobench/afriqa/prompt_5/afriqa_zul.yaml").reports[0]
+    gaps = {g.field: g for g in afriqa.gaps}
+    assert gaps["metric_list.exact_match.ignore_punctuation"].why == "expected true or false"
+    assert afriqa.pingce_task is not None and "exact_match" in afriqa.pingce_task["metrics"]
+    # A choice list built from string expressions with commas inside the quotes is not split.
+    xnli = convert(TASKS / "xnli_eu/xnli_eu_native.yaml").reports[0]
+    assert xnli.status == "failed" and [g.field for g in xnli.gaps] == ["doc_to_choice"]
+    # Parentheses are not allowed in pingce ids: renamed, and the rename is reported.
+    name = "tmmluplus_education_(profession_level)"
+    result = convert(TASKS / f"tmmluplus/default/{name}.yaml")
+    assert list(result.suites) == ["tmmluplus_education__profession_level_"]
+    assert any(g.field == "task" and "renamed" in g.why for g in result.reports[0].gaps)
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(result.suites["tmmluplus_education__profession_level_"]))
+    load_suite(str(path))
+
+
+@pytest.mark.slow
+def test_every_suite_from_the_whole_package_validates() -> None:
+    """All of lm-eval's ~13,000 tasks: `convert` never crashes, and each suite it produces
+    passes pingce's validation (what failed is reported instead)."""
+    from pingce.core.spec import suite_from_dict
+
+    statuses: dict[str, int] = {}
+    for folder in sorted(p for p in TASKS.iterdir() if p.is_dir()):
+        result = convert(folder)
+        for report in result.reports:
+            statuses[report.status] = statuses.get(report.status, 0) + 1
+        for stem, suite in result.suites.items():
+            suite_from_dict(suite, stem, folder)  # raises SpecError on an invalid suite
+    assert sum(statuses.values()) > 12_000
+    assert statuses["converted"] + statuses["partial"] > 9_000

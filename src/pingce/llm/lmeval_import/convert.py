@@ -91,6 +91,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def safe_id(name: str) -> str:
+    """`name` as a pingce task id / file stem (other characters become `_`)."""
+    text = re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
+    return text if re.match(r"[A-Za-z0-9]", text) else "t" + text
+
+
 def _python_gap(name: str, value: FunctionRef, blocking: bool) -> Gap:
     where = value.module_file
     found = where.is_file() and re.search(
@@ -154,7 +160,11 @@ class _Converter:
                 blocking=True,
             )
             return self.report
-        task: dict[str, Any] = {"id": self.report.task, "type": TYPE_OF[out_type]}
+        task_id = safe_id(self.report.task)
+        if task_id != self.report.task:
+            why = f"renamed to {task_id!r}: pingce task ids are letters, digits, '_', '.', '-'"
+            self.gap("task", self.report.task, why)
+        task: dict[str, Any] = {"id": task_id, "type": TYPE_OF[out_type]}
         dataset = self.dataset()
         if dataset is None:
             return self.report
@@ -168,6 +178,8 @@ class _Converter:
             self.gap("filter_list", cfg["filter_list"], "filters apply to generations only")
         self.metrics(task, out_type)
         self.leftovers()
+        if "prompt" not in task and not any(g.blocking for g in self.report.gaps):
+            self.gap("doc_to_text", self.cfg.get("doc_to_text"), "a task needs a prompt", True)
         self.report.pingce_task = task
         return self.report
 
@@ -262,10 +274,10 @@ class _Converter:
                 task["choices"] = match.group(1) if match else value
                 return
             listed = _LIST_TEMPLATE.match(value.strip())
-            if listed and not re.search(r"[\[\](){}]", listed.group(1)):
+            if listed and not re.search(r"[\[\](){}'\"]", listed.group(1)):
                 # `{{[sol1, sol2]}}`: a fixed-length list, one pingce template per choice
                 items = [i.strip() for i in listed.group(1).split(",")]
-                if all(items) and not any(("'" in i) + ('"' in i) and "," in i for i in items):
+                if all(items):
                     task["choices"] = ["{{ " + i + " }}" for i in items]
                     return
             why = (
@@ -386,6 +398,17 @@ class _Converter:
             options = {k: v for k, v in entry.items() if k not in METRIC_BOOKKEEPING}
             if name == "exact_match":
                 em = {k: options.pop(k) for k in EXACT_MATCH_OPTIONS if k in options}
+                for key, value in list(em.items()):
+                    regexes = key == "regexes_to_ignore"
+                    good = (
+                        isinstance(value, list) and all(isinstance(r, str) for r in value)
+                        if regexes
+                        else isinstance(value, bool)
+                    )
+                    if not good:
+                        expected = "a list of regexes" if regexes else "true or false"
+                        self.gap(f"metric_list.exact_match.{key}", value, f"expected {expected}")
+                        del em[key]
                 em = {k: v for k, v in em.items() if v}
                 if em:
                     task["exact_match"] = em
@@ -480,7 +503,7 @@ def _add(result: ImportResult, stem: str, reports: list[TaskReport]) -> None:
     result.reports.extend(reports)
     tasks = [r.pingce_task for r in reports if r.status != "failed" and r.pingce_task]
     if tasks:
-        result.suites[stem] = _suite(stem, tasks)
+        result.suites[safe_id(stem)] = _suite(safe_id(stem), tasks)
 
 
 def convert(path: str | Path, tasks: set[str] | None = None) -> ImportResult:
