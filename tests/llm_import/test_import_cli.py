@@ -115,3 +115,20 @@ def test_include_chain_is_relative_to_each_file(tmp_path: Path) -> None:
     assert task["choices"] == ["no", "yes"]
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(result.suites["leaf"]), encoding="utf-8")
     load_suite(str(tmp_path / "s.yaml"))
+
+
+def test_a_malformed_value_fails_that_task_only(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(
+        "task: bad\ndataset_path: a/b\ntest_split: test\noutput_type: generate_until\n"
+        "doc_to_text: '{{q}}'\ndoc_to_target: a\ngeneration_kwargs: {max_gen_toks: lots}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "good.yaml").write_text(
+        "task: good\ndataset_path: a/b\ntest_split: test\noutput_type: generate_until\n"
+        "doc_to_text: '{{q}}'\ndoc_to_target: a\n",
+        encoding="utf-8",
+    )
+    result = convert(tmp_path)
+    status = {r.task: r.status for r in result.reports}
+    assert status == {"bad": "failed", "good": "converted"}
+    assert list(result.suites) == ["good"]

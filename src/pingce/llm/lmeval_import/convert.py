@@ -448,7 +448,14 @@ class _Converter:
 
 def convert_config(name: str, cfg: dict[str, Any], source: Path) -> TaskReport:
     """One resolved lm-eval task config as a pingce task (or the gaps that stop it)."""
-    return _Converter(name, cfg, source).run()
+    converter = _Converter(name, cfg, source)
+    try:
+        return converter.run()
+    except (TypeError, ValueError, AttributeError) as exc:
+        # A YAML is untrusted: a value of the wrong shape fails this task, not the import.
+        report = TaskReport(name, str(source))
+        report.gaps = [*converter.report.gaps, Gap("(task)", name, f"malformed: {exc}", True)]
+        return report
 
 
 def _suite(name: str, tasks: list[dict[str, Any]]) -> dict[str, Any]:
