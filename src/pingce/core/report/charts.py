@@ -19,6 +19,7 @@ from pingce.core.report.formatting import (
     format_number,
     format_score,
     is_number,
+    unit_suffix,
 )
 from pingce.core.report.validation import axis_scale, image_uri_problem
 
@@ -718,7 +719,8 @@ def grouped_bars_svg(chart: Mapping[str, Any], *, width: int = CHART_WIDTH) -> s
                 )
                 continue
             end = axis.px(float(value), bar_x, bar_w)
-            text = format_number(value) + (f" {unit}" if unit else "")
+            # A scale-only unit ("0-1") stays in the axis caption, not after each value.
+            text = format_number(value) + unit_suffix(unit)
             body.append(
                 f'<rect class="bar" x="{_f(min(zero, end))}" y="{_f(y)}" '
                 f'width="{_f(abs(end - zero))}" height="{_f(thick)}" fill="{series_style(i)[0]}">'
@@ -837,7 +839,7 @@ def heatmap_svg(chart: Mapping[str, Any], *, width: int = CHART_WIDTH) -> str:
             body.append(
                 f'<rect class="cell" x="{_f(x)}" y="{_f(y)}" width="{_f(cell_w)}" '
                 f'height="{_f(cell_h)}" fill="{colour}" stroke="#ffffff">'
-                f"<title>{_esc(tip + text + (f' {unit}' if unit else ''))}</title></rect>"
+                f"<title>{_esc(tip + text + unit_suffix(unit))}</title></rect>"
             )
             if cell_h >= 20 and _px_len(text, 11) <= cell_w - 4:
                 fill = "#ffffff" if _is_dark(colour) else TEXT

@@ -38,6 +38,23 @@ def format_number(value: Any) -> str:
     return f"{value:.4g}"
 
 
+# Units that only name a score's range: printed after a value they read as clutter
+# ("0.875 0-1"), so value cells and chart labels leave them out.
+SCALE_ONLY_UNITS = frozenset({"", "0-1", "0–1", "0..1", "0-100", "0–100", "0..100"})
+
+
+def real_unit(unit: Any) -> str:
+    """`unit` folded to one line, or "" when it only names a scale ("0-1", "0-100")."""
+    text = one_line(unit) if unit is not None else ""
+    return "" if text.replace(" ", "") in SCALE_ONLY_UNITS else text
+
+
+def unit_suffix(unit: Any) -> str:
+    """ " ms" for a real unit, "" for none or a scale-only unit: appended after a value."""
+    text = real_unit(unit)
+    return f" {text}" if text else ""
+
+
 def format_score(value: Any) -> str:
     """Format a 0..1 score with three decimals."""
     return f"{value:.3f}" if is_number(value) else MISSING

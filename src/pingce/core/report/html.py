@@ -35,6 +35,7 @@ from pingce.core.report.formatting import (
     primary_metric,
     sample_failed,
     threshold_text,
+    unit_suffix,
 )
 from pingce.core.report.validation import validate_report
 
@@ -78,6 +79,7 @@ def _environment() -> Environment:
         pretty=pretty_json,
         csp_hash=csp_hash,
         anchor=anchor,
+        unit_suffix=unit_suffix,
     )
     env.globals.update(
         MISSING=MISSING,

@@ -1,0 +1,172 @@
+"""Readability of the HTML report and its charts (issue #17 item 3): units, empty states,
+a missing overall score, and no horizontal overflow on a 390 px phone."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from typing import Any
+
+from pingce.core.report import render_html
+from pingce.core.report.charts import grouped_bars_svg, heatmap_svg
+from pingce.core.report.formatting import real_unit, unit_suffix
+
+
+def _metric(value: float, unit: str, scale: float = 1.0) -> dict[str, Any]:
+    return {
+        "value": value,
+        "stderr": None,
+        "ci_low": None,
+        "ci_high": None,
+        "n": 8,
+        "direction": "higher",
+        "unit": unit,
+        "scale": scale,
+    }
+
+
+def _doc(*, overall: float | None = 0.8) -> dict[str, Any]:
+    """A demo-like document: two tasks (a 0-1 score and a latency in ms), one section with
+    an empty table, one wide table, one indicator with a definition."""
+    long_id = "task-" + "x" * 120
+    return {
+        "schema_version": "1.0",
+        "generated_at": "2026-11-28T12:00:00+00:00",
+        "pingce_version": "0.1.0",
+        "run": {
+            "id": "run-" + "0123456789abcdef" * 4,
+            "standard": "perf",
+            "suite": "s",
+            "suite_title": "Suite",
+            "subject": "m",
+            "status": "completed",
+            "created_at": "2026-11-28T11:00:00+00:00",
+            "finished_at": None,
+            "config_hash": "h",
+            "config": {},
+            "environment": {},
+        },
+        "standard": {"id": "perf", "title": "Performance", "title_zh": "性能"},
+        "tasks": [
+            {
+                "id": long_id,
+                "title": "Accuracy",
+                "title_zh": "准确率",
+                "type": "generation",
+                "dimension": "d",
+                "language": "en",
+                "n_samples": 8,
+                "primary_metric": "acc",
+                "metrics": {"acc": _metric(0.875, "0-1"), "p50": _metric(12.5, "ms", 1000.0)},
+            }
+        ],
+        "dimensions": [],
+        "overall": {"score": overall, "method": "mean of the tasks' primary metrics"},
+        "indicators": [
+            {
+                "id": "I1",
+                "name": "Accuracy",
+                "name_zh": "准确率",
+                "unit": "0-1",
+                "direction": "higher",
+                "definition": "Share of requests answered correctly.",
+                "value": 0.875,
+                "stderr": None,
+                "ci_low": None,
+                "ci_high": None,
+                "n": 8,
+                "scope": "run",
+                "threshold": None,
+                "verdict": None,
+            }
+        ],
+        "samples": [],
+        "notes": [],
+        "extra": {},
+        "sections": [
+            {
+                "id": "empty",
+                "title": "Per-query rows",
+                "title_zh": "逐条",
+                "table": {"columns": ["query", "latency (ms)"], "rows": []},
+            },
+            {
+                "id": "wide",
+                "title": "Wide table",
+                "title_zh": "宽表",
+                "table": {
+                    "columns": [f"column number {i}" for i in range(14)],
+                    "rows": [[f"value-{i}-" + "y" * 30 for i in range(14)]],
+                },
+                "charts": [
+                    {
+                        "kind": "bars",
+                        "title": "Hit rate",
+                        "labels": ["a", "b"],
+                        "series": [{"name": "s", "values": [0.5, 0.875]}],
+                        "unit": "0-1",
+                    }
+                ],
+            },
+        ],
+    }
+
+
+class _Tree(HTMLParser):
+    """Records each start tag with the classes of every open ancestor."""
+
+    VOID = frozenset({"meta", "br", "input", "img", "hr", "link"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, set[str]]] = []
+        self.seen: list[tuple[str, dict[str, str | None], list[set[str]]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.seen.append((tag, a, [c for _, c in self.stack]))
+        if tag not in self.VOID:
+            self.stack.append((tag, set((a.get("class") or "").split())))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.seen.append((tag, dict(attrs), [c for _, c in self.stack]))
+
+    def handle_endtag(self, tag: str) -> None:
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _tree(html_text: str) -> _Tree:
+    tree = _Tree()
+    tree.feed(html_text)
+    tree.close()
+    return tree
+
+
+def test_scale_only_units_are_not_printed_after_values() -> None:
+    # Hand-checked cases: "0-1"/"0–1"/"0-100"/"" name a scale, ms and samples/s are units.
+    for unit in ("", "0-1", "0–1", "0-100", " 0 - 1 "):
+        assert unit_suffix(unit) == "" and real_unit(unit) == ""
+    assert unit_suffix("ms") == " ms"
+    assert unit_suffix("samples/s") == " samples/s"
+    html_text = render_html(_doc())
+    assert "0.875 0-1" not in html_text
+    assert "12.5 ms" in html_text  # a real unit stays beside its value
+    bars = grouped_bars_svg(_doc()["sections"][1]["charts"][0])
+    assert "0.875 0-1" not in bars and ">0.875<" in bars
+    heat = heatmap_svg(
+        {
+            "kind": "heatmap",
+            "title": "t",
+            "rows": ["r"],
+            "columns": ["c"],
+            "values": [[0.5]],
+            "unit": "0-1",
+        }
+    )
+    assert "0.5 0-1" not in heat
