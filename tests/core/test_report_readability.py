@@ -170,3 +170,12 @@ def test_scale_only_units_are_not_printed_after_values() -> None:
         }
     )
     assert "0.5 0-1" not in heat
+
+
+def test_missing_overall_score_says_why() -> None:
+    html_text = render_html(_doc(overall=None))
+    tree = _tree(html_text)
+    assert "no overall score: mean of the tasks' primary metrics" in "".join(tree.text)
+    assert not [a for t, a, _ in tree.seen if "big" in (a.get("class") or "").split()]
+    scored = _tree(render_html(_doc(overall=0.8)))
+    assert [a for t, a, _ in scored.seen if "big" in (a.get("class") or "").split()]
