@@ -179,3 +179,10 @@ def test_missing_overall_score_says_why() -> None:
     assert not [a for t, a, _ in tree.seen if "big" in (a.get("class") or "").split()]
     scored = _tree(render_html(_doc(overall=0.8)))
     assert [a for t, a, _ in scored.seen if "big" in (a.get("class") or "").split()]
+
+
+def test_empty_table_has_an_empty_state_row() -> None:
+    tree = _tree(render_html(_doc()))
+    rows = [a for t, a, _ in tree.seen if t == "tr" and a.get("class") == "empty-row"]
+    assert len(rows) == 1
+    assert "no rows for this run" in "".join(tree.text)
