@@ -186,3 +186,22 @@ def test_empty_table_has_an_empty_state_row() -> None:
     rows = [a for t, a, _ in tree.seen if t == "tr" and a.get("class") == "empty-row"]
     assert len(rows) == 1
     assert "no rows for this run" in "".join(tree.text)
+
+
+def test_indicator_table_shows_definitions() -> None:
+    assert "Share of requests answered correctly." in render_html(_doc())
+
+
+def test_every_table_scrolls_in_its_own_box_and_every_chart_scales() -> None:
+    html_text = render_html(_doc())
+    tree = _tree(html_text)
+    tables = [anc for t, _, anc in tree.seen if t == "table"]
+    svgs = [(a, anc) for t, a, anc in tree.seen if t == "svg"]
+    assert len(tables) >= 4 and svgs
+    for ancestors in tables:
+        assert "table-wrap" in ancestors[-1], "a table outside the scroll wrapper"
+    for attrs, _ in svgs:
+        assert "chart" in (attrs.get("class") or "").split()
+    assert ".table-wrap { overflow-x: auto;" in html_text
+    assert "svg.chart { max-width: 100%; height: auto;" in html_text
+    assert "code { overflow-wrap: anywhere;" in html_text
