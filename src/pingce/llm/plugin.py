@@ -51,3 +51,8 @@ def register() -> None:
                 "pingce.llm.bench_cli:app", "Built-in benchmark helpers (submission files)."
             ),
         )
+    if not commands.has_loaded("import"):  # lm-eval task YAMLs as pingce suites (loaded when used)
+        commands.register(
+            "import",
+            CommandGroupRef("pingce.llm.lmeval_import.cli:app", "Import other tools' tasks."),
+        )
