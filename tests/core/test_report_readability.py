@@ -6,9 +6,12 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
+
 from pingce.core.report import render_html
-from pingce.core.report.charts import grouped_bars_svg, heatmap_svg
+from pingce.core.report.charts import ci_bars_svg, grouped_bars_svg, heatmap_svg
 from pingce.core.report.formatting import real_unit, unit_suffix
+from pingce.core.report.html import task_chart
 
 
 def _metric(value: float, unit: str, scale: float = 1.0) -> dict[str, Any]:
@@ -205,3 +208,40 @@ def test_every_table_scrolls_in_its_own_box_and_every_chart_scales() -> None:
     assert ".table-wrap { overflow-x: auto;" in html_text
     assert "svg.chart { max-width: 100%; height: auto;" in html_text
     assert "code { overflow-wrap: anywhere;" in html_text
+
+
+def _bar_widths(svg: str) -> list[float]:
+    return [
+        float(a["width"] or 0)
+        for t, a, _ in _tree(svg).seen
+        if t == "rect" and a.get("class") == "bar"
+    ]
+
+
+def test_unbounded_metrics_get_bars_on_a_shared_labelled_axis() -> None:
+    # Compression-like rows: ratios and speedups have scale 0 (unbounded). Hand-computed:
+    # the "×" rows top out at 4.1 (a CI bound), so their axis runs 0-5 and the bars' widths
+    # are in the ratio 3.8 : 1.6; the "ms" row gets an axis of its own (0-150, 150 being a round step).
+    rows = [
+        ("size ratio", 3.8, 3.5, 4.1, 0.0),
+        ("speedup", 1.6, None, None, 0.0),
+        ("load time", 150.0, None, None, 0.0),
+        ("accuracy", 0.5, None, None, 1.0),
+        ("latency (lower is better)", 120.0, None, None, None),
+    ]
+    svg = ci_bars_svg(rows, units=["×", "×", "ms", "0-1", "ms"])
+    widths = _bar_widths(svg)
+    assert len(widths) == 4  # every row but the lower-is-better one
+    assert widths[0] / widths[1] == pytest.approx(3.8 / 1.6, rel=0.01)
+    assert widths[0] / widths[3] == pytest.approx((3.8 / 5) / 0.5, rel=0.01)
+    assert widths[2] / widths[3] == pytest.approx((150 / 150) / 0.5, rel=0.01)
+    assert svg.count("shared axis 0–5 ×") == 2 and "shared axis 0–150 ms" in svg
+    assert "3.8 [3.5, 4.1] ×" in svg
+
+
+def test_report_task_chart_draws_bars_for_unbounded_metrics() -> None:
+    doc = _doc()
+    doc["tasks"][0]["metrics"]["acc"] = _metric(3.8, "×", 0.0)
+    svg = task_chart(doc["tasks"])
+    assert len(_bar_widths(svg)) == 1 and "shared axis 0–4 ×" in svg
+    render_html(doc)  # the whole report still renders

@@ -19,6 +19,7 @@ from pingce.core.report.formatting import (
     format_number,
     format_score,
     is_number,
+    real_unit,
     unit_suffix,
 )
 from pingce.core.report.validation import axis_scale, image_uri_problem
@@ -177,7 +178,15 @@ def radar_svg(labels: list[str], values: list[float | None], *, size: int = 360)
 
 
 def _bar_row(
-    row: CiRow, y: float, row_h: float, label_w: float, bar_x: float, bar_w: float
+    row: CiRow,
+    y: float,
+    row_h: float,
+    label_w: float,
+    bar_x: float,
+    bar_w: float,
+    *,
+    axis_note: str = "",
+    unit: str = "",
 ) -> list[str]:
     label, value, lo, hi, scale = row
     lines = _lines(label, label_w / FONT_PX - 0.5)
@@ -185,7 +194,7 @@ def _bar_row(
     full = " ".join(str(label).split())
     # The <title> gives the untruncated label as a tooltip.
     out = [f"<g><title>{_esc(full)}</title>{_text(0, text_y, lines)}</g>"]
-    value_text = format_estimate(value, lo, hi) if is_number(value) else "n/a"
+    value_text = format_estimate(value, lo, hi) + unit_suffix(unit) if is_number(value) else "n/a"
     if not (is_number(scale) and scale > 0):
         # No meaningful full scale (e.g. lower-is-better latency): show the number only.
         out.append(_text(bar_x, y + row_h / 2 + 4, [value_text], cls="value"))
@@ -215,28 +224,76 @@ def _bar_row(
             f'M{_f(x2)} {_f(mid - cap)}V{_f(mid + cap)}" stroke="{TEXT}" stroke-width="1.5" fill="none"/>'
         )
     out.append(_text(bar_x + bar_w + 8, mid + 4, [value_text], cls="value"))
+    if axis_note:  # an unbounded metric's shared axis, named under its track
+        out.append(
+            _text(
+                bar_x + bar_w,
+                top + thick + 10,
+                [axis_note],
+                anchor="end",
+                fill=MUTED,
+                size=10,
+                cls="tick",
+            )
+        )
     return out
 
 
-def ci_bars_svg(rows: list[CiRow], *, width: int = 640) -> str:
+def _shared_axes(rows: Sequence[CiRow], units: Sequence[str]) -> dict[str, float]:
+    """For unbounded rows (scale 0), one axis end per unit: a round number at or above the
+    largest value and CI upper bound of that unit's rows (none when all are <= 0)."""
+    tops: dict[str, float] = {}
+    for (_, value, _lo, hi, scale), unit in zip(rows, units, strict=True):
+        if not (is_number(scale) and scale == 0) or not is_number(value):
+            continue
+        top = max(float(v) for v in (value, hi) if is_number(v))
+        tops[unit] = max(tops.get(unit, 0.0), top)
+    axes = {}
+    for unit, top in tops.items():
+        if top > 0:
+            step = _nice_step(top)
+            axes[unit] = math.ceil(top / step - 1e-9) * step
+    return axes
+
+
+def ci_bars_svg(rows: list[CiRow], *, width: int = 640, units: Sequence[str] | None = None) -> str:
     """Horizontal bars with confidence-interval whiskers.
 
     Each row is ``(label, value, ci_low, ci_high, scale)``; the bar fills ``value / scale``
-    of the track. A row whose scale is None is shown as a plain value without a bar.
+    of the track. A row whose scale is None is shown as a plain value without a bar. A row
+    whose scale is 0 is unbounded (a compression ratio, a speedup): it is drawn on an axis
+    shared by the chart's unbounded rows with the same unit (``units``, one per row), from 0
+    to a round number above their largest value and CI, and that axis is named under it.
     """
+    unit_of = [real_unit(u) for u in units] if units is not None else [""] * len(rows)
+    if len(unit_of) != len(rows):
+        raise ValueError("ci_bars_svg needs one unit per row")
+    axes = _shared_axes(rows, unit_of)
     label_w = max(120.0, width * 0.32)
     value_w = 190.0
     bar_x = label_w + 10
     bar_w = max(60.0, width - bar_x - value_w)
     # Each row is as tall as its label needs, so one long label does not stretch the rest.
-    heights = [14.0 + FONT_PX * 1.2 * len(str(r[0]).split("\n")) for r in rows]
+    heights = [
+        14.0 + FONT_PX * 1.2 * len(str(r[0]).split("\n")) + (10.0 if r[4] == 0 else 0.0)
+        for r in rows
+    ]
     height = sum(heights) + 8 if rows else 40.0
     body: list[str] = []
     if not rows:
         body.append(_text(0, 24, ["no data"], fill=MUTED))
     top = 4.0
-    for row, row_h in zip(rows, heights, strict=True):
-        body.extend(_bar_row(row, top, row_h, label_w, bar_x, bar_w))
+    for row, row_h, unit in zip(rows, heights, unit_of, strict=True):
+        if is_number(row[4]) and row[4] == 0 and unit in axes:
+            end = axes[unit]
+            note = f"shared axis 0–{format_number(end)}{unit_suffix(unit)}"
+            body.extend(
+                _bar_row(
+                    (*row[:4], end), top, row_h, label_w, bar_x, bar_w, axis_note=note, unit=unit
+                )
+            )
+        else:
+            body.extend(_bar_row(row, top, row_h, label_w, bar_x, bar_w))
         top += row_h
     return _svg("bars", width, height, "Scores with confidence intervals", body)
 

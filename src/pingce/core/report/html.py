@@ -103,9 +103,10 @@ def capability_chart(dimensions: list[Mapping[str, Any]]) -> Markup:
 
 def task_chart(tasks: list[Mapping[str, Any]]) -> Markup:
     """Primary metric per task with CI whiskers; lower-is-better metrics get no bar."""
-    rows = []
+    rows, units = [], []
     for task in tasks:
         metric = primary_metric(task)
+        units.append(metric["unit"] if metric else "")
         # Second line: Chinese title and the metric, so a long title cannot hide the metric.
         detail = " · ".join(x for x in (task["title_zh"], task["primary_metric"]) if x)
         label = f"{task['title']}\n{detail}"
@@ -118,7 +119,8 @@ def task_chart(tasks: list[Mapping[str, Any]]) -> Markup:
             # would read backwards, so show the number only.
             label, scale = f"{label}\n(lower is better)", None
         rows.append((label, metric["value"], metric["ci_low"], metric["ci_high"], scale))
-    return Markup(ci_bars_svg(rows))
+    # Scale 0 marks an unbounded metric: ci_bars_svg draws those on a shared, labelled axis.
+    return Markup(ci_bars_svg(rows, units=units))
 
 
 def _task_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
