@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from pingce.core.report import render_html
-from pingce.core.report.charts import ci_bars_svg, grouped_bars_svg, heatmap_svg
+from pingce.core.report.charts import (
+    _em_width,
+    ci_bars_svg,
+    grouped_bars_svg,
+    heatmap_svg,
+    radar_svg,
+)
 from pingce.core.report.formatting import real_unit, unit_suffix
 from pingce.core.report.html import task_chart
 
@@ -245,3 +251,66 @@ def test_report_task_chart_draws_bars_for_unbounded_metrics() -> None:
     svg = task_chart(doc["tasks"])
     assert len(_bar_widths(svg)) == 1 and "shared axis 0–4 ×" in svg
     render_html(doc)  # the whole report still renders
+
+
+class _SvgText(HTMLParser):
+    """Each <text> in an SVG as (x, y, anchor, font size, lines)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: list[float] = []
+        self.texts: list[tuple[float, float, str, float, list[str]]] = []
+        self._in = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "svg":
+            self.view = [float(v) for v in (a["viewbox"] or "").split()]
+        elif tag == "text":
+            size = float(a["font-size"] or 12)
+            self.texts.append(
+                (float(a["x"] or 0), float(a["y"] or 0), a["text-anchor"] or "", size, [])
+            )
+        elif tag == "tspan":
+            self._in = True
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in = False if tag == "tspan" else self._in
+
+    def handle_data(self, data: str) -> None:
+        if self._in:
+            self.texts[-1][4].append(data)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [
+            "Instruction following under adversarial multi-turn pressure\n对抗性多轮压力下的指令遵循",
+            "Knowledge\n知识",
+            "Long-context retrieval and summarisation of technical documents",
+            "数学推理与符号计算能力综合评估（含竞赛题与应用题）",
+            "Safety",
+            "Supercalifragilisticexpialidociousnessmetricwithoutspaces",
+        ],
+        ["A", "B", "Very long dimension name on the left side of the chart for sure"],
+    ],
+)
+def test_radar_labels_are_never_clipped(labels: list[str]) -> None:
+    # Every label's text box (same em-width estimate the chart uses, 1.2 em line pitch)
+    # must lie inside the viewBox, and no label is cut with an ellipsis.
+    svg = radar_svg(labels, [0.9, None, 0.4, 1.0, 0.0, 0.5][: len(labels)])
+    parser = _SvgText()
+    parser.feed(svg)
+    x0, y0, width, height = parser.view
+    labels_seen = [t for t in parser.texts if t[3] == 12]
+    assert len(labels_seen) == len(labels)
+    for x, y, anchor, size, lines in labels_seen:
+        w = max(_em_width(line) for line in lines) * size
+        left = x if anchor == "start" else x - w if anchor == "end" else x - w / 2
+        assert x0 <= left and left + w <= x0 + width, lines
+        assert y0 <= y - size and y + (len(lines) - 1) * 1.2 * size + 0.3 * size <= y0 + height
+        assert not any("…" in line for line in lines)
+    words = "".join("".join(t[4]) for t in labels_seen)
+    assert all(part.split()[-1][-6:] in words for lbl in labels for part in lbl.split("\n"))
+    assert width >= 440  # a bigger default than the old 360 px web

@@ -119,7 +119,37 @@ def _points(vertices: Sequence[tuple[float, float]]) -> str:
     return " ".join(f"{_f(x)},{_f(y)}" for x, y in vertices)
 
 
-def _radar_label(cx: float, cy: float, radius: float, i: int, n: int, lines: list[str]) -> str:
+RADAR_LABEL_EM = 14.0  # a radar label wraps to lines at most this wide
+
+
+def _wrap(text: str, max_em: float) -> list[str]:
+    """``text`` broken into lines of at most ``max_em`` (never cut): at spaces, and inside
+    a word (or CJK run) only when the word alone is wider than a line."""
+    lines: list[str] = []
+    line = ""
+    for word in " ".join(str(text).split()).split(" "):
+        candidate = f"{line} {word}" if line else word
+        if _em_width(candidate) <= max_em:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for ch in word:
+            if line and _em_width(line + ch) > max_em:
+                lines.append(line)
+                line = ""
+            line += ch
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
+def _radar_label_layout(
+    cx: float, cy: float, radius: float, i: int, n: int, lines: list[str]
+) -> tuple[float, float, str, tuple[float, float, float, float]]:
+    """(x, first baseline, anchor, box) of axis ``i``'s label; the box (left, top, right,
+    bottom) uses the same width estimate as the wrapping, so callers can fit the canvas."""
     angle = -math.pi / 2 + 2 * math.pi * i / n
     cos, sin = math.cos(angle), math.sin(angle)
     anchor = "start" if cos > 0.3 else "end" if cos < -0.3 else "middle"
@@ -128,22 +158,40 @@ def _radar_label(cx: float, cy: float, radius: float, i: int, n: int, lines: lis
     # Centre the stacked lines on the axis end, sliding them up above the top of the web
     # and down below its bottom so they never overlap it.
     first_baseline = y - block / 2 + 0.35 * FONT_PX + sin * (block / 2 + 0.5 * FONT_PX)
-    return _text(x, first_baseline, lines, anchor=anchor)
+    w = max(_em_width(line) for line in lines) * FONT_PX
+    left = x if anchor == "start" else x - w if anchor == "end" else x - w / 2
+    box = (left, first_baseline - FONT_PX, left + w, first_baseline + block + 0.3 * FONT_PX)
+    return x, first_baseline, anchor, box
 
 
-def radar_svg(labels: list[str], values: list[float | None], *, size: int = 360) -> str:
+def radar_svg(labels: list[str], values: list[float | None], *, size: int = 440) -> str:
     """A radar (spider) chart of 0..1 values; None is drawn as 0 and marked "n/a".
 
-    Fewer than three axes make no polygon, so a bar chart is returned instead.
+    Long labels wrap (never cut) and the canvas grows to hold every label's box, so no
+    label is clipped. Fewer than three axes make no polygon, so a bar chart is returned.
     """
     if len(labels) != len(values):
         raise ValueError("radar_svg needs one value per label")
     if len(labels) < 3:
         return bar_svg(labels, values, width=max(size + 160, 480), scale=1.0)
     n = len(labels)
-    pad_x, pad_y = 130, 60
-    width, height = size + 2 * pad_x, size + 2 * pad_y
-    cx, cy, radius = width / 2, height / 2, size / 2 - 8
+    radius = size / 2 - 8
+    texts = []
+    for label, value in zip(labels, values, strict=True):
+        score = "n/a" if not is_number(value) else format_score(value)
+        lines = [w for part in str(label).split("\n") for w in _wrap(part, RADAR_LABEL_EM)]
+        texts.append([*lines, score])
+    # Lay out around (0, 0), then size the canvas from the web and the label boxes.
+    boxes = [_radar_label_layout(0.0, 0.0, radius, i, n, t)[3] for i, t in enumerate(texts)]
+    margin = 6.0
+    min_x = min([-radius - 12, *(b[0] for b in boxes)]) - margin
+    max_x = max([radius + 12, *(b[2] for b in boxes)]) + margin
+    min_y = min([-radius - 12, *(b[1] for b in boxes)]) - margin
+    max_y = max([radius + 12, *(b[3] for b in boxes)]) + margin
+    # Keep the web centred: pad both sides to the wider one.
+    half_w, half_h = max(-min_x, max_x), max(-min_y, max_y)
+    width, height = 2 * half_w, 2 * half_h
+    cx, cy = half_w, half_h
     body = []
     for ring in (0.25, 0.5, 0.75, 1.0):
         body.append(
@@ -164,13 +212,13 @@ def radar_svg(labels: list[str], values: list[float | None], *, size: int = 360)
     for i, (label, value, (x, y)) in enumerate(zip(labels, values, vertices, strict=True)):
         missing = not is_number(value)
         fill = "#ffffff" if missing else ACCENT  # a hollow dot marks a missing score
-        score = "n/a" if missing else format_score(value)
         name = " ".join(str(label).split())
         body.append(
             f'<circle class="radar-dot" cx="{_f(x)}" cy="{_f(y)}" r="3.5" fill="{fill}" '
-            f'stroke="{ACCENT}" stroke-width="1.5"><title>{_esc(name)}: {_esc(score)}</title></circle>'
+            f'stroke="{ACCENT}" stroke-width="1.5"><title>{_esc(name)}: {_esc(texts[i][-1])}</title></circle>'
         )
-        body.append(_radar_label(cx, cy, radius, i, n, [*_lines(label, 10.5), score]))
+        lx, ly, anchor, _ = _radar_label_layout(cx, cy, radius, i, n, texts[i])
+        body.append(_text(lx, ly, texts[i], anchor=anchor))
     return _svg("radar", width, height, "Capability radar", body)
 
 
