@@ -124,26 +124,15 @@ class OnnxSUT(SUT):
     ) -> None:
         import onnxruntime as ort
 
+        from pingce.models.onnx_runtime import ort_session
+
         super().__init__(Path(path).name, batch_size)
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"ONNX model {path} does not exist", hint="check the path")
-        available = ort.get_available_providers()
-        providers = providers or ["CPUExecutionProvider"]
-        missing = [p for p in providers if p not in available]
-        if missing:
-            raise ModelError(
-                f"ONNX Runtime has no execution provider {', '.join(missing)}",
-                hint=f"available here: {', '.join(available)}",
-            )
-        opts = ort.SessionOptions()
-        if threads is not None:
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(self.path), opts, providers=providers)
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise ModelError(f"ONNX Runtime cannot load {path}: {exc}") from None
+        # The one ONNX Runtime session factory (pingce.models): provider check, threads, and a
+        # one-line ModelError for a file ORT cannot load.
+        self.session = ort_session(self.path, providers=providers, threads=threads)
         self.input_name = self.session.get_inputs()[0].name
         self.providers = self.session.get_providers()
         self.threads = threads
