@@ -3,7 +3,11 @@ a missing overall score, and no horizontal overflow on a 390 px phone."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -314,3 +318,40 @@ def test_radar_labels_are_never_clipped(labels: list[str]) -> None:
     words = "".join("".join(t[4]) for t in labels_seen)
     assert all(part.split()[-1][-6:] in words for lbl in labels for part in lbl.split("\n"))
     assert width >= 440  # a bigger default than the old 360 px web
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.debian_package("chromium", path=CHROMIUM)
+def test_demo_reports_do_not_overflow_a_390px_phone(tmp_path: Path) -> None:
+    """report.html of three standards' demo runs (made by `pingce demo`, the command a user
+    runs) in real Chromium at 390 px: the page never scrolls sideways."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+    pingce = str(Path(sys.executable).parent / "pingce")
+    db, reports = tmp_path / "store.db", tmp_path / "reports"
+    proc = subprocess.run(
+        [pingce, "demo", "--only", "compression,kg,data", "-q", "--db", str(db),
+         "--report-dir", str(reports)],
+        cwd=tmp_path, env={**os.environ, "PINGCE_DB": str(db)}, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    pages = sorted(reports.glob("*/report.html"))
+    assert len(pages) == 3
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.set_default_timeout(30_000)
+            for html_file in pages:
+                page.goto(html_file.as_uri())
+                widths = page.evaluate(
+                    "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+                )
+                page.screenshot(path=str(tmp_path / f"{html_file.parent.name}-390.png"))
+                assert widths[0] <= widths[1], (html_file, widths)
+        finally:
+            browser.close()
