@@ -355,3 +355,23 @@ def test_demo_reports_do_not_overflow_a_390px_phone(tmp_path: Path) -> None:
                 assert widths[0] <= widths[1], (html_file, widths)
         finally:
             browser.close()
+
+
+def test_markdown_value_cells_print_real_units_only() -> None:
+    """Issue 17: the Markdown report read "0.875 0-1"; a scale is not a unit (hand case)."""
+    from pingce.core.report.formatting import unit_suffix
+
+    assert unit_suffix("0-1") == "" and unit_suffix("0–1") == "" and unit_suffix("0-100") == ""
+    assert unit_suffix("ms") == " ms" and unit_suffix(None) == ""
+
+
+def test_log_axis_when_values_span_decades() -> None:
+    """A latency curve with a long tail gets a log axis (perf's CDF, p99 vs load, TTFT)."""
+    from pingce.core.report.kit import spans_decades
+
+    assert spans_decades([0.08, 0.1, 12.0]) is True  # 150x: more than two decades
+    assert spans_decades([1.0, 2.0, 99.0]) is False
+    assert (
+        spans_decades([0.0, None, float("nan"), 5.0]) is False
+    )  # only positive finite values count
+    assert spans_decades([1.0], [250.0]) is True

@@ -24,6 +24,7 @@ from pingce.core.report.kit import (
     Table,
     TaskRow,
     rnd,
+    spans_decades,
     to_dicts,
 )
 from pingce.core.store import records_by_task
@@ -345,7 +346,8 @@ def _scenario_sections(scen: _Scenarios) -> list[Section]:
             scen.cdf,
             x_label="latency (ms)",
             y_label="fraction of queries",
-            x_log=False,
+            # a log axis when latencies span decades (issue 17: a tail hid the whole curve)
+            x_log=spans_decades(*(s.x for s in scen.cdf)),
             y_log=False,
         )
         sections.append(
@@ -387,6 +389,7 @@ def _load_section(load: list[tuple[str, list[tuple[Any, Any, Any, bool]]]]) -> S
                 [LineSeries("p99", targets, [p[2] for p in points])],
                 x_label="target QPS",
                 y_label="p99 latency (ms)",
+                y_log=spans_decades([p[2] for p in points]) or None,
             )
         )
     rows: list[list[Cell]] = [

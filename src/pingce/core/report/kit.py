@@ -389,6 +389,13 @@ class Table:
         return {"columns": list(self.columns), "rows": [list(r) for r in self.rows]}
 
 
+def spans_decades(*series: Sequence[float | None], decades: float = 2.0) -> bool:
+    """True when the positive finite values of `series` span more than `decades` powers of
+    ten (max / min > 10**decades): the axis then needs a log scale to show them all."""
+    xs = [float(v) for s in series for v in s if finite_or_none(v) is not None and float(v) > 0]
+    return bool(xs) and max(xs) / min(xs) > 10**decades
+
+
 @dataclass(frozen=True)
 class LineSeries:
     name: str

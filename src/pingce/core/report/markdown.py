@@ -18,6 +18,7 @@ from pingce.core.report.formatting import (
     primary_metric,
     seed_text,
     threshold_text,
+    unit_suffix,
 )
 from pingce.core.report.validation import validate_report
 
@@ -122,8 +123,7 @@ def _md_task_row(task: Mapping[str, Any]) -> list[str]:
         value = format_estimate(
             metric["value"], metric["ci_low"], metric["ci_high"], metric["stderr"]
         )
-        if metric["unit"]:
-            value += f" {metric['unit']}"
+        value += unit_suffix(metric["unit"])  # "0-1" names a scale, not a unit
         if metric["direction"] == "lower":
             name += " (lower is better)"
         n = str(metric["n"])

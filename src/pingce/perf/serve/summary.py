@@ -14,6 +14,7 @@ from pingce.core.report.kit import (
     Table,
     TaskRow,
     rnd,
+    spans_decades,
 )
 from pingce.perf.metrics import METRIC_BY_NAME
 from pingce.perf.report_parts import Conformance, Parts, cdf_points, metric_indicators
@@ -123,8 +124,15 @@ def summarize_serve(spec: dict[str, Any], records: list[dict[str, Any]]) -> Part
             [LineSeries("TTFT p99", x, curves["ttft99"])],
             x_label=xl,
             y_label="ms",
+            y_log=spans_decades(curves["ttft99"]) or None,
         ),
-        LinesChart("TTFT CDF", cdf_series, x_label="TTFT (ms)", y_label="fraction"),
+        LinesChart(
+            "TTFT CDF",
+            cdf_series,
+            x_label="TTFT (ms)",
+            y_label="fraction",
+            x_log=spans_decades(*(s.x for s in cdf_series)) or None,
+        ),
     ]
     parts.sections.append(
         Section(
