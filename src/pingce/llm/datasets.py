@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pingce.core.csv_rows import read_csv_rows
 from pingce.core.errors import DataError
+from pingce.core.jsonl_rows import iter_jsonl
 from pingce.core.registry import loaders
 
 Row = dict[str, Any]
@@ -38,28 +38,7 @@ def _resolve(path: str, base_dir: Path) -> Path:
 @loaders.register("jsonl")
 def load_jsonl(path: Path, **_: Any) -> list[Row]:
     """One JSON object per line (blank lines skipped); `.gz` files are read compressed."""
-    rows: list[Row] = []
-    n = 0
-    opener: Any = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8-sig") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise DataError(f"{path}:{n}: expected a JSON object per line")
-                rows.append(row)
-    except UnicodeDecodeError:
-        # Text is decoded in blocks: the bad byte is somewhere after the last line read.
-        where = f" after line {n}" if n else ""
-        raise DataError(
-            f"{path}: not UTF-8 text{where}", hint="save the dataset as UTF-8"
-        ) from None
-    return rows
+    return [row for _, row in iter_jsonl(path)]
 
 
 @loaders.register("json")

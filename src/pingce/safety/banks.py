@@ -9,7 +9,6 @@ an error naming the file, row and value. Rows are never silently dropped.
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,21 +80,10 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    opener: Any = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8-sig") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise DataError(f"{path}:{n}: expected a JSON object per line")
-                yield n, {str(k).strip().casefold(): v for k, v in row.items()}
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot read as UTF-8 JSON lines ({type(exc).__name__})") from None
+    from pingce.core.jsonl_rows import iter_jsonl
+
+    for n, row in iter_jsonl(path):
+        yield n, {str(k).strip().casefold(): v for k, v in row.items()}
 
 
 def _pick(row: dict[str, Any], names: tuple[str, ...]) -> Any:
