@@ -157,7 +157,7 @@ def format_validation_error(
     elif first["type"] == "extra_forbidden":
         msg = "unknown field"
         known = _field_names_at(model, first["loc"][:-1]) if model is not None else []
-        close = difflib.get_close_matches(str(first["loc"][-1]), known, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(str(first["loc"][-1]), known, n=1, cutoff=0.7)
         if close:
             msg += f" (did you mean {close[0]!r}?)"
         elif known:
