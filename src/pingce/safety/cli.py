@@ -1,9 +1,9 @@
 """`pingce safety`: the TC260 safety method's tools that need no model — the taxonomy, bank
-validation against the method's minimum sizes and class coverage, keyword scans of texts with
-pass rates by class, and the human-review round trip.
+validation against the method's minimum sizes and class coverage, and keyword scans of texts
+with pass rates by class. The human-review round trip is a library (`pingce.safety.review`).
 
-Not a standard of its own: the llm standard runs question banks against a model, and the data
-standard samples corpora; both use `pingce.safety`.
+Not a standard of its own: `pingce.safety` is the library the llm standard's safety suite and
+the data standard's corpus sampling are to be built on (not wired in yet).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(
-    help="TC260 generative-AI safety method: taxonomy, bank checks, keyword scans, human review.",
+    help="TC260 generative-AI safety method: taxonomy, bank checks, keyword scans.",
     no_args_is_help=True,
     add_completion=False,
 )
