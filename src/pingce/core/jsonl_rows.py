@@ -36,5 +36,5 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     except UnicodeDecodeError:
         where = f" after line {n}" if n else ""
         raise DataError(f"{path}: not UTF-8 text{where}", hint="save the file as UTF-8") from None
-    except (gzip.BadGzipFile, EOFError):
-        raise DataError(f"{path}: not a readable gzip file") from None
+    except (gzip.BadGzipFile, EOFError) as exc:  # a truncated or corrupt .gz
+        raise DataError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
