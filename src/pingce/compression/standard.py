@@ -21,9 +21,8 @@ from pingce.compression.metrics import BY_NAME
 from pingce.compression.options import CompressionOptions
 from pingce.compression.tasks import DEFAULT_BUDGET, CompressionTask
 from pingce.core.errors import SpecError
-from pingce.core.execute import run_units
 from pingce.core.spec import Indicator, SubjectSpec, Suite
-from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.standard import Plan, PlannedTask, RunContext, execute_handlers
 from pingce.models.datasets import Dataset
 from pingce.models.loaded import LoadedModel, TorchModel
 
@@ -110,17 +109,7 @@ class CompressionStandard:
         return Plan(tasks=tasks)
 
     def execute(self, ctx: RunContext) -> None:
-        for task in ctx.plan.tasks:
-            run_units(
-                ctx.store,
-                ctx.run_id,
-                task.task_id,
-                task.units,
-                lambda units, h=task.handler: h.process(ctx.subject, units),
-                chunk_size=getattr(task.handler.params, "batch_size", 1),
-                progress=ctx.progress,
-                description=task.task_id,
-            )
+        execute_handlers(ctx, lambda task: getattr(task.handler.params, "batch_size", 1))
 
     def summarize(
         self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]

@@ -17,9 +17,8 @@ from pingce.conversion.metrics import BY_NAME
 from pingce.conversion.options import ConversionOptions
 from pingce.conversion.tasks import ConversionTask, ZooTask, source_target_names, task_class
 from pingce.core.errors import SpecError
-from pingce.core.execute import run_units
 from pingce.core.spec import Indicator, SubjectSpec, Suite
-from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.standard import Plan, PlannedTask, RunContext, execute_handlers
 from pingce.models.datasets import Dataset, default_data, load_data
 from pingce.models.loaded import LoadedModel, load_model
 
@@ -126,18 +125,7 @@ class ConversionStandard:
         return Plan(tasks=tasks)
 
     def execute(self, ctx: RunContext) -> None:
-        for task in ctx.plan.tasks:
-            chunk = getattr(task.handler.params, "batch_size", 1)
-            run_units(
-                ctx.store,
-                ctx.run_id,
-                task.task_id,
-                task.units,
-                lambda units, h=task.handler: h.process(ctx.subject, units),
-                chunk_size=chunk,
-                progress=ctx.progress,
-                description=task.task_id,
-            )
+        execute_handlers(ctx, lambda task: getattr(task.handler.params, "batch_size", 1))
 
     def summarize(
         self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]

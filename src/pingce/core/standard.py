@@ -7,7 +7,7 @@ core supplies ids, fingerprints, resume, storage, statistics and rendering.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -118,3 +118,21 @@ def task_row(
         default_language=default_language,
         **fields,
     )
+
+
+def execute_handlers(ctx: RunContext, chunk_size: Callable[[PlannedTask], int]) -> None:
+    """The usual `Standard.execute`: each planned task's units not stored yet go through its
+    handler's `process(subject, units)` in chunks of `chunk_size(task)`, with progress."""
+    from pingce.core.execute import run_units
+
+    for task in ctx.plan.tasks:
+        run_units(
+            ctx.store,
+            ctx.run_id,
+            task.task_id,
+            task.units,
+            lambda units, h=task.handler: h.process(ctx.subject, units),
+            chunk_size=chunk_size(task),
+            progress=ctx.progress,
+            description=task.task_id,
+        )

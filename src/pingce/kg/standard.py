@@ -78,19 +78,9 @@ class KGStandard:
         return Plan(tasks=tasks, settings={"tasks": len(tasks)})
 
     def execute(self, ctx: RunContext) -> None:
-        from pingce.core.execute import run_units
+        from pingce.core.standard import execute_handlers
 
-        for task in ctx.plan.tasks:
-            run_units(
-                ctx.store,
-                ctx.run_id,
-                task.task_id,
-                task.units,
-                lambda units, h=task.handler: h.process(ctx.subject, units),
-                chunk_size=task.handler.chunk,
-                progress=ctx.progress,
-                description=task.task_id,
-            )
+        execute_handlers(ctx, lambda task: task.handler.chunk)
 
     def summarize(
         self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]

@@ -17,7 +17,7 @@ from typing import Any
 from pingce.core.errors import SpecError
 from pingce.core.options import CommonOptions
 from pingce.core.spec import Indicator, SubjectSpec, Suite, TaskSpec, validate_params
-from pingce.core.standard import Plan, PlannedTask, RunContext
+from pingce.core.standard import Plan, PlannedTask, RunContext, execute_handlers
 from pingce.steel.task_types import ENDPOINT, IMPORTANCE, steel_task_types
 
 STANDARD_ID = "steel"
@@ -229,19 +229,7 @@ class SteelStandard:
         )
 
     def execute(self, ctx: RunContext) -> None:
-        from pingce.core.execute import run_units
-
-        for task in ctx.plan.tasks:
-            run_units(
-                ctx.store,
-                ctx.run_id,
-                task.task_id,
-                task.units,
-                lambda units, h=task.handler: h.process(ctx.subject, units),
-                chunk_size=512,
-                progress=ctx.progress,
-                description=task.task_id,
-            )
+        execute_handlers(ctx, lambda task: 512)
 
     def summarize(
         self, suite: dict[str, Any], config: dict[str, Any], records: Sequence[dict[str, Any]]
