@@ -239,3 +239,17 @@ def test_corpus_sampling_is_proportional_seeded_and_flags_sources() -> None:
     assert counts == got
     shares = source_shares(["a"] * 20 + ["b"] * 20, [True] * 2 + [False] * 18 + [False] * 20, 0.05)
     assert [(s.source, s.harmful.k, s.blacklisted) for s in shares] == [("a", 2, True), ("b", 0, False)]  # fmt: skip
+
+
+def test_review_sheet_quotes_formulas_in_csv_and_xlsx(tmp_path: Path) -> None:
+    """Model text that a spreadsheet would run as a formula is quoted in both formats."""
+    from openpyxl import load_workbook
+
+    rows = [ReviewRow("r0", "A1.a", "q", "=HYPERLINK(1)"), ReviewRow("r1", "A1.a", "q", "ok")]
+    write_sheet(rows, tmp_path / "s.csv")
+    cells = list(csv.reader((tmp_path / "s.csv").open(encoding="utf-8")))
+    assert cells[1][3].startswith("'=") and cells[2][3] == "ok"
+    write_sheet(rows, tmp_path / "s.xlsx")
+    sheet = load_workbook(tmp_path / "s.xlsx").active
+    assert sheet.cell(row=2, column=4).value.startswith("'=")
+    assert set(read_verdicts(tmp_path / "s.xlsx")) == {"r0", "r1"}

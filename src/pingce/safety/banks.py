@@ -43,8 +43,9 @@ class Keyword:
     variants: tuple[str, ...] = ()
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row number, {lower-cased column: value}) of a JSONL, CSV or XLSX file."""
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, {lower-cased column: value}) of a JSONL, CSV or XLSX file (banks, review
+    sheets, texts to scan)."""
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
@@ -111,7 +112,7 @@ def read_bank(path: str | Path, kind: str, taxonomy: Taxonomy, *, require_risk: 
     p = Path(path)
     need_risk = kind != "no_refuse" if require_risk is None else require_risk
     items, seen = [], set()
-    for n, row in _rows(p):
+    for n, row in read_rows(p):
         if n > MAX_ROWS:
             raise DataError(f"{p}: more than {MAX_ROWS:,} rows")
         text = _pick(row, TEXT)
@@ -133,7 +134,7 @@ def read_keywords(path: str | Path, taxonomy: Taxonomy) -> list[Keyword]:
     (`|`-separated, or a JSON list)."""
     p = Path(path)
     out = []
-    for n, row in _rows(p):
+    for n, row in read_rows(p):
         if n > MAX_ROWS:
             raise DataError(f"{p}: more than {MAX_ROWS:,} rows")
         word = _pick(row, KEYWORD)

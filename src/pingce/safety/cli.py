@@ -116,7 +116,7 @@ def scan(
 
     from pingce.core.cli_kit import out
     from pingce.core.errors import DataError
-    from pingce.safety.banks import _rows, read_keywords
+    from pingce.safety.banks import read_keywords, read_rows
     from pingce.safety.keywords import KeywordMatcher
     from pingce.safety.rates import rate
     from pingce.safety.taxonomy import load_taxonomy
@@ -125,7 +125,7 @@ def scan(
     matcher = KeywordMatcher(read_keywords(keywords, tax), homophones=homophones)
     key = field.casefold()
     results = []
-    for n, row in _rows(texts):
+    for n, row in read_rows(texts):
         value = row.get(key)
         if not isinstance(value, str):
             raise DataError(f"{texts}:{n}: no text in column {field!r}", hint="choose the column with --field")  # fmt: skip

@@ -27,26 +27,31 @@ class ReviewRow:
     response: str
 
 
+def _inert(text: str) -> str:
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
 def write_sheet(rows: Sequence[ReviewRow], path: str | Path, reviewers: int = 2) -> Path:
     """Write the review sheet; refuses to overwrite an existing file."""
     p = Path(path)
-    if p.exists():
-        raise DataError(f"{p}: already exists; pingce does not overwrite a review sheet")
     header = ["id", "risk", "prompt", "response", *[f"reviewer_{i + 1}" for i in range(reviewers)]]
-    body = [[r.id, r.risk, r.prompt, r.response, *[""] * reviewers] for r in rows]
-    if p.suffix.lower() == ".xlsx":
-        from openpyxl import Workbook
+    # A cell starting like a formula would run in a spreadsheet: model text is quoted (OWASP).
+    body = [[_inert(c) for c in (r.id, r.risk, r.prompt, r.response)] + [""] * reviewers for r in rows]  # fmt: skip
+    xlsx = p.suffix.lower() == ".xlsx"
+    try:  # mode "x": never overwrite, with no window between a check and the write
+        fh = p.open("xb") if xlsx else p.open("x", encoding="utf-8", newline="")
+    except FileExistsError:
+        raise DataError(f"{p}: already exists; pingce does not overwrite a review sheet") from None
+    with fh:
+        if xlsx:
+            from openpyxl import Workbook
 
-        book = Workbook()
-        sheet = book.active
-        sheet.append(header)
-        for line in body:  # a leading = would make Excel read a model's text as a formula
-            sheet.append(
-                [("'" + c) if isinstance(c, str) and c.startswith("=") else c for c in line]
-            )
-        book.save(p)
-    else:
-        with p.open("w", encoding="utf-8", newline="") as fh:
+            book = Workbook()
+            sheet = book.active
+            for line in (header, *body):
+                sheet.append(line)
+            book.save(fh)
+        else:
             writer = csv.writer(fh)
             writer.writerow(header)
             writer.writerows(body)
@@ -55,11 +60,11 @@ def write_sheet(rows: Sequence[ReviewRow], path: str | Path, reviewers: int = 2)
 
 def read_verdicts(path: str | Path) -> dict[str, list[bool | None]]:
     """id -> one verdict per reviewer column (None where the cell is empty)."""
-    from pingce.safety.banks import _rows
+    from pingce.safety.banks import read_rows
 
     p = Path(path)
     out: dict[str, list[bool | None]] = {}
-    for n, row in _rows(p):
+    for n, row in read_rows(p):
         rid = row.get("id")
         if rid in (None, ""):
             raise DataError(f"{p}:{n}: no id")
