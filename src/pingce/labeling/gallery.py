@@ -50,7 +50,9 @@ def thumbnail_uri(
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), size
 
 
-def _statuses(match: dict[str, Any], low_overlap: float) -> tuple[dict[int, str], dict[int, str]]:
+def match_statuses(
+    match: dict[str, Any], low_overlap: float
+) -> tuple[dict[int, str], dict[int, str]]:
     """Matching status of each gold and predicted box index (unlisted: missing / extra)."""
     gold: dict[int, str] = {}
     pred: dict[int, str] = {}
@@ -88,7 +90,7 @@ def gallery_item(rec: dict[str, Any], low_overlap: float = 0.8) -> BoxesChart:
     """
     data = rec["data"]
     uri, size = thumbnail_uri(data.get("path"))
-    gold_status, pred_status = _statuses(data.get("match") or {}, low_overlap)
+    gold_status, pred_status = match_statuses(data.get("match") or {}, low_overlap)
     gold = [
         b
         for i, r in enumerate(data["gold"])

@@ -18,6 +18,7 @@ from pingce.core.sample_view import (
     get_str,
     number,
 )
+from pingce.labeling.gallery import match_statuses
 
 COLUMNS = ("Image", "Boxes", "Matching")
 _KIND = {
@@ -27,30 +28,6 @@ _KIND = {
     "missing": "missed",
     "extra": "extra",
 }
-
-
-def _statuses(
-    match: Mapping[str, Any], low_overlap: float
-) -> tuple[dict[int, str], dict[int, str]]:
-    gold: dict[int, str] = {}
-    pred: dict[int, str] = {}
-    for name in ("valid", "mismatched"):
-        for pair in get_list(match, name):
-            if (
-                isinstance(pair, list)
-                and len(pair) >= 3
-                and all(isinstance(i, int) for i in pair[:2])
-            ):
-                iou = number(pair[2]) or 0.0
-                status = (
-                    "mismatched"
-                    if name == "mismatched"
-                    else "valid"
-                    if iou >= low_overlap
-                    else "low_overlap"
-                )
-                gold[pair[0]] = pred[pair[1]] = status
-    return gold, pred
 
 
 def _box(row: Any, role: str, status: str) -> Box | None:
@@ -66,7 +43,8 @@ def _box(row: Any, role: str, status: str) -> Box | None:
 
 def view(data: Mapping[str, Any], scores: Mapping[str, Any]) -> SampleView:
     match = get_dict(data, "match")
-    gold_st, pred_st = _statuses(match, 0.8)
+    # The gallery's own matching-status rule; a malformed match falls back to the generic view.
+    gold_st, pred_st = match_statuses(dict(match), 0.8)
     boxes: list[Box] = []
     rows, kinds = [], []
     for role, key, st, default in (
