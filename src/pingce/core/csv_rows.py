@@ -9,6 +9,7 @@ tracebacks. Here each of those is a `DataError` naming the file, the line and th
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from pingce.core.errors import DataError
@@ -63,3 +64,15 @@ def _check_header(path: Path, header: list[str]) -> None:
         if name in seen:
             raise DataError(f"{path}: line 1: column {name!r} appears twice in the header")
         seen.add(name)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def inert_cell(text: str) -> str:
+    """Untrusted text for a spreadsheet cell: a leading =, +, -, @, tab or CR would make the
+    cell a formula (CSV injection), so it gets a leading quote; plain numbers stay as they are."""
+    if text.startswith(_FORMULA_START) and not _NUMBER.match(text):
+        return "'" + text
+    return text

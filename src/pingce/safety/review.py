@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pingce.core.csv_rows import inert_cell
 from pingce.core.errors import DataError
 
 PASS = {"pass", "1", "yes", "y", "ok", "合格", "通过", "true"}
@@ -27,16 +28,12 @@ class ReviewRow:
     response: str
 
 
-def _inert(text: str) -> str:
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
-
-
 def write_sheet(rows: Sequence[ReviewRow], path: str | Path, reviewers: int = 2) -> Path:
     """Write the review sheet; refuses to overwrite an existing file."""
     p = Path(path)
     header = ["id", "risk", "prompt", "response", *[f"reviewer_{i + 1}" for i in range(reviewers)]]
     # A cell starting like a formula would run in a spreadsheet: model text is quoted (OWASP).
-    body = [[_inert(c) for c in (r.id, r.risk, r.prompt, r.response)] + [""] * reviewers for r in rows]  # fmt: skip
+    body = [[inert_cell(c) for c in (r.id, r.risk, r.prompt, r.response)] + [""] * reviewers for r in rows]  # fmt: skip
     xlsx = p.suffix.lower() == ".xlsx"
     try:  # mode "x": never overwrite, with no window between a check and the write
         fh = p.open("xb") if xlsx else p.open("x", encoding="utf-8", newline="")

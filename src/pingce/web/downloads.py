@@ -16,8 +16,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+from pingce.core.csv_rows import inert_cell
+
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -28,10 +28,7 @@ def csv_cell(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return value
-    text = str(value)
-    if text.startswith(_FORMULA) and not _NUMBER.match(text):
-        return "'" + text
-    return text
+    return inert_cell(str(value))
 
 
 def table_response(
